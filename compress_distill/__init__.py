@@ -1,0 +1,20 @@
+"""Compress-Distill: reasoning-trace compression for efficient knowledge distillation.
+
+One module per stage of the study, named in the paper's words:
+
+- ``problems``   training pool and held-out benchmarks (disjoint), sharded.
+- ``engine``     the *engine* interface: generate text for a list of requests in resumable chunks.
+- ``teacher``    teacher trace generation (the demo's programmatic teachers are the ``synthetic`` engine).
+- ``verifier``   final-answer extraction and grading, chosen per dataset.
+- ``compressor`` the *compressor* interface, trace compression and its quality checks.
+- ``truncation`` the length-matched truncation ablation.
+- ``target``     training targets (raw / compressed / truncated / answer-only) on shared problem ids.
+- ``regime``     data regimes: how many of those problems a student trains on.
+- ``student``    student tokenizer, model construction and pre-training.
+- ``trainer``    the *trainer* interface: fine-tune a student, write a metrics JSON.
+- ``evaluation`` greedy generation on benchmarks and grading with bootstrap intervals.
+- ``grid``       the training grid (factors plus inclusions/exclusions) read from config.
+- ``tables``, ``figures``, ``manifest``  the study's outputs.
+"""
+
+__version__ = "0.1.0"

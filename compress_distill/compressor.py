@@ -1,0 +1,85 @@
+"""The *compressor*: rewrite a verified trace, in one step, into a short trace with only the essential reasoning and
+the answer; then check it.
+
+A compressor is an engine (any kind) whose requests carry the raw trace; LLM compressors read the compressor prompt
+template, the demo's ``extractive`` compressors read the trace directly. Every compressed trace is checked
+(:func:`reject_reason`): it must keep the verified answer, be shorter than the raw trace, keep at least
+``min_reasoning_chars`` of reasoning, and have finished. A failing trace is a counted reject, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .engine import Completion, Request
+from .io import stable_seed
+from .verifier import extract_answer, numeric_equal, split_trace
+
+EQUATION_RE = re.compile(r"-?\d+ [-+*] -?\d+ = -?\d+")
+REJECT_REASONS = ("unfinished", "answer_changed", "not_shorter", "no_reasoning")
+
+
+class ExtractiveCompressor:
+    """Deterministic, rule-based compressor. ``spec`` keys:
+
+    - ``keep``: ``equations`` keeps only the equations written in the reasoning (aggressive);
+      ``numeric`` keeps every reasoning line that mentions a number, verbatim (light).
+    - ``dedupe``: drop a kept line already kept once (self-checks repeat steps).
+    """
+
+    def __init__(self, spec: dict, **_):
+        if spec["keep"] not in ("equations", "numeric"):
+            raise ValueError(f"extractive compressor: keep must be 'equations' or 'numeric', not {spec['keep']!r}")
+        self.spec = spec
+
+    def compress(self, text: str) -> str:
+        reasoning, final = split_trace(text)
+        kept: list[str] = []
+        for line in reasoning.splitlines():
+            if self.spec["keep"] == "equations":
+                kept += [eq + "." for eq in EQUATION_RE.findall(line)]
+            elif re.search(r"\d", line):
+                kept.append(line.strip())
+        if self.spec["dedupe"]:
+            kept = list(dict.fromkeys(kept))
+        return "<think>\n" + "\n".join(kept) + "\n</think>\n" + final
+
+    def generate(self, requests: list[Request]) -> list[Completion]:
+        return [Completion(r.id, self.compress(r.meta["trace"]), "stop") for r in requests]
+
+
+def render_messages(template: str, trace: dict) -> list[dict]:
+    return [{"role": "user", "content": template.format(question=trace["question"], trace=trace["text"])}]
+
+
+def requests_for(traces: list[dict], template: str, seed: int, name: str) -> list[Request]:
+    return [
+        Request(t["id"], render_messages(template, t), stable_seed(seed, name, t["id"]), meta={"trace": t["text"]})
+        for t in traces
+    ]
+
+
+def reject_reason(raw: dict, comp: Completion, min_reasoning_chars: int) -> str | None:
+    if comp.finish_reason != "stop":
+        return "unfinished"
+    answer = extract_answer(comp.text)
+    if answer is None or not (answer.strip() == raw["answer"].strip() or numeric_equal(raw["answer"], answer)):
+        return "answer_changed"
+    if len(comp.text) >= len(raw["text"]):
+        return "not_shorter"
+    if len(split_trace(comp.text)[0]) < min_reasoning_chars:
+        return "no_reasoning"
+    return None
+
+
+def compressed_record(raw: dict, comp: Completion, min_reasoning_chars: int) -> dict:
+    return {
+        "id": raw["id"],
+        "question": raw["question"],
+        "answer": raw["answer"],
+        "raw_text": raw["text"],
+        "text": comp.text,
+        "raw_chars": len(raw["text"]),
+        "chars": len(comp.text),
+        "reject": reject_reason(raw, comp, min_reasoning_chars),
+    }

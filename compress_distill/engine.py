@@ -1,0 +1,119 @@
+"""The *engine* interface: generate text for a list of requests, in resumable chunks.
+
+An engine is any object with ``generate(requests: list[Request]) -> list[Completion]`` that returns one completion
+per request, in order. Engines are named by ``kind`` in config and built by :func:`make_engine`; the kind's module is
+imported only when that kind is used (so the ``vllm`` kind never imports vLLM elsewhere).
+
+Kinds here: ``synthetic`` (the demo's programmatic teachers), ``extractive`` (the demo's rule-based compressors),
+``hf`` (transformers ``generate``; evaluates students). LLM kinds (``vllm``, ``openai``) register the same way.
+
+:func:`run_chunked` is the unit of resumability: completed chunks are appended durably to a ``.partial`` file; a
+rerun skips what is done; the final file appears atomically, ordered as the requests were, only when complete.
+Each request carries its own seed, so an output never depends on chunking or on where a crash happened.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Protocol
+
+from tqdm import tqdm
+
+from .io import atomic_path, dumps
+
+
+@dataclass
+class Request:
+    id: str
+    messages: list[dict]  # chat messages rendered from the role's prompt template
+    seed: int
+    meta: dict = field(default_factory=dict)  # role data a programmatic engine may use (problem, trace)
+
+
+@dataclass
+class Completion:
+    id: str
+    text: str
+    finish_reason: str  # "stop" or "length"
+    completion_tokens: int | None = None  # as the engine reports; None when it cannot
+    reasoning: str | None = None  # a separate reasoning field, where the engine gives one
+
+
+class Engine(Protocol):
+    def generate(self, requests: list[Request]) -> list[Completion]: ...
+
+
+ENGINE_KINDS: dict[str, str] = {
+    "synthetic": "compress_distill.teacher:SyntheticTeacher",
+    "extractive": "compress_distill.compressor:ExtractiveCompressor",
+    "hf": "compress_distill.evaluation:HFEngine",
+}
+
+
+def make_engine(spec: dict, **context) -> Engine:
+    """Build the engine named by ``spec['kind']``; ``context`` carries run-time paths (e.g. a model folder)."""
+    kind = spec.get("kind")
+    if kind not in ENGINE_KINDS:
+        raise ValueError(f"engine kind {kind!r} is not one of {sorted(ENGINE_KINDS)}")
+    module, _, name = ENGINE_KINDS[kind].partition(":")
+    factory: Callable[..., Engine] = getattr(importlib.import_module(module), name)
+    return factory(spec, **context)
+
+
+def _done_ids(partial: Path) -> dict[str, dict]:
+    done = {}
+    if partial.exists():
+        with open(partial, encoding="utf-8") as fh:
+            for line in fh:
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError:  # a torn last line from a crash: its chunk is redone
+                    break
+                done[record["id"]] = record
+    return done
+
+
+def run_chunked(
+    engine: Engine,
+    requests: list[Request],
+    out_path: str | os.PathLike,
+    chunk_size: int,
+    to_record: Callable[[Request, Completion], dict],
+    desc: str = "generate",
+) -> list[dict]:
+    """Generate for ``requests`` chunk by chunk, resuming from ``<out_path>.partial``; write ``out_path`` atomically."""
+    out_path = Path(out_path)
+    partial = out_path.with_name(out_path.name + ".partial")
+    done = _done_ids(partial)
+    # rewrite the partial without any torn tail before appending to it
+    with atomic_path(partial) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        fh.writelines(dumps(r) + "\n" for r in done.values())
+    todo = [r for r in requests if r.id not in done]
+    with open(partial, "a", encoding="utf-8") as fh, tqdm(
+        total=len(requests), initial=len(requests) - len(todo), desc=desc, mininterval=5
+    ) as bar:
+        for start in range(0, len(todo), chunk_size):
+            chunk = todo[start : start + chunk_size]
+            completions = engine.generate(chunk)
+            if [c.id for c in completions] != [r.id for r in chunk]:
+                raise RuntimeError(f"{desc}: engine returned completions out of order or incomplete")
+            for req, comp in zip(chunk, completions):
+                record = to_record(req, comp)
+                done[req.id] = record
+                fh.write(dumps(record) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+            bar.update(len(chunk))
+    records = [done[r.id] for r in requests]
+    with atomic_path(out_path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        fh.writelines(dumps(r) + "\n" for r in records)
+    partial.unlink()
+    return records
+
+
+def completion_fields(comp: Completion) -> dict:
+    return {k: v for k, v in asdict(comp).items() if k != "id"}

@@ -1,0 +1,122 @@
+"""Evaluation: greedy generation on a held-out benchmark with a token cap above the raw traces' lengths, graded with
+the dataset's verifier. Reports accuracy with a 95% bootstrap interval over items, mean output tokens, and the share
+of outputs that hit the cap.
+
+Also home of the ``hf`` engine (transformers ``generate``, batched, CPU or GPU), which serves trained students —
+a LoRA student is loaded onto its base and merged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .engine import Completion, Request
+from .verifier import extract_answer, grade_many
+
+
+def load_student(model_dir: str | Path):
+    """Model and tokenizer from a trained-student folder; LoRA adapters are merged into their base."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model_dir = Path(model_dir)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    if (model_dir / "adapter_config.json").exists():
+        from peft import AutoPeftModelForCausalLM
+
+        model = AutoPeftModelForCausalLM.from_pretrained(model_dir).merge_and_unload()
+    else:
+        model = AutoModelForCausalLM.from_pretrained(model_dir)
+    return model.eval(), tokenizer
+
+
+class HFEngine:
+    """transformers ``generate``; ``spec`` keys: max_new_tokens, batch_size, temperature (0 = greedy)."""
+
+    def __init__(self, spec: dict, model_path: str | None = None, **_):
+        import torch
+
+        self.spec = spec
+        self.model, self.tokenizer = load_student(model_path or spec["model"])
+        self.tokenizer.padding_side = "left"
+        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.model.to(self.device)
+
+    def _batch(self, requests: list[Request]) -> list[Completion]:
+        import torch
+
+        prompts = [self.tokenizer.apply_chat_template(r.messages, add_generation_prompt=True, tokenize=False)
+                   for r in requests]
+        enc = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
+        greedy = self.spec.get("temperature", 0) == 0
+        if not greedy:  # sampling: one seed per batch, so batches stay reproducible
+            torch.manual_seed(requests[0].seed)
+        with torch.no_grad():
+            out = self.model.generate(
+                **enc, max_new_tokens=self.spec["max_new_tokens"], do_sample=not greedy,
+                temperature=None if greedy else self.spec["temperature"], top_p=None, top_k=None,
+                eos_token_id=self.tokenizer.eos_token_id, pad_token_id=self.tokenizer.pad_token_id,
+            )
+        completions = []
+        for req, row in zip(requests, out[:, enc["input_ids"].shape[1] :].tolist()):
+            eos = self.tokenizer.eos_token_id
+            stopped = eos in row
+            row = row[: row.index(eos) + 1] if stopped else row
+            text = self.tokenizer.decode(row, skip_special_tokens=True)
+            completions.append(Completion(req.id, text, "stop" if stopped else "length", completion_tokens=len(row)))
+        return completions
+
+    def generate(self, requests: list[Request]) -> list[Completion]:
+        size = self.spec["batch_size"]
+        return [c for i in range(0, len(requests), size) for c in self._batch(requests[i : i + size])]
+
+
+def check_cap(cap: int, longest_training_target: int) -> None:
+    if cap <= longest_training_target:
+        raise ValueError(f"evaluation.max_new_tokens = {cap} does not exceed the longest training target of this "
+                         f"run ({longest_training_target} tokens); raise it so that long outputs are not cut")
+
+
+def requests_for(items: list[dict]) -> list[Request]:
+    """Benchmark prompts: the bare question as one user turn, exactly as in training."""
+    return [Request(p["id"], [{"role": "user", "content": p["question"]}], seed=0) for p in items]
+
+
+def output_record(item: dict, comp: Completion) -> dict:
+    return {"id": item["id"], "gold": item["answer"], "text": comp.text, "finish_reason": comp.finish_reason,
+            "completion_tokens": comp.completion_tokens}
+
+
+def bootstrap_ci(correct: list[bool], n_resamples: int, seed: int, level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean over items."""
+    x = np.asarray(correct, dtype=float)
+    if x.size == 0:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    means = x[rng.integers(0, x.size, size=(n_resamples, x.size))].mean(axis=1)
+    lo, hi = np.quantile(means, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return float(lo), float(hi)
+
+
+def grade_outputs(records: list[dict], verifier: str, workers: int = 1) -> list[dict]:
+    answers = [extract_answer(r["text"]) for r in records]
+    graded = [(r, a) for r, a in zip(records, answers) if a is not None]
+    verdicts = iter(grade_many(verifier, [(r["gold"], a) for r, a in graded], workers))
+    return [{**r, "predicted": a, "correct": next(verdicts) if a is not None else False}
+            for r, a in zip(records, answers)]
+
+
+def summarise(graded: list[dict], cap: int, n_resamples: int, seed: int) -> dict:
+    correct = [g["correct"] for g in graded]
+    lo, hi = bootstrap_ci(correct, n_resamples, seed)
+    return {
+        "items": len(graded),
+        "accuracy": float(np.mean(correct)),
+        "accuracy_ci_low": lo,
+        "accuracy_ci_high": hi,
+        "mean_output_tokens": float(np.mean([g["completion_tokens"] for g in graded])),
+        "hit_cap_share": float(np.mean([g["finish_reason"] == "length" for g in graded])),
+        "no_answer_share": float(np.mean([g["predicted"] is None for g in graded])),
+        "token_cap": cap,
+    }

@@ -1,0 +1,91 @@
+"""The study's figures (seaborn), each as PDF and PNG with no timestamps or software tags in their metadata, so
+that equal data gives byte-identical files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from .io import atomic_path  # noqa: E402
+
+PDF_METADATA = {"Creator": None, "Producer": None, "CreationDate": None}
+PNG_METADATA = {"Software": None}
+
+
+def save(fig, stem: str | Path) -> None:
+    stem = str(stem)
+    with atomic_path(stem + ".pdf") as tmp:
+        fig.savefig(tmp, format="pdf", metadata=PDF_METADATA, bbox_inches="tight")
+    with atomic_path(stem + ".png") as tmp:
+        fig.savefig(tmp, format="png", metadata=PNG_METADATA, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+
+
+def _style() -> None:
+    plt.rcParams.update({"svg.hashsalt": "compress-distill", "pdf.fonttype": 42})
+    sns.set_theme(style="whitegrid", context="paper")
+
+
+def _facets(df: pd.DataFrame, x: str, y: str, xlog: bool = False) -> plt.Figure:
+    grid = sns.relplot(data=df, x=x, y=y, hue="target", style="student", col="teacher", row="benchmark",
+                       kind="scatter", s=70, height=3.2, facet_kws={"sharex": False})
+    if xlog:
+        grid.set(xscale="log")
+    return grid.figure
+
+
+def accuracy_vs_output_tokens(grid: pd.DataFrame) -> plt.Figure:
+    return _facets(grid, "mean_output_tokens", "accuracy")
+
+
+def flops_vs_accuracy(grid: pd.DataFrame) -> plt.Figure:
+    return _facets(grid, "train_flops", "accuracy", xlog=True)
+
+
+def per_token_efficiency(grid: pd.DataFrame) -> plt.Figure:
+    data = grid[grid.target != "raw"]
+    g = sns.catplot(data=data, x="target", y="per_token_efficiency_vs_raw", hue="student", col="teacher",
+                    row="benchmark", kind="bar", height=3.2, errorbar=None)
+    g.set_xticklabels(rotation=30, ha="right")
+    return g.figure
+
+
+def ablation(grid: pd.DataFrame) -> plt.Figure:
+    """Raw vs compressed vs truncated vs answer-only, accuracy with its bootstrap interval."""
+    data = grid.copy()
+    data["kind"] = data["target"].str.split("-").str[0].replace({"answer": "answer-only"})
+    data = data.sort_values(["kind", "target"])
+    g = sns.catplot(data=data, x="target", y="accuracy", hue="student", col="teacher", row="benchmark",
+                    kind="point", linestyle="none", dodge=0.3, height=3.2, errorbar=None)
+    for ax in g.axes.flat:
+        ax.tick_params(axis="x", rotation=30)
+    return g.figure
+
+
+def timings(df: pd.DataFrame) -> plt.Figure:
+    g = sns.catplot(data=df, x="target", y="train_seconds", hue="student", col="teacher", kind="bar",
+                    height=3.2, errorbar=None)
+    g.set_xticklabels(rotation=30, ha="right")
+    return g.figure
+
+
+FIGURES = {
+    "accuracy_vs_output_tokens": accuracy_vs_output_tokens,
+    "flops_vs_accuracy": flops_vs_accuracy,
+    "per_token_efficiency": per_token_efficiency,
+    "ablation": ablation,
+    "timings": timings,
+}
+
+
+def make_all(main_grid_csv: str, timings_csv: str, out_dir: str | Path) -> None:
+    _style()
+    grid, timing = pd.read_csv(main_grid_csv), pd.read_csv(timings_csv)
+    for name, draw in FIGURES.items():
+        save(draw(timing if name == "timings" else grid), Path(out_dir) / name)

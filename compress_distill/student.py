@@ -1,0 +1,110 @@
+"""Students: tokenizer, model construction from config, and brief pre-training.
+
+The demo's students are tiny Qwen3-architecture models built from config (random init, seeded) with a BPE tokenizer
+trained on the demo corpus, then pre-trained briefly on plain arithmetic — the paper's students start pre-trained.
+The paper's students are hub models (``model: {hub: <name>}``), loaded with their own tokenizers.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+CHAT_TEMPLATE = (
+    "{%- for message in messages %}"
+    "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}"
+    "{%- endfor %}"
+    "{%- if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{%- endif %}"
+)
+SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+THINK_TOKENS = ["<think>", "</think>"]
+
+
+def train_tokenizer(texts: list[str], vocab_size: int, out_dir: str | Path) -> None:
+    """A byte-level BPE with single-digit tokens (helps arithmetic), Qwen-style chat markers, saved with
+    ``save_pretrained`` so that ``AutoTokenizer`` loads it like any hub tokenizer."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.Digits(individual_digits=True), pre_tokenizers.ByteLevel(add_prefix_space=False)]
+    )
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(texts, trainer=trainer)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>", bos_token=None
+    )
+    fast.add_tokens(THINK_TOKENS)
+    fast.chat_template = CHAT_TEMPLATE
+    fast.save_pretrained(str(out_dir))
+
+
+def build_model(model_cfg: dict, tokenizer, seed: int):
+    """A randomly initialised Qwen3 model from the ``architecture`` block of a student's config."""
+    import torch
+    from transformers import Qwen3Config, Qwen3ForCausalLM
+
+    arch = dict(model_cfg["architecture"])
+    config = Qwen3Config(
+        vocab_size=len(tokenizer),
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=None,
+        **arch,
+    )
+    torch.manual_seed(seed)
+    return Qwen3ForCausalLM(config)
+
+
+def count_parameters(model) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def pretraining_batches(lines: list[str], tokenizer, seq_len: int, batch_size: int, steps: int, seed: int):
+    """Yield ``steps`` batches of ``seq_len`` tokens from shuffled fact lines joined by newlines (no padding)."""
+    import torch
+
+    rng = random.Random(seed)
+    line_ids = [tokenizer(line + "\n", add_special_tokens=False)["input_ids"] for line in lines]
+    need, ids = steps * batch_size * seq_len, []
+    while len(ids) < need:
+        rng.shuffle(line_ids)
+        ids += [t for one in line_ids for t in one]
+    ids = torch.tensor(ids[:need]).view(steps, batch_size, seq_len)
+    yield from ids
+
+
+def pretrain(model, tokenizer, lines: list[str], hp: dict, seed: int, log=print) -> list[float]:
+    """Causal-LM pre-training on arithmetic facts; returns the loss per step."""
+    import torch
+    from transformers import get_cosine_schedule_with_warmup
+
+    torch.manual_seed(seed)
+    model.train()
+    opt = torch.optim.AdamW(model.parameters(), lr=hp["lr"], weight_decay=hp["weight_decay"])
+    sched = get_cosine_schedule_with_warmup(opt, int(hp["warmup_ratio"] * hp["steps"]), hp["steps"])
+    losses = []
+    batches = pretraining_batches(lines, tokenizer, hp["seq_len"], hp["batch_size"], hp["steps"], seed)
+    for step, batch in enumerate(batches, 1):
+        loss = model(input_ids=batch, labels=batch).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step(), sched.step(), opt.zero_grad(set_to_none=True)
+        losses.append(loss.item())
+        if step % max(1, hp["steps"] // 10) == 0:
+            log(f"pretrain step {step}/{hp['steps']} loss {loss.item():.4f}")
+    return losses
+
+
+def load_base(name_or_path: str):
+    """The model a fine-tuning run starts from (a pre-trained folder or a hub name) and its tokenizer."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    return AutoModelForCausalLM.from_pretrained(name_or_path), AutoTokenizer.from_pretrained(name_or_path)

@@ -1,0 +1,210 @@
+"""The study's tables, each written as CSV, Markdown and LaTeX.
+
+Deterministic tables (main_grid, verification, compression, truncation, efficiency) hold only counts, ratios and
+accuracies; wall-clock measurements live in ``timings`` and ``claims`` (which reports the measured speed-up).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .io import atomic_path, read_json, read_jsonl
+
+CLAIMS = [  # (claim, the abstract's range, low, high)
+    ("training tokens, % of raw", "12–30%", 12.0, 30.0),
+    ("training speed-up vs raw, x", "2.0–7.6x", 2.0, 7.6),
+    ("output-length reduction vs raw, x", "3–19x", 3.0, 19.0),
+    ("accuracy retained vs raw, % (best)", "up to 96%", None, 96.0),
+    ("per-token efficiency vs raw, x (best)", "up to 18x", None, 18.0),
+]
+
+
+def write_table(df: pd.DataFrame, stem: str | Path) -> None:
+    """``stem``.csv / .md / .tex with fixed float formatting, so equal data gives equal bytes."""
+    stem = str(stem)
+    with atomic_path(stem + ".csv") as tmp:
+        df.to_csv(tmp, index=False, float_format="%.6g", lineterminator="\n")
+    shown = df.map(lambda v: f"{v:.4g}" if isinstance(v, float) else v)
+    with atomic_path(stem + ".md") as tmp:
+        tmp.write_text(_markdown(shown), encoding="utf-8")
+    with atomic_path(stem + ".tex") as tmp:
+        tmp.write_text(_latex(shown), encoding="utf-8")
+
+
+def _markdown(df: pd.DataFrame) -> str:
+    rows = [list(map(str, df.columns)), ["---"] * len(df.columns)] + df.astype(str).values.tolist()
+    return "\n".join("| " + " | ".join(r) + " |" for r in rows) + "\n"
+
+
+def _latex(df: pd.DataFrame) -> str:
+    def esc(v) -> str:
+        return str(v).replace("\\", "\\textbackslash{}").replace("_", "\\_").replace("%", "\\%").replace("&", "\\&")
+
+    lines = ["\\begin{tabular}{" + "l" * len(df.columns) + "}", "\\hline",
+             " & ".join(esc(c) for c in df.columns) + " \\\\", "\\hline"]
+    lines += [" & ".join(esc(v) for v in row) + " \\\\" for row in df.astype(str).values.tolist()]
+    return "\n".join(lines + ["\\hline", "\\end{tabular}"]) + "\n"
+
+
+def main_grid(runs: list[dict], metrics: dict[tuple, dict], summaries: dict[tuple, dict]) -> pd.DataFrame:
+    """One row per run × benchmark, with accuracy and efficiency relative to the raw run of the same
+    teacher, student, regime, seed (NaN where that raw run is not in the grid)."""
+    rows = []
+    for run in runs:
+        key = (run["teacher"], run["student"], run["regime"], run["target"], run["seed"])
+        m = metrics[key]
+        for bench, s in summaries[key].items():
+            rows.append({
+                "block": run["block"], "teacher": run["teacher"], "student": run["student"],
+                "regime": run["regime"], "target": run["target"], "seed": run["seed"], "benchmark": bench,
+                "accuracy": s["accuracy"], "accuracy_ci_low": s["accuracy_ci_low"],
+                "accuracy_ci_high": s["accuracy_ci_high"], "mean_output_tokens": s["mean_output_tokens"],
+                "hit_cap_share": s["hit_cap_share"], "train_examples": m["examples"],
+                "train_tokens": m["train_tokens"], "train_flops": float(m["train_flops"]),
+            })
+    df = pd.DataFrame(rows)
+    raw = df[df.target == "raw"].set_index(["teacher", "student", "regime", "seed", "benchmark"])
+    idx = pd.MultiIndex.from_frame(df[["teacher", "student", "regime", "seed", "benchmark"]])
+    raw_acc = raw["accuracy"].reindex(idx).to_numpy()
+    raw_out = raw["mean_output_tokens"].reindex(idx).to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df["accuracy_vs_raw"] = df["accuracy"].to_numpy() / raw_acc
+        df["output_tokens_vs_raw"] = df["mean_output_tokens"].to_numpy() / raw_out
+        df["per_token_efficiency_vs_raw"] = (df["accuracy"] / df["mean_output_tokens"]).to_numpy() / (raw_acc / raw_out)
+    return df
+
+
+def verification(rejects: dict[str, list[dict]]) -> pd.DataFrame:
+    rows = []
+    for teacher, shards in rejects.items():
+        total = {"traces": sum(s["traces"] for s in shards), "kept": sum(s["kept"] for s in shards)}
+        reasons = {f"rejected_{k}": sum(s["rejects"].get(k, 0) for s in shards) for k in shards[0]["rejects"]}
+        rows.append({"teacher": teacher, **total, **reasons, "kept_share": total["kept"] / max(1, total["traces"])})
+    return pd.DataFrame(rows)
+
+
+def compression(compressed: dict[tuple, list[dict]], selections: dict[tuple, dict]) -> pd.DataFrame:
+    from .compressor import REJECT_REASONS
+
+    rows = []
+    for (teacher, comp), recs in compressed.items():
+        ok = [r for r in recs if r["reject"] is None]
+        removed = [s["removed_by_compressor"][comp] for (t, _), s in selections.items() if t == teacher]
+        rows.append({
+            "teacher": teacher, "compressor": comp, "traces_in": len(recs), "traces_out": len(ok),
+            **{f"rejected_{k}": sum(r["reject"] == k for r in recs) for k in REJECT_REASONS},
+            "problems_removed_from_all_targets": removed[0] if removed else 0,
+            "char_ratio": _ratio(ok, "chars", "raw_chars"), "token_ratio": _ratio(ok, "tokens", "raw_tokens"),
+            "mean_raw_tokens": _mean(ok, "raw_tokens"), "mean_compressed_tokens": _mean(ok, "tokens"),
+        })
+    return pd.DataFrame(rows)
+
+
+def _ratio(recs: list[dict], num: str, den: str) -> float:
+    total = sum(r[den] for r in recs)
+    return sum(r[num] for r in recs) / total if total else math.nan
+
+
+def _mean(recs: list[dict], key: str) -> float:
+    return float(np.mean([r[key] for r in recs])) if recs else math.nan
+
+
+def truncation(truncated: dict[tuple, list[dict]]) -> pd.DataFrame:
+    rows = []
+    for (teacher, comp), recs in truncated.items():
+        rows.append({
+            "teacher": teacher, "compressor": comp, "traces": len(recs),
+            "mean_raw_chars": _mean(recs, "raw_chars"), "mean_compressed_chars": _mean(recs, "compressed_chars"),
+            "mean_truncated_chars": _mean(recs, "chars"), "char_ratio_vs_raw": _ratio(recs, "chars", "raw_chars"),
+        })
+    return pd.DataFrame(rows)
+
+
+def efficiency(grid: pd.DataFrame, compressed: dict[tuple, list[dict]], params_b: dict[str, float]) -> pd.DataFrame:
+    """Per non-raw run: training tokens and FLOPs vs raw, output-length reduction, and the compute spent on the
+    compression that produced its target (compressor tokens read + written; FLOPs = 2 · N · tokens)."""
+    keys = ["teacher", "student", "regime", "seed", "benchmark"]
+    raw = grid[grid.target == "raw"].set_index(keys)
+    rows = []
+    for _, r in grid[grid.target != "raw"].iterrows():
+        key = tuple(r[k] for k in keys)
+        if key not in raw.index:
+            continue
+        base = raw.loc[key]
+        _, _, comp = r["target"].partition("-")
+        recs = compressed.get((r["teacher"], comp), [])
+        comp_tokens = sum(x["raw_tokens"] + x["tokens"] for x in recs)
+        rows.append({
+            **{k: r[k] for k in ("block", "teacher", "student", "regime", "target", "seed", "benchmark")},
+            "train_tokens_vs_raw": r["train_tokens"] / base["train_tokens"],
+            "train_flops_vs_raw": r["train_flops"] / base["train_flops"],
+            "output_length_reduction": base["mean_output_tokens"] / r["mean_output_tokens"],
+            "accuracy_vs_raw": r["accuracy_vs_raw"],
+            "per_token_efficiency_vs_raw": r["per_token_efficiency_vs_raw"],
+            "compression_tokens": comp_tokens,
+            "compression_flops": 2 * params_b.get(comp, 0.0) * 1e9 * comp_tokens,
+        })
+    return pd.DataFrame(rows)
+
+
+def timings(runs: list[dict], metrics: dict[tuple, dict]) -> pd.DataFrame:
+    """Measured training seconds and tokens/s per run, and the speed-up over the raw run of the same cell."""
+    rows = []
+    for run in runs:
+        key = (run["teacher"], run["student"], run["regime"], run["target"], run["seed"])
+        measured = metrics[key]["measured"]
+        raw = metrics.get((*key[:3], "raw", key[4]))
+        rows.append({
+            **{k: run[k] for k in ("block", "teacher", "student", "regime", "target", "seed")},
+            "train_seconds": measured["wall_seconds"], "tokens_per_second": measured["tokens_per_second"],
+            "peak_memory_mb": measured["peak_memory_bytes"] / 2**20,
+            "speedup_vs_raw": raw["measured"]["wall_seconds"] / measured["wall_seconds"] if raw else math.nan,
+        })
+    return pd.DataFrame(rows)
+
+
+def claims(efficiency_df: pd.DataFrame, timings_df: pd.DataFrame) -> pd.DataFrame:
+    """Each headline range beside this run's range (min–max over compressed/truncated runs; answer-only runs are
+    not counted toward the efficiency maxima)."""
+    eff = efficiency_df[efficiency_df.target != "answer-only"]
+    compressed = eff[eff.target.str.startswith("compressed-")]
+    speed = timings_df[timings_df.target.str.startswith("compressed-")]["speedup_vs_raw"].dropna()
+    values = [
+        100 * compressed["train_tokens_vs_raw"], speed, compressed["output_length_reduction"],
+        100 * eff["accuracy_vs_raw"], eff["per_token_efficiency_vs_raw"],
+    ]
+    rows = []
+    for (claim, paper, _, _), v in zip(CLAIMS, values):
+        v = v.replace([np.inf, -np.inf], np.nan).dropna()
+        rows.append({"claim": claim, "paper": paper,
+                     "this_run_min": float(v.min()) if len(v) else math.nan,
+                     "this_run_max": float(v.max()) if len(v) else math.nan, "runs": len(v)})
+    return pd.DataFrame(rows)
+
+
+def load_inputs(inp, runs: list[dict], benchmarks: list[str]):
+    """Metrics and evaluation summaries keyed by run (teacher, student, regime, target, seed)."""
+    metrics, summaries = {}, {}
+    for run, path in zip(runs, inp.metrics):
+        key = (run["teacher"], run["student"], run["regime"], run["target"], run["seed"])
+        metrics[key] = read_json(path)
+        summaries[key] = {}
+    per_bench = iter(inp.summaries)
+    for bench in benchmarks:
+        for run in runs:
+            key = (run["teacher"], run["student"], run["regime"], run["target"], run["seed"])
+            summaries[key][bench] = read_json(next(per_bench))
+    return metrics, summaries
+
+
+def group_records(paths: list[str], prefix: str) -> dict[tuple, list[dict]]:
+    """Shard files ``<prefix>/<a>/<b>/<shard>.jsonl`` grouped by (b, a) = (teacher, compressor)."""
+    grouped: dict[tuple, list[dict]] = {}
+    for path in paths:
+        comp, teacher = Path(path).relative_to(prefix).parts[:2]
+        grouped.setdefault((teacher, comp), []).extend(read_jsonl(path))
+    return grouped

@@ -1,0 +1,45 @@
+"""Training targets per teacher × regime: ``raw``, ``compressed-<compressor>``, ``truncated-<compressor>``,
+``answer-only``.
+
+Every target of one teacher and regime uses the same problem ids: a problem rejected by any compressor leaves all of
+them, and the count of problems removed that way is reported.
+"""
+
+from __future__ import annotations
+
+from .teacher import answer_line
+
+ANSWER_ONLY = "answer-only"
+
+
+def parse_target(name: str) -> tuple[str, str | None]:
+    """'compressed-lean' -> ('compressed', 'lean'); 'raw' -> ('raw', None)."""
+    if name in ("raw", ANSWER_ONLY):
+        return name, None
+    kind, _, compressor = name.partition("-")
+    if kind not in ("compressed", "truncated") or not compressor:
+        raise ValueError(f"target {name!r} is not raw, answer-only, compressed-<compressor> or truncated-<compressor>")
+    return kind, compressor
+
+
+def shared_ids(verified: list[dict], compressed_by: dict[str, list[dict]]) -> tuple[list[str], dict[str, int]]:
+    """Ids verified correct and accepted by every compressor; and, per compressor, how many it alone removed."""
+    ids = {r["id"] for r in verified}
+    rejected = {name: {r["id"] for r in recs if r["reject"] is not None} for name, recs in compressed_by.items()}
+    keep = ids - set().union(*rejected.values()) if rejected else ids
+    return sorted(keep), {name: len(rej & ids) for name, rej in rejected.items()}
+
+
+def answer_only_text(answer: str) -> str:
+    return "<think>\n\n</think>\n" + answer_line(answer)
+
+
+def build(kind: str, ids: list[str], source: list[dict]) -> list[dict]:
+    """Target examples (id, question, completion) for ``ids`` of one target kind, from its source traces."""
+    by_id = {r["id"]: r for r in source}
+    out = []
+    for pid in ids:
+        rec = by_id[pid]
+        text = answer_only_text(rec["answer"]) if kind == ANSWER_ONLY else rec["text"]
+        out.append({"id": pid, "question": rec["question"], "answer": rec["answer"], "completion": text})
+    return out

@@ -1,0 +1,161 @@
+"""The *trainer*: fine-tune a student on one target and write a metrics JSON (and a loss-curve CSV).
+
+Same optimisation across targets: an optimiser step always covers ``examples_per_step`` training examples, so raw
+and compressed runs take the same number of steps; examples are laid into micro-batches of at most
+``max_tokens_per_microbatch`` padded tokens, and the loss is the token-weighted mean over every completion token of
+the step, whatever the split. Only completion tokens are trained (the prompt is masked); the end-of-turn token is
+kept in the labels so students learn to stop. Full fine-tuning, or LoRA via peft (``lora:`` in the student config).
+
+Metrics: real training tokens (non-padding, prompt + completion, over all epochs), completion tokens, padded tokens,
+FLOPs (6 · all parameters · real tokens), wall seconds, tokens/s, peak memory, final loss.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import resource
+import sys
+import time
+
+IGNORE = -100
+
+
+def encode_example(tokenizer, question: str, completion: str, max_length: int) -> tuple[list[int], list[int]]:
+    """(input ids, labels): the chat prompt masked, the completion and its end-of-turn token trained."""
+    prompt = tokenizer.apply_chat_template(
+        [{"role": "user", "content": question}], add_generation_prompt=True, tokenize=True, return_dict=False
+    )
+    answer = tokenizer(completion + tokenizer.eos_token, add_special_tokens=False)["input_ids"]
+    ids = (prompt + answer)[:max_length]
+    labels = ([IGNORE] * len(prompt) + answer)[:max_length]
+    return ids, labels
+
+
+def micro_batches(examples: list[tuple[list[int], list[int]]], budget: int) -> list[list[int]]:
+    """Indices of ``examples`` grouped so each group's padded size (n · longest) stays within ``budget`` tokens."""
+    groups, current, longest = [], [], 0
+    for i in sorted(range(len(examples)), key=lambda i: len(examples[i][0])):
+        n = len(examples[i][0])
+        if current and (len(current) + 1) * max(longest, n) > budget:
+            groups.append(current)
+            current, longest = [], 0
+        current.append(i)
+        longest = max(longest, n)
+    return groups + [current] if current else groups
+
+
+def collate(batch: list[tuple[list[int], list[int]]], pad_id: int):
+    import torch
+
+    width = max(len(ids) for ids, _ in batch)
+    ids = torch.full((len(batch), width), pad_id)
+    labels = torch.full((len(batch), width), IGNORE)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    for row, (x, y) in enumerate(batch):
+        ids[row, : len(x)], labels[row, : len(y)], mask[row, : len(x)] = torch.tensor(x), torch.tensor(y), 1
+    return ids, labels, mask
+
+
+def summed_loss(model, ids, labels, mask):
+    """Sum of next-token cross-entropy over the labelled positions."""
+    import torch.nn.functional as F
+
+    logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1]
+    return F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), labels[:, 1:].reshape(-1),
+                           ignore_index=IGNORE, reduction="sum")
+
+
+def peak_memory_bytes() -> int:
+    import torch
+
+    if torch.cuda.is_available():
+        return int(torch.cuda.max_memory_allocated())
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(rss if sys.platform == "darwin" else rss * 1024)
+
+
+def apply_lora(model, lora: dict):
+    from peft import LoraConfig, get_peft_model
+
+    return get_peft_model(model, LoraConfig(
+        r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"],
+        target_modules=lora["target_modules"], modules_to_save=lora.get("modules_to_save"), task_type="CAUSAL_LM",
+    ))
+
+
+def train(model, tokenizer, examples: list[dict], hp: dict, seed: int, lora: dict | None = None, log=print):
+    """Fine-tune ``model`` on ``examples`` (question, completion); return (model, metrics, loss curve rows)."""
+    import torch
+    from transformers import get_cosine_schedule_with_warmup
+
+    from .student import count_parameters
+
+    torch.manual_seed(seed)
+    n_params = count_parameters(model)
+    if lora:
+        model = apply_lora(model, lora)
+    encoded = [encode_example(tokenizer, e["question"], e["completion"], hp["max_length"]) for e in examples]
+    per_step = hp["examples_per_step"]
+    steps_per_epoch = max(1, len(encoded) // per_step)
+    total_steps = steps_per_epoch * hp["epochs"]
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=hp["lr"], weight_decay=hp["weight_decay"])
+    sched = get_cosine_schedule_with_warmup(opt, int(hp["warmup_ratio"] * total_steps), total_steps)
+    rng = random.Random(seed)
+    model.train()
+    curve, real_tokens, completion_tokens, padded_tokens = [], 0, 0, 0
+    start = time.perf_counter()
+    for epoch in range(hp["epochs"]):
+        order = list(range(len(encoded)))
+        rng.shuffle(order)
+        for s in range(steps_per_epoch):
+            step_examples = [encoded[i] for i in order[s * per_step : (s + 1) * per_step]]
+            n_labels = sum(sum(1 for t in y if t != IGNORE) for _, y in step_examples)
+            step_loss = 0.0
+            for group in micro_batches(step_examples, hp["max_tokens_per_microbatch"]):
+                ids, labels, mask = collate([step_examples[i] for i in group], tokenizer.pad_token_id)
+                loss = summed_loss(model, ids, labels, mask) / n_labels
+                loss.backward()
+                step_loss += loss.item()
+                real_tokens += int(mask.sum())
+                padded_tokens += ids.numel()
+            completion_tokens += n_labels
+            torch.nn.utils.clip_grad_norm_(params, hp["max_grad_norm"])
+            opt.step(), sched.step(), opt.zero_grad(set_to_none=True)
+            step = epoch * steps_per_epoch + s + 1
+            curve.append({"step": step, "loss": round(step_loss, 6), "lr": sched.get_last_lr()[0],
+                          "tokens": real_tokens})
+            if step % max(1, total_steps // 10) == 0 or step == total_steps:
+                log(f"step {step}/{total_steps} loss {step_loss:.4f} tokens {real_tokens}")
+    seconds = time.perf_counter() - start
+    metrics = {
+        "examples": len(encoded),
+        "steps": total_steps,
+        "parameters": n_params,
+        "trainable_parameters": sum(p.numel() for p in params),
+        "train_tokens": real_tokens,
+        "completion_tokens": completion_tokens,
+        "padded_tokens": padded_tokens,
+        "train_flops": 6 * n_params * real_tokens,
+        "final_loss": curve[-1]["loss"],
+        # measured, machine-dependent: kept apart from the deterministic fields by name
+        "measured": {"wall_seconds": seconds, "tokens_per_second": real_tokens / seconds,
+                     "peak_memory_bytes": peak_memory_bytes()},
+    }
+    return model, metrics, curve
+
+
+def max_completion_tokens(tokenizer, examples: list[dict]) -> int:
+    """Longest training completion in tokens, end-of-turn included (evaluation's cap must exceed it)."""
+    texts = [e["completion"] + tokenizer.eos_token for e in examples]
+    return max((len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]), default=0)
+
+
+def write_curve(path, curve: list[dict]) -> None:
+    from .io import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=["step", "loss", "lr", "tokens"])
+        writer.writeheader()
+        writer.writerows(curve)

@@ -1,0 +1,121 @@
+import re
+from pathlib import Path
+
+from compress_distill import config as cd_config
+from compress_distill import grid as cd_grid
+from compress_distill.target import parse_target
+
+try:
+    cd_config.validate(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
+except cd_config.ConfigError as err:
+    raise WorkflowError(str(err)) from None
+
+R = f"results/{config['run']}"
+RUNS = cd_grid.runs(config["grid"])
+TEACHERS = list(config["teachers"])
+COMPRESSORS = list(config["compressors"])
+STUDENTS = list(config["students"])
+REGIMES = list(config["regimes"])
+BENCHMARKS = list(config["problems"]["benchmarks"])
+SHARDS = [f"{i:04d}" for i in range(config["problems"]["shards"])]
+TARGETS = ["raw", "answer-only"] + [f"{k}-{c}" for k in ("compressed", "truncated") for c in COMPRESSORS]
+RUN_DIR = R + "/runs/{teacher}/{student}/{regime}/{target}/seed{seed}"
+
+
+def _alternatives(names):
+    return "|".join(re.escape(n) for n in names)
+
+
+wildcard_constraints:
+    teacher=_alternatives(TEACHERS),
+    compressor=_alternatives(COMPRESSORS),
+    student=_alternatives(STUDENTS),
+    regime=_alternatives(REGIMES),
+    benchmark=_alternatives(BENCHMARKS),
+    target=_alternatives(TARGETS),
+    shard=r"\d{4}",
+    seed=r"\d+",
+
+
+# ---- the code each stage runs: a rule depends on it, so editing a module reruns that stage and what follows
+def code(*modules):
+    return [str(Path(workflow.basedir) / "compress_distill" / f"{m}.py") for m in ("io", *modules)]
+
+
+# ---- per-model resources (config), as Snakemake resources; threads pinned from config
+def _resources_of(section, key):
+    def get(wildcards):
+        name = getattr(wildcards, key) if key else None
+        block = config[section][name] if name else config[section]
+        return block.get("resources", {})
+
+    return get
+
+
+def model_resources(section, key=None):
+    """Callables for threads and resources of a rule whose model is ``config[section][wildcards.<key>]``."""
+    spec = _resources_of(section, key)
+    return {
+        "threads": lambda wc: spec(wc).get("threads", 1),
+        "mem_mb": lambda wc, attempt: spec(wc).get("mem_mb", 4000) * attempt,
+        "runtime": lambda wc, attempt: spec(wc).get("runtime", 60) * attempt,
+        "gpu": lambda wc: spec(wc).get("gpus", 0),
+        "nodes": lambda wc: spec(wc).get("nodes", 1),
+    }
+
+
+TEACHER_RES = model_resources("teachers", "teacher")
+COMPRESSOR_RES = model_resources("compressors", "compressor")
+STUDENT_RES = model_resources("students", "student")
+EVAL_RES = model_resources("evaluation")
+
+
+# ---- input functions
+def reference_tokenizer():
+    """The trained tokenizer folder (a rule builds it) or a hub name (nothing to build)."""
+    tok = config["tokenizer"]
+    return R + "/students/tokenizer" if tok["train"] else tok["name"]
+
+
+def reference_tokenizer_input(wildcards=None):
+    return [rules.tokenizer.output.folder] if config["tokenizer"]["train"] else []
+
+
+def verified_shards(wildcards):
+    return expand(rules.verify.output.kept, teacher=wildcards.teacher, shard=SHARDS)
+
+
+def compressed_shards(teacher, compressor):
+    return expand(rules.compress.output.records, teacher=teacher, compressor=compressor, shard=SHARDS)
+
+
+def target_source(wildcards):
+    """The trace shards a target is made from: verified raw traces, or one compressor's (truncated) traces."""
+    kind, compressor = parse_target(wildcards.target)
+    if kind == "compressed":
+        return compressed_shards(wildcards.teacher, compressor)
+    if kind == "truncated":
+        return expand(rules.truncate.output.records, teacher=wildcards.teacher, compressor=compressor, shard=SHARDS)
+    return verified_shards(wildcards)
+
+
+def student_base(wildcards):
+    """A student built from config starts from its pre-trained folder; a hub student from the hub."""
+    model = config["students"][wildcards.student]["model"]
+    return rules.pretrain.output.folder.format(student=wildcards.student) if "architecture" in model else []
+
+
+def run_paths(pattern, runs=RUNS, **extra):
+    return [pattern.format(**{**run, **extra}) for run in runs]
+
+
+def evaluation_summaries():
+    return [p for b in BENCHMARKS for p in run_paths(rules.evaluate.output.summary, benchmark=b)]
+
+
+def final_outputs():
+    return [
+        *rules.tables.output,
+        *rules.figures.output,
+        rules.manifest.output.manifest,
+    ]

@@ -1,0 +1,26 @@
+rule compress:
+    input:
+        verified=rules.verify.output.kept,
+        prompt=lambda wc: config["compressors"][wc.compressor]["prompt"],
+        tokenizer=reference_tokenizer_input,
+        code=code("engine", "verifier", "compressor", "tokens"),
+    output:
+        records=R + "/compressors/{compressor}/{teacher}/{shard}.jsonl",
+    params:
+        compressor=lambda wc: config["compressors"][wc.compressor],
+        tokenizer=reference_tokenizer(),
+        seed=config["seed"],
+    threads: COMPRESSOR_RES["threads"]
+    resources:
+        mem_mb=COMPRESSOR_RES["mem_mb"],
+        runtime=COMPRESSOR_RES["runtime"],
+        gpu=COMPRESSOR_RES["gpu"],
+        nodes=COMPRESSOR_RES["nodes"],
+    log:
+        R + "/logs/compress/{compressor}/{teacher}/{shard}.log",
+    benchmark:
+        R + "/benchmarks/compress/{compressor}/{teacher}/{shard}.tsv"
+    conda:
+        "../envs/engines.yaml"
+    script:
+        "../workflow_scripts/compress.py"

@@ -1,0 +1,80 @@
+TABLES = ["main_grid", "verification", "compression", "truncation", "efficiency", "claims", "timings"]
+MEASURED_TABLES = ["claims", "timings"]  # hold wall-clock measurements: not byte-reproducible
+FIGURES = ["accuracy_vs_output_tokens", "flops_vs_accuracy", "per_token_efficiency", "ablation", "timings"]
+MEASURED_FIGURES = ["timings"]
+
+
+localrules:
+    tables,
+    figures,
+    manifest,
+
+
+rule tables:
+    input:
+        summaries=evaluation_summaries(),
+        metrics=run_paths(rules.train.output.metrics),
+        rejects=expand(rules.verify.output.rejects, teacher=TEACHERS, shard=SHARDS),
+        compressed=expand(rules.compress.output.records, teacher=TEACHERS, compressor=COMPRESSORS, shard=SHARDS),
+        truncated=expand(rules.truncate.output.records, teacher=TEACHERS, compressor=COMPRESSORS, shard=SHARDS),
+        selections=expand(rules.selection.output.selection, teacher=TEACHERS, regime=REGIMES),
+        code=code("tables"),
+    output:
+        **{
+            f"{name}_{ext}": f"{R}/tables/{name}.{ext}"
+            for name in TABLES
+            for ext in ("csv", "md", "tex")
+        },
+    params:
+        runs=RUNS,
+        benchmarks=BENCHMARKS,
+        compressors={c: config["compressors"][c].get("params_b", 0) for c in COMPRESSORS},
+        results=R,
+    log:
+        R + "/logs/tables.log",
+    conda:
+        "../envs/report.yaml"
+    script:
+        "../workflow_scripts/tables.py"
+
+
+rule figures:
+    input:
+        main_grid=R + "/tables/main_grid.csv",
+        timings=R + "/tables/timings.csv",
+        code=code("figures"),
+    output:
+        **{
+            f"{name}_{ext}": f"{R}/figures/{name}.{ext}"
+            for name in FIGURES
+            for ext in ("pdf", "png")
+        },
+    log:
+        R + "/logs/figures.log",
+    conda:
+        "../envs/report.yaml"
+    script:
+        "../workflow_scripts/figures.py"
+
+
+rule manifest:
+    input:
+        tables=rules.tables.output,
+        figures=rules.figures.output,
+        prompts=sorted(
+            {t["prompt"] for t in config["teachers"].values()}
+            | {c["prompt"] for c in config["compressors"].values()}
+        ),
+        code=code("manifest"),
+    output:
+        manifest=R + "/manifest.json",
+    params:
+        config=config,
+        measured=[f"{R}/tables/{t}.{e}" for t in MEASURED_TABLES for e in ("csv", "md", "tex")]
+        + [f"{R}/figures/{f}.{e}" for f in MEASURED_FIGURES for e in ("pdf", "png")],
+    log:
+        R + "/logs/manifest.log",
+    conda:
+        "../envs/report.yaml"
+    script:
+        "../workflow_scripts/manifest.py"

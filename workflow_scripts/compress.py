@@ -1,0 +1,28 @@
+from pathlib import Path
+
+from compress_distill import compressor, engine, io, runtime
+from compress_distill.tokens import count_tokens
+
+log = runtime.start(snakemake, "compress")
+spec = snakemake.params.compressor
+name = snakemake.wildcards.compressor
+verified = io.read_jsonl(snakemake.input.verified)
+template = Path(snakemake.input.prompt).read_text(encoding="utf-8")
+by_id = {t["id"]: t for t in verified}
+
+
+def to_record(req, comp):
+    record = compressor.compressed_record(by_id[req.id], comp, spec["min_reasoning_chars"])
+    record["raw_tokens"], record["tokens"] = count_tokens(snakemake.params.tokenizer, [record["raw_text"], comp.text])
+    return record
+
+
+records = engine.run_chunked(
+    engine.make_engine(spec["engine"]),
+    compressor.requests_for(verified, template, snakemake.params.seed, name),
+    snakemake.output.records,
+    spec["chunk_size"],
+    to_record,
+    desc=f"compressor {name} teacher {snakemake.wildcards.teacher}",
+)
+log.info("compressed %d traces, %d rejected", len(records), sum(r["reject"] is not None for r in records))

@@ -1,0 +1,15 @@
+from transformers import AutoTokenizer
+
+from compress_distill import io, problems, runtime, student
+
+log = runtime.start(snakemake, "pretrain")
+spec = snakemake.params.student
+tokenizer = AutoTokenizer.from_pretrained(snakemake.input.tokenizer)
+model = student.build_model(spec["model"], tokenizer, snakemake.params.seed)
+log.info("%s: %d parameters", snakemake.wildcards.student, student.count_parameters(model))
+corpus = problems.pretraining_corpus(snakemake.params.arithmetic)
+losses = student.pretrain(model, tokenizer, corpus, spec["pretrain"], snakemake.params.seed, log=log.info)
+with io.atomic_dir(snakemake.output.folder) as tmp:
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    io.write_json(f"{tmp}/pretrain.json", {"facts": len(corpus), "final_loss": losses[-1], "steps": len(losses)})

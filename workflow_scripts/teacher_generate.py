@@ -1,0 +1,19 @@
+from pathlib import Path
+
+from compress_distill import engine, io, runtime, teacher
+
+log = runtime.start(snakemake, "teacher_generate")
+spec = snakemake.params.teacher
+shard = io.read_jsonl(snakemake.input.shard)
+template = Path(snakemake.input.prompt).read_text(encoding="utf-8")
+requests = teacher.requests_for(shard, template, snakemake.params.seed, snakemake.wildcards.teacher)
+by_id = {p["id"]: p for p in shard}
+records = engine.run_chunked(
+    engine.make_engine(spec["engine"]),
+    requests,
+    snakemake.output.traces,
+    spec["chunk_size"],
+    lambda req, comp: teacher.trace_record(req, comp, by_id[req.id]),
+    desc=f"teacher {snakemake.wildcards.teacher} shard {snakemake.wildcards.shard}",
+)
+log.info("generated %d traces", len(records))

@@ -1,0 +1,7 @@
+from compress_distill import io, runtime, truncation
+
+log = runtime.start(snakemake, "truncate")
+compressed = io.read_jsonl(snakemake.input.compressed)
+records = truncation.truncated_records(compressed, snakemake.params.unit, snakemake.params.tokenizer)
+io.write_jsonl(snakemake.output.records, records)
+log.info("truncated %d traces to their compressed length (%s)", len(records), snakemake.params.unit)
