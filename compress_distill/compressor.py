@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from .engine import Completion, Request
+from .engine import Completion, Request, fill_template
 from .io import stable_seed
 from .verifier import extract_answer, numeric_equal, split_trace
 
@@ -49,7 +49,7 @@ class ExtractiveCompressor:
 
 
 def render_messages(template: str, trace: dict) -> list[dict]:
-    return [{"role": "user", "content": template.format(question=trace["question"], trace=trace["text"])}]
+    return [{"role": "user", "content": fill_template(template, question=trace["question"], trace=trace["text"])}]
 
 
 def requests_for(traces: list[dict], template: str, seed: int, name: str) -> list[Request]:

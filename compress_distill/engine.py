@@ -54,6 +54,13 @@ ENGINE_KINDS: dict[str, str] = {
 }
 
 
+def fill_template(template: str, **fields: str) -> str:
+    """Replace ``{name}`` placeholders only, so templates may contain other braces (``\\boxed{}``, JSON)."""
+    for name, value in fields.items():
+        template = template.replace("{" + name + "}", value)
+    return template
+
+
 def make_engine(spec: dict, **context) -> Engine:
     """Build the engine named by ``spec['kind']``; ``context`` carries run-time paths (e.g. a model folder)."""
     kind = spec.get("kind")

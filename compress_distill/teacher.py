@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 
-from .engine import Completion, Request
+from .engine import Completion, Request, fill_template
 from .io import stable_seed
 from .problems import OPS, Expression
 
@@ -81,7 +81,7 @@ class SyntheticTeacher:
 
 def render_messages(template: str, problem: dict) -> list[dict]:
     """The teacher prompt: the template file's text with ``{question}`` filled in, as one user turn."""
-    return [{"role": "user", "content": template.format(question=problem["question"])}]
+    return [{"role": "user", "content": fill_template(template, question=problem["question"])}]
 
 
 def requests_for(problems: list[dict], template: str, seed: int, teacher: str) -> list[Request]:

@@ -1,5 +1,11 @@
+import os
 import re
+import sys
 from pathlib import Path
+
+# the package is importable here and in every job (local, conda or SLURM) without installing it
+sys.path.insert(0, workflow.basedir)
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")]))
 
 from compress_distill import config as cd_config
 from compress_distill import grid as cd_grid
