@@ -11,11 +11,13 @@ from pathlib import Path
 from .io import sha256_file, write_json
 
 PACKAGES = ["torch", "transformers", "peft", "accelerate", "tokenizers", "snakemake", "pandas", "seaborn",
-            "matplotlib", "numpy", "math-verify", "compress-distill"]
+            "matplotlib", "numpy", "math-verify"]
 
 
 def versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
+    from . import __version__
+
+    out = {"python": platform.python_version(), "compress-distill": __version__}
     for name in PACKAGES:
         try:
             out[name] = importlib.metadata.version(name)

@@ -5,14 +5,20 @@ from pathlib import Path
 
 # the package is importable here and in every job (local, conda or SLURM) without installing it
 sys.path.insert(0, workflow.basedir)
-os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")]))
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(
+        filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")])
+    )
+)
 
 from compress_distill import config as cd_config
 from compress_distill import grid as cd_grid
 from compress_distill.target import parse_target
 
 try:
-    cd_config.validate(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
+    cd_config.validate(
+        config, Path(workflow.basedir) / "schemas" / "config.schema.yaml"
+    )
 except cd_config.ConfigError as err:
     raise WorkflowError(str(err)) from None
 
@@ -24,8 +30,10 @@ STUDENTS = list(config["students"])
 REGIMES = list(config["regimes"])
 BENCHMARKS = list(config["problems"]["benchmarks"])
 SHARDS = [f"{i:04d}" for i in range(config["problems"]["shards"])]
-TARGETS = ["raw", "answer-only"] + [f"{k}-{c}" for k in ("compressed", "truncated") for c in COMPRESSORS]
-RUN_DIR = R + "/runs/{teacher}/{student}/{regime}/{target}/seed{seed}"
+TARGETS = ["raw", "answer-only"] + [
+    f"{k}-{c}" for k in ("compressed", "truncated") for c in COMPRESSORS
+]
+RUN_DIR = f"{R}/runs/{{teacher}}/{{student}}/{{regime}}/{{target}}/seed{{seed}}"
 
 
 def _alternatives(names):
@@ -45,7 +53,10 @@ wildcard_constraints:
 
 # ---- the code each stage runs: a rule depends on it, so editing a module reruns that stage and what follows
 def code(*modules):
-    return [str(Path(workflow.basedir) / "compress_distill" / f"{m}.py") for m in ("io", *modules)]
+    return [
+        str(Path(workflow.basedir) / "compress_distill" / f"{m}.py")
+        for m in ("io", *modules)
+    ]
 
 
 # ---- per-model resources (config), as Snakemake resources; threads pinned from config
@@ -80,7 +91,7 @@ EVAL_RES = model_resources("evaluation")
 def reference_tokenizer():
     """The trained tokenizer folder (a rule builds it) or a hub name (nothing to build)."""
     tok = config["tokenizer"]
-    return R + "/students/tokenizer" if tok["train"] else tok["name"]
+    return f"{R}/students/tokenizer" if tok["train"] else tok["name"]
 
 
 def reference_tokenizer_input(wildcards=None):
@@ -92,7 +103,12 @@ def verified_shards(wildcards):
 
 
 def compressed_shards(teacher, compressor):
-    return expand(rules.compress.output.records, teacher=teacher, compressor=compressor, shard=SHARDS)
+    return expand(
+        rules.compress.output.records,
+        teacher=teacher,
+        compressor=compressor,
+        shard=SHARDS,
+    )
 
 
 def target_source(wildcards):
@@ -101,14 +117,23 @@ def target_source(wildcards):
     if kind == "compressed":
         return compressed_shards(wildcards.teacher, compressor)
     if kind == "truncated":
-        return expand(rules.truncate.output.records, teacher=wildcards.teacher, compressor=compressor, shard=SHARDS)
+        return expand(
+            rules.truncate.output.records,
+            teacher=wildcards.teacher,
+            compressor=compressor,
+            shard=SHARDS,
+        )
     return verified_shards(wildcards)
 
 
 def student_base(wildcards):
     """A student built from config starts from its pre-trained folder; a hub student from the hub."""
     model = config["students"][wildcards.student]["model"]
-    return rules.pretrain.output.folder.format(student=wildcards.student) if "architecture" in model else []
+    return (
+        rules.pretrain.output.folder.format(student=wildcards.student)
+        if "architecture" in model
+        else []
+    )
 
 
 def run_paths(pattern, runs=RUNS, **extra):
@@ -116,7 +141,11 @@ def run_paths(pattern, runs=RUNS, **extra):
 
 
 def evaluation_summaries():
-    return [p for b in BENCHMARKS for p in run_paths(rules.evaluate.output.summary, benchmark=b)]
+    return [
+        p
+        for b in BENCHMARKS
+        for p in run_paths(rules.evaluate.output.summary, benchmark=b)
+    ]
 
 
 def final_outputs():

@@ -5,22 +5,22 @@ rule compress:
         tokenizer=reference_tokenizer_input,
         code=code("engine", "verifier", "compressor", "tokens"),
     output:
-        records=R + "/compressors/{compressor}/{teacher}/{shard}.jsonl",
-    params:
-        compressor=lambda wc: config["compressors"][wc.compressor],
-        tokenizer=reference_tokenizer(),
-        seed=config["seed"],
+        records=f"{R}/compressors/{{compressor}}/{{teacher}}/{{shard}}.jsonl",
+    log:
+        f"{R}/logs/compress/{{compressor}}/{{teacher}}/{{shard}}.log",
+    benchmark:
+        f"{R}/benchmarks/compress/{{compressor}}/{{teacher}}/{{shard}}.tsv"
+    conda:
+        "../envs/engines.yaml"
     threads: COMPRESSOR_RES["threads"]
     resources:
         mem_mb=COMPRESSOR_RES["mem_mb"],
         runtime=COMPRESSOR_RES["runtime"],
         gpu=COMPRESSOR_RES["gpu"],
         nodes=COMPRESSOR_RES["nodes"],
-    log:
-        R + "/logs/compress/{compressor}/{teacher}/{shard}.log",
-    benchmark:
-        R + "/benchmarks/compress/{compressor}/{teacher}/{shard}.tsv"
-    conda:
-        "../envs/engines.yaml"
+    params:
+        compressor=lambda wc: config["compressors"][wc.compressor],
+        tokenizer=reference_tokenizer(),
+        seed=config["seed"],
     script:
         "../workflow_scripts/compress.py"

@@ -2,26 +2,26 @@ rule evaluate:
     input:
         model=rules.train.output.model,
         metrics=rules.train.output.metrics,
-        benchmark=R + "/problems/benchmarks/{benchmark}.jsonl",
+        benchmark=f"{R}/problems/benchmarks/{{benchmark}}.jsonl",
         code=code("engine", "verifier", "evaluation"),
     output:
-        outputs=RUN_DIR + "/eval/{benchmark}.jsonl",
-        summary=RUN_DIR + "/eval/{benchmark}.json",
-    params:
-        evaluation=config["evaluation"],
-        verifier=lambda wc: config["problems"]["benchmarks"][wc.benchmark]["verifier"],
-        seed=config["seed"],
+        outputs=f"{RUN_DIR}/eval/{{benchmark}}.jsonl",
+        summary=f"{RUN_DIR}/eval/{{benchmark}}.json",
+    log:
+        f"{RUN_DIR}/eval/{{benchmark}}.log",
+    benchmark:
+        f"{RUN_DIR}/eval/{{benchmark}}.benchmark.tsv"
+    conda:
+        "../envs/training.yaml"
     threads: EVAL_RES["threads"]
     resources:
         mem_mb=EVAL_RES["mem_mb"],
         runtime=EVAL_RES["runtime"],
         gpu=EVAL_RES["gpu"],
         nodes=EVAL_RES["nodes"],
-    log:
-        RUN_DIR + "/eval/{benchmark}.log",
-    benchmark:
-        RUN_DIR + "/eval/{benchmark}.benchmark.tsv"
-    conda:
-        "../envs/training.yaml"
+    params:
+        evaluation=config["evaluation"],
+        verifier=lambda wc: config["problems"]["benchmarks"][wc.benchmark]["verifier"],
+        seed=config["seed"],
     script:
         "../workflow_scripts/evaluate.py"

@@ -1,6 +1,23 @@
-TABLES = ["main_grid", "verification", "compression", "truncation", "efficiency", "claims", "timings"]
-MEASURED_TABLES = ["claims", "timings"]  # hold wall-clock measurements: not byte-reproducible
-FIGURES = ["accuracy_vs_output_tokens", "flops_vs_accuracy", "per_token_efficiency", "ablation", "timings"]
+TABLES = [
+    "main_grid",
+    "verification",
+    "compression",
+    "truncation",
+    "efficiency",
+    "claims",
+    "timings",
+]
+MEASURED_TABLES = [
+    "claims",
+    "timings",
+]  # hold wall-clock measurements: not byte-reproducible
+FIGURES = [
+    "accuracy_vs_output_tokens",
+    "flops_vs_accuracy",
+    "per_token_efficiency",
+    "ablation",
+    "timings",
+]
 MEASURED_FIGURES = ["timings"]
 
 
@@ -15,9 +32,21 @@ rule tables:
         summaries=evaluation_summaries(),
         metrics=run_paths(rules.train.output.metrics),
         rejects=expand(rules.verify.output.rejects, teacher=TEACHERS, shard=SHARDS),
-        compressed=expand(rules.compress.output.records, teacher=TEACHERS, compressor=COMPRESSORS, shard=SHARDS),
-        truncated=expand(rules.truncate.output.records, teacher=TEACHERS, compressor=COMPRESSORS, shard=SHARDS),
-        selections=expand(rules.selection.output.selection, teacher=TEACHERS, regime=REGIMES),
+        compressed=expand(
+            rules.compress.output.records,
+            teacher=TEACHERS,
+            compressor=COMPRESSORS,
+            shard=SHARDS,
+        ),
+        truncated=expand(
+            rules.truncate.output.records,
+            teacher=TEACHERS,
+            compressor=COMPRESSORS,
+            shard=SHARDS,
+        ),
+        selections=expand(
+            rules.selection.output.selection, teacher=TEACHERS, regime=REGIMES
+        ),
         code=code("tables"),
     output:
         **{
@@ -25,23 +54,24 @@ rule tables:
             for name in TABLES
             for ext in ("csv", "md", "tex")
         },
+    log:
+        f"{R}/logs/tables.log",
+    conda:
+        "../envs/report.yaml"
     params:
         runs=RUNS,
         benchmarks=BENCHMARKS,
-        compressors={c: config["compressors"][c].get("params_b", 0) for c in COMPRESSORS},
-        results=R,
-    log:
-        R + "/logs/tables.log",
-    conda:
-        "../envs/report.yaml"
+        compressors={
+            c: config["compressors"][c].get("params_b", 0) for c in COMPRESSORS
+        },
     script:
         "../workflow_scripts/tables.py"
 
 
 rule figures:
     input:
-        main_grid=R + "/tables/main_grid.csv",
-        timings=R + "/tables/timings.csv",
+        main_grid=f"{R}/tables/main_grid.csv",
+        timings=f"{R}/tables/timings.csv",
         code=code("figures"),
     output:
         **{
@@ -50,7 +80,7 @@ rule figures:
             for ext in ("pdf", "png")
         },
     log:
-        R + "/logs/figures.log",
+        f"{R}/logs/figures.log",
     conda:
         "../envs/report.yaml"
     script:
@@ -67,14 +97,18 @@ rule manifest:
         ),
         code=code("manifest"),
     output:
-        manifest=R + "/manifest.json",
-    params:
-        config=config,
-        measured=[f"{R}/tables/{t}.{e}" for t in MEASURED_TABLES for e in ("csv", "md", "tex")]
-        + [f"{R}/figures/{f}.{e}" for f in MEASURED_FIGURES for e in ("pdf", "png")],
+        manifest=f"{R}/manifest.json",
     log:
-        R + "/logs/manifest.log",
+        f"{R}/logs/manifest.log",
     conda:
         "../envs/report.yaml"
+    params:
+        config=config,
+        measured=[
+            f"{R}/tables/{t}.{e}"
+            for t in MEASURED_TABLES
+            for e in ("csv", "md", "tex")
+        ]
+        + [f"{R}/figures/{f}.{e}" for f in MEASURED_FIGURES for e in ("pdf", "png")],
     script:
         "../workflow_scripts/manifest.py"

@@ -1,18 +1,20 @@
 rule selection:
     input:
         verified=verified_shards,
-        compressed=lambda wc: [p for c in COMPRESSORS for p in compressed_shards(wc.teacher, c)],
+        compressed=lambda wc: [
+            p for c in COMPRESSORS for p in compressed_shards(wc.teacher, c)
+        ],
         code=code("target", "regime"),
     output:
-        selection=R + "/targets/{teacher}/{regime}/selection.json",
+        selection=f"{R}/targets/{{teacher}}/{{regime}}/selection.json",
+    log:
+        f"{R}/logs/selection/{{teacher}}/{{regime}}.log",
+    conda:
+        "../envs/core.yaml"
     params:
         compressors=COMPRESSORS,
         size=lambda wc: config["regimes"][wc.regime]["size"],
         seed=config["seed"],
-    log:
-        R + "/logs/selection/{teacher}/{regime}.log",
-    conda:
-        "../envs/core.yaml"
     script:
         "../workflow_scripts/selection.py"
 
@@ -23,9 +25,9 @@ rule target:
         source=target_source,
         code=code("target", "teacher"),
     output:
-        examples=R + "/targets/{teacher}/{regime}/{target}.jsonl",
+        examples=f"{R}/targets/{{teacher}}/{{regime}}/{{target}}.jsonl",
     log:
-        R + "/logs/target/{teacher}/{regime}/{target}.log",
+        f"{R}/logs/target/{{teacher}}/{{regime}}/{{target}}.log",
     conda:
         "../envs/core.yaml"
     script:

@@ -1,25 +1,25 @@
 rule teacher_generate:
     input:
-        shard=R + "/problems/shards/{shard}.jsonl",
+        shard=f"{R}/problems/shards/{{shard}}.jsonl",
         prompt=lambda wc: config["teachers"][wc.teacher]["prompt"],
         code=code("engine", "teacher"),
     output:
-        traces=R + "/teachers/{teacher}/generated/{shard}.jsonl",
-    params:
-        teacher=lambda wc: config["teachers"][wc.teacher],
-        seed=config["seed"],
+        traces=f"{R}/teachers/{{teacher}}/generated/{{shard}}.jsonl",
+    log:
+        f"{R}/logs/teacher_generate/{{teacher}}/{{shard}}.log",
+    benchmark:
+        f"{R}/benchmarks/teacher_generate/{{teacher}}/{{shard}}.tsv"
+    conda:
+        "../envs/engines.yaml"
     threads: TEACHER_RES["threads"]
     resources:
         mem_mb=TEACHER_RES["mem_mb"],
         runtime=TEACHER_RES["runtime"],
         gpu=TEACHER_RES["gpu"],
         nodes=TEACHER_RES["nodes"],
-    log:
-        R + "/logs/teacher_generate/{teacher}/{shard}.log",
-    benchmark:
-        R + "/benchmarks/teacher_generate/{teacher}/{shard}.tsv"
-    conda:
-        "../envs/engines.yaml"
+    params:
+        teacher=lambda wc: config["teachers"][wc.teacher],
+        seed=config["seed"],
     script:
         "../workflow_scripts/teacher_generate.py"
 
@@ -29,13 +29,13 @@ rule verify:
         traces=rules.teacher_generate.output.traces,
         code=code("verifier"),
     output:
-        kept=R + "/teachers/{teacher}/verified/{shard}.jsonl",
-        rejects=R + "/teachers/{teacher}/verified/{shard}.rejects.json",
-    params:
-        verifier=config["problems"]["pool"]["verifier"],
+        kept=f"{R}/teachers/{{teacher}}/verified/{{shard}}.jsonl",
+        rejects=f"{R}/teachers/{{teacher}}/verified/{{shard}}.rejects.json",
     log:
-        R + "/logs/verify/{teacher}/{shard}.log",
+        f"{R}/logs/verify/{{teacher}}/{{shard}}.log",
     conda:
         "../envs/core.yaml"
+    params:
+        verifier=config["problems"]["pool"]["verifier"],
     script:
         "../workflow_scripts/verify.py"

@@ -4,13 +4,13 @@ rule truncate:
         tokenizer=reference_tokenizer_input,
         code=code("verifier", "truncation", "tokens"),
     output:
-        records=R + "/truncation/{compressor}/{teacher}/{shard}.jsonl",
+        records=f"{R}/truncation/{{compressor}}/{{teacher}}/{{shard}}.jsonl",
+    log:
+        f"{R}/logs/truncate/{{compressor}}/{{teacher}}/{{shard}}.log",
+    conda:
+        "../envs/core.yaml"
     params:
         unit=config["truncation"]["unit"],
         tokenizer=reference_tokenizer(),
-    log:
-        R + "/logs/truncate/{compressor}/{teacher}/{shard}.log",
-    conda:
-        "../envs/core.yaml"
     script:
         "../workflow_scripts/truncate.py"

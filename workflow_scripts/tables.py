@@ -1,9 +1,12 @@
+from pathlib import Path
+
 from compress_distill import io, runtime, tables
 
 log = runtime.start(snakemake, "tables")
 inp, out, p = snakemake.input, snakemake.output, snakemake.params
+results = Path(out.main_grid_csv).parents[1]  # results/<run>
 metrics, summaries = tables.load_inputs(inp, p.runs, p.benchmarks)
-compressed = tables.group_records(inp.compressed, f"{p.results}/compressors")
+compressed = tables.group_records(inp.compressed, results / "compressors")
 selections = {}
 for path in inp.selections:
     teacher, regime = path.split("/")[-3:-1]
@@ -19,7 +22,7 @@ built = {
     "main_grid": grid,
     "verification": tables.verification(rejects),
     "compression": tables.compression(compressed, selections),
-    "truncation": tables.truncation(tables.group_records(inp.truncated, f"{p.results}/truncation")),
+    "truncation": tables.truncation(tables.group_records(inp.truncated, results / "truncation")),
     "efficiency": efficiency,
     "claims": tables.claims(efficiency, timings),
     "timings": timings,

@@ -1,0 +1,38 @@
+"""Shared fixtures: a tiny tokenizer and student built by the project's own code (no hub), and the repo root."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARITH = {"operations": [["+", "*"], ["*", "+"]], "max_operand": 9, "max_factor": 9}
+
+
+@pytest.fixture(scope="session")
+def arith() -> dict:
+    return dict(ARITH)
+
+
+@pytest.fixture(scope="session")
+def tiny_tokenizer(tmp_path_factory, arith):
+    from transformers import AutoTokenizer
+
+    from compress_distill import problems, student
+
+    folder = tmp_path_factory.mktemp("tokenizer")
+    texts = problems.pretraining_corpus(arith) + ["<think>\nLet me check: 3 + 4 = 7.\n</think>\nThe answer is \\boxed{7}."]
+    student.train_tokenizer(texts, 320, folder)
+    return AutoTokenizer.from_pretrained(folder)
+
+
+TINY_ARCH = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
+             "num_key_value_heads": 2, "head_dim": 8, "max_position_embeddings": 256, "tie_word_embeddings": True}
+
+
+@pytest.fixture
+def tiny_model(tiny_tokenizer):
+    from compress_distill import student
+
+    return student.build_model({"architecture": TINY_ARCH}, tiny_tokenizer, seed=0)

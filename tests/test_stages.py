@@ -1,0 +1,179 @@
+"""Unit tests of each stage's logic, on small data the tests generate."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from compress_distill import compressor, problems, regime, target, teacher, truncation, verifier
+from compress_distill.engine import Completion, Request
+
+SPEC = {"verbosity": 2, "self_check": 0.6, "error_rate": 0.0, "no_answer_rate": 0.0, "max_tokens": 200}
+
+
+def _problems(arith, n=60, seed=1):
+    return problems.synthetic_arithmetic(arith, {"bench": 20, "pool": n}, seed)
+
+
+def test_synthetic_sets_are_distinct_and_sharded_exactly_once(arith):
+    sets = _problems(arith)
+    problems.check_disjoint(sets["pool"], sets["bench"])
+    shards = [problems.shard(sets["pool"], 7, i) for i in range(7)]
+    assert sorted(p["id"] for s in shards for p in s) == sorted(p["id"] for p in sets["pool"])
+    assert max(map(len, shards)) - min(map(len, shards)) <= 1
+
+
+def test_leak_into_pool_is_an_error(arith):
+    sets = _problems(arith)
+    leaked = [dict(sets["bench"][3], question="  " + sets["bench"][3]["question"].upper())]
+    with pytest.raises(ValueError, match="leak"):
+        problems.check_disjoint(sets["pool"] + leaked, sets["bench"])
+
+
+def test_too_many_problems_for_the_operand_range_is_a_clear_error():
+    small = {"operations": [["+", "*"]], "max_operand": 2, "max_factor": 2}
+    with pytest.raises(ValueError, match="distinct expressions"):
+        problems.synthetic_arithmetic(small, {"pool": 50}, 0)
+
+
+def test_pretraining_corpus_has_every_single_step_but_no_two_step_problem(arith):
+    corpus = set(problems.pretraining_corpus(arith))
+    for p in _problems(arith)["pool"]:
+        expr = problems.Expression(**p["expression_parts"])
+        for step in expr.steps:
+            a, op, b, r = step
+            assert f"Compute {a} {op} {b}. {a} {op} {b} = {r}." in corpus
+        assert not any(expr.text in line for line in corpus)
+
+
+def _requests(pool, seed=0):
+    return teacher.requests_for(pool, "{question}", seed, "t")
+
+
+def test_synthetic_teacher_is_deterministic_per_request_whatever_the_chunking(arith):
+    pool = _problems(arith)["pool"]
+    engine = teacher.SyntheticTeacher(SPEC)
+    reqs = _requests(pool)
+    whole = [c.text for c in engine.generate(reqs)]
+    chunked = [c.text for i in range(0, len(reqs), 7) for c in engine.generate(reqs[i : i + 7])]
+    assert whole == chunked
+    assert whole != [c.text for c in engine.generate(_requests(pool, seed=1))]
+
+
+def test_verification_counts_each_reject_reason(arith):
+    pool = _problems(arith)["pool"][:6]
+    recs = [teacher.trace_record(r, c, p) for r, c, p in
+            zip(_requests(pool), teacher.SyntheticTeacher(SPEC).generate(_requests(pool)), pool)]
+    recs[0] = {**recs[0], "text": recs[0]["text"].replace("\\boxed", "")}  # no answer
+    recs[1] = {**recs[1], "gold": str(int(recs[1]["gold"]) + 1)}  # wrong
+    recs[2] = {**recs[2], "finish_reason": "length"}  # truncated
+    kept, rejects = verifier.verify_traces(recs, "numeric")
+    assert dict(rejects) == {"no_answer": 1, "wrong": 1, "truncated": 1}
+    assert [r["id"] for r in kept] == [r["id"] for r in recs[3:]]
+
+
+def test_teacher_error_rates_produce_rejects(arith):
+    pool = _problems(arith, n=300)["pool"]
+    reqs = _requests(pool)
+    lengths = sorted(len(c.text.split(" ")) for c in teacher.SyntheticTeacher(SPEC).generate(reqs))
+    spec = {**SPEC, "error_rate": 0.2, "no_answer_rate": 0.1, "max_tokens": lengths[int(0.8 * len(lengths))]}
+    recs = [teacher.trace_record(r, c, p) for r, c, p in zip(reqs, teacher.SyntheticTeacher(spec).generate(reqs), pool)]
+    _, rejects = verifier.verify_traces(recs, "numeric")
+    assert all(rejects[k] > 0 for k in verifier.REJECT_REASONS)
+
+
+@pytest.mark.parametrize("gold,pred,kind,ok", [
+    ("12", "12.0", "numeric", True), ("12", "13", "numeric", False), ("1/2", "0.5", "numeric", True),
+    ("\\frac{1}{2}", "0.5", "math", True), ("\\frac{1}{2}", "\\frac{2}{3}", "math", False),
+    ("B", "(b)", "choice", True), ("B", "C", "choice", False),
+])
+def test_verifiers(gold, pred, kind, ok):
+    assert verifier.grade_many(kind, [(gold, pred)]) == [ok]
+
+
+def test_boxed_extraction_balances_braces():
+    assert verifier.extract_answer("<think>x</think>\nSo \\boxed{\\frac{1}{2}}.") == "\\frac{1}{2}"
+    assert verifier.extract_answer("<think>\\boxed{3}</think> nothing") == "3"
+    assert verifier.extract_answer("no answer here") is None
+
+
+RAW = ("<think>\nOkay, let me work out (2 + 3) * 4.\nLet me be careful here.\n2 + 3 = 5.\nLet me check: 2 + 3 = 5. Yes."
+       "\n5 * 4 = 20.\nSo (2 + 3) * 4 = 20.\n</think>\nThe answer is \\boxed{20}.")
+
+
+@pytest.mark.parametrize("keep,dedupe,expected", [
+    ("equations", True, "2 + 3 = 5.\n5 * 4 = 20."),
+    ("equations", False, "2 + 3 = 5.\n2 + 3 = 5.\n5 * 4 = 20."),
+])
+def test_extractive_compressor(keep, dedupe, expected):
+    out = compressor.ExtractiveCompressor({"keep": keep, "dedupe": dedupe}).compress(RAW)
+    assert verifier.split_trace(out) == (expected, "The answer is \\boxed{20}.")
+
+
+def test_numeric_compressor_drops_only_lines_without_numbers():
+    out = compressor.ExtractiveCompressor({"keep": "numeric", "dedupe": False}).compress(RAW)
+    reasoning, _ = verifier.split_trace(out)
+    assert "Let me be careful" not in reasoning and "Let me check: 2 + 3 = 5. Yes." in reasoning
+
+
+@pytest.mark.parametrize("text,finish,reason", [
+    ("<think>\n2 + 3 = 5.\n</think>\n\\boxed{21}", "stop", "answer_changed"),
+    ("<think>\n2 + 3 = 5.\n</think>\nno answer", "stop", "answer_changed"),
+    (RAW + " ", "stop", "not_shorter"),
+    ("<think>\n</think>\n\\boxed{20}", "stop", "no_reasoning"),
+    ("<think>\n2 + 3 = 5.\n5 * 4 = 20.\n</think>\n\\boxed{20}", "length", "unfinished"),
+    ("<think>\n2 + 3 = 5.\n5 * 4 = 20.\n</think>\n\\boxed{20}", "stop", None),
+])
+def test_compression_rejects(text, finish, reason):
+    raw = {"id": "p", "question": "q", "answer": "20", "text": RAW}
+    assert compressor.reject_reason(raw, Completion("p", text, finish), min_reasoning_chars=5) == reason
+
+
+def test_truncation_matches_compressed_reasoning_length_and_keeps_the_answer():
+    compressed = compressor.ExtractiveCompressor({"keep": "equations", "dedupe": True}).compress(RAW)
+    cut = truncation.truncate(RAW, compressed)
+    cut_reasoning, final = verifier.split_trace(cut)
+    raw_reasoning, _ = verifier.split_trace(RAW)
+    assert final == "The answer is \\boxed{20}."
+    assert cut_reasoning == raw_reasoning[: len(verifier.split_trace(compressed)[0])].rstrip()
+
+
+def test_truncation_in_tokens_of_a_named_tokenizer(tiny_tokenizer, tmp_path):
+    tiny_tokenizer.save_pretrained(tmp_path)
+    compressed = compressor.ExtractiveCompressor({"keep": "equations", "dedupe": True}).compress(RAW)
+    cut = truncation.truncate(RAW, compressed, unit="tokens", tokenizer=str(tmp_path))
+    n = lambda t: len(tiny_tokenizer(verifier.split_trace(t)[0], add_special_tokens=False)["input_ids"])  # noqa: E731
+    assert abs(n(cut) - n(compressed)) <= 1
+    assert verifier.split_trace(RAW)[0].startswith(verifier.split_trace(cut)[0])
+
+
+def test_every_target_shares_problem_ids_and_removals_are_counted():
+    verified = [{"id": f"p{i}", "question": "q", "answer": str(i), "text": RAW} for i in range(10)]
+    comp = {
+        "a": [{"id": f"p{i}", "reject": "not_shorter" if i in (1, 2) else None} for i in range(10)],
+        "b": [{"id": f"p{i}", "reject": "answer_changed" if i in (2, 7) else None} for i in range(10)],
+    }
+    ids, removed = target.shared_ids(verified, comp)
+    assert ids == [f"p{i}" for i in (0, 3, 4, 5, 6, 8, 9)]
+    assert removed == {"a": 2, "b": 2}
+    raw = target.build("raw", ids, verified)
+    answer_only = target.build("answer-only", ids, verified)
+    assert [e["id"] for e in raw] == [e["id"] for e in answer_only] == ids
+    assert all(verifier.extract_answer(e["completion"]) == e["answer"] for e in answer_only)
+
+
+@pytest.mark.parametrize("name,parsed", [("raw", ("raw", None)), ("answer-only", ("answer-only", None)),
+                                         ("compressed-lean", ("compressed", "lean")),
+                                         ("truncated-a_b", ("truncated", "a_b"))])
+def test_parse_target(name, parsed):
+    assert target.parse_target(name) == parsed
+
+
+def test_regimes_are_nested_and_seeded():
+    ids = [f"p{i:03d}" for i in range(100)]
+    small, large = regime.select(ids, 10, 0), regime.select(ids, 40, 0)
+    assert set(small) < set(large) and len(small) == 10
+    assert regime.select(ids, 10, 1) != small
+    with pytest.raises(ValueError, match="only 100"):
+        regime.select(ids, 101, 0)

@@ -1,0 +1,75 @@
+"""The trainer: completion-only loss, end-of-turn trained, loss independent of how a step is split."""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+
+from compress_distill import evaluation, trainer
+
+EXAMPLES = [
+    {"question": "Compute (2 + 3) * 4.", "completion": "<think>\n2 + 3 = 5.\n5 * 4 = 20.\n</think>\n\\boxed{20}"},
+    {"question": "Compute (1 + 1) * 2.", "completion": "<think>\n</think>\n\\boxed{4}"},
+    {"question": "Compute (9 * 9) + 9.", "completion": "<think>\n9 * 9 = 81.\n81 + 9 = 90.\nCheck: 81 + 9 = 90.\n</think>\n\\boxed{90}"},
+]
+
+
+def test_prompt_is_masked_and_end_of_turn_is_trained(tiny_tokenizer):
+    ids, labels = trainer.encode_example(tiny_tokenizer, EXAMPLES[0]["question"], EXAMPLES[0]["completion"], 512)
+    trained = [t for t in labels if t != trainer.IGNORE]
+    assert trained[-1] == tiny_tokenizer.eos_token_id
+    assert tiny_tokenizer.decode(trained[:-1]) == EXAMPLES[0]["completion"]
+    first = labels.index(trained[0])
+    assert all(t == trainer.IGNORE for t in labels[:first]) and first > 0
+
+
+def _step_grads(model, tokenizer, budget):
+    model = copy.deepcopy(model)
+    hp = {"max_length": 512, "examples_per_step": 3, "epochs": 1, "lr": 1e-9, "weight_decay": 0.0,
+          "warmup_ratio": 0.0, "max_tokens_per_microbatch": budget, "max_grad_norm": 1e9}
+    grads = {}
+    hooks = [p.register_hook(lambda g, n=n: grads.__setitem__(n, grads.get(n, 0) + g.clone()))
+             for n, p in model.named_parameters()]
+    _, metrics, curve = trainer.train(model, tokenizer, EXAMPLES, hp, seed=0, log=lambda *_: None)
+    for h in hooks:
+        h.remove()
+    return curve[0]["loss"], grads, metrics
+
+
+def test_loss_and_gradients_do_not_depend_on_micro_batching(tiny_tokenizer, tiny_model):
+    one_batch = _step_grads(tiny_model, tiny_tokenizer, budget=10_000)
+    one_by_one = _step_grads(tiny_model, tiny_tokenizer, budget=1)  # every example alone
+    assert abs(one_batch[0] - one_by_one[0]) < 1e-5
+    for name, g in one_batch[1].items():
+        torch.testing.assert_close(g, one_by_one[1][name], rtol=1e-4, atol=1e-6)
+    assert one_batch[2]["train_tokens"] == one_by_one[2]["train_tokens"]
+    assert one_batch[2]["padded_tokens"] > one_by_one[2]["padded_tokens"]
+
+
+def test_metrics_count_real_tokens_and_flops(tiny_tokenizer, tiny_model):
+    _, _, metrics = _step_grads(tiny_model, tiny_tokenizer, budget=10_000)
+    real = sum(len(trainer.encode_example(tiny_tokenizer, e["question"], e["completion"], 512)[0]) for e in EXAMPLES)
+    assert metrics["train_tokens"] == real
+    assert metrics["train_flops"] == 6 * metrics["parameters"] * real
+    assert metrics["measured"]["wall_seconds"] > 0 and metrics["measured"]["peak_memory_bytes"] > 0
+
+
+def test_lora_trains_only_the_adapter(tiny_tokenizer, tiny_model):
+    hp = {"max_length": 512, "examples_per_step": 3, "epochs": 1, "lr": 1e-2, "weight_decay": 0.0,
+          "warmup_ratio": 0.0, "max_tokens_per_microbatch": 10_000, "max_grad_norm": 1.0}
+    lora = {"r": 4, "alpha": 8, "dropout": 0.0, "target_modules": ["q_proj", "v_proj"]}
+    before = {n: p.clone() for n, p in tiny_model.named_parameters()}
+    model, metrics, _ = trainer.train(tiny_model, tiny_tokenizer, EXAMPLES, hp, seed=0, lora=lora, log=lambda *_: None)
+    assert 0 < metrics["trainable_parameters"] < metrics["parameters"]
+    merged = model.merge_and_unload()
+    changed = {n for n, p in merged.named_parameters() if not torch.equal(p, before[n])}
+    assert changed and all("q_proj" in n or "v_proj" in n for n in changed)
+
+
+def test_bootstrap_interval_brackets_the_mean_and_is_seeded():
+    correct = [True] * 30 + [False] * 70
+    lo, hi = evaluation.bootstrap_ci(correct, 1000, seed=0)
+    assert lo < 0.3 < hi and hi - lo < 0.25
+    assert (lo, hi) == evaluation.bootstrap_ci(correct, 1000, seed=0)
+    assert evaluation.bootstrap_ci([True] * 10, 100, seed=0) == (1.0, 1.0)
