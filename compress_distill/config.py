@@ -35,7 +35,8 @@ def _key(path) -> str:
 
 
 def validate(config: dict, schema_path: str | Path = SCHEMA) -> dict:
-    """Validate ``config`` in place (defaults filled in) and return it; raise ConfigError naming the bad key."""
+    """Validate ``config`` in place (defaults filled in, keys sorted) and return it; raise ConfigError naming the
+    bad key."""
     schema = yaml.safe_load(Path(schema_path).read_text())
     validator = _with_defaults(Draft202012Validator)(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
@@ -43,7 +44,20 @@ def validate(config: dict, schema_path: str | Path = SCHEMA) -> dict:
         lines = [f"config key '{_key(e.absolute_path)}': {e.message}" for e in errors]
         raise ConfigError("invalid config:\n  " + "\n  ".join(lines))
     check_references(config)
+    sorted_config = canonical(config)
+    config.clear()
+    config.update(sorted_config)
     return config
+
+
+def canonical(obj):
+    """A copy with every mapping's keys sorted, so that reordering keys in a YAML file changes no rule's params
+    (Snakemake compares params by their text) and no manifest."""
+    if isinstance(obj, dict):
+        return {k: canonical(obj[k]) for k in sorted(obj)}
+    if isinstance(obj, list):
+        return [canonical(v) for v in obj]
+    return obj
 
 
 def check_references(config: dict) -> None:

@@ -1,0 +1,101 @@
+"""Config validation, presets, pinned environments and the paper grid."""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import pytest
+import yaml
+
+from compress_distill import config as cd_config
+from compress_distill import grid
+
+from conftest import ROOT
+
+
+def _load(name):
+    return yaml.safe_load((ROOT / name).read_text())
+
+
+@pytest.fixture(params=["config.yaml", "presets/demo.yaml", "tests/configs/reduced.yaml"])
+def preset(request):
+    return _load(request.param)
+
+
+def test_presets_are_valid(preset):
+    cd_config.validate(preset)
+
+
+def _error(mutate) -> str:
+    cfg = _load("presets/demo.yaml")
+    mutate(cfg)
+    with pytest.raises(cd_config.ConfigError) as err:
+        cd_config.validate(cfg)
+    return str(err.value)
+
+
+@pytest.mark.parametrize("mutate,key,words", [
+    (lambda c: c["teachers"]["verbose"]["engine"].update(kind="gpt5"), "teachers.verbose.engine.kind", "is not one of"),
+    (lambda c: c["training"].update(epochs="three"), "training.epochs", "is not of type 'integer'"),
+    (lambda c: c["training"].update(epoch=3), "training", "Additional properties"),
+    (lambda c: c.pop("grid"), "<top level>", "'grid' is a required property"),
+    (lambda c: c["regimes"]["full"].update(size=0), "regimes.full.size", "less than the minimum"),
+    (lambda c: c["grid"][0]["students"].append("huge"), "grid.0.students", "'huge' is not defined"),
+    (lambda c: c["grid"][1]["targets"].append("truncated-zip"), "grid.1.targets", "names no compressor"),
+    (lambda c: c["teachers"].update({"bad-name": c["teachers"]["verbose"]}), "teachers", "does not match"),
+])
+def test_bad_config_is_rejected_naming_the_key(mutate, key, words):
+    message = _error(mutate)
+    assert f"config key '{key}'" in message and words in message
+
+
+def test_defaults_are_filled_from_the_schema():
+    cfg = cd_config.validate(_load("presets/demo.yaml"))
+    assert cfg["teachers"]["verbose"]["chunk_size"] == 256
+    assert cfg["students"]["small"]["lora"] is None
+    assert cfg["students"]["small"]["resources"]["threads"] == 1
+
+
+def test_student_overrides_apply_to_every_target_of_that_student():
+    cfg = cd_config.validate(_load("presets/demo.yaml"))
+    tiny = cd_config.student_training(cfg, "tiny")
+    assert tiny["lr"] == cfg["students"]["tiny"]["training"]["lr"]
+    assert {k: v for k, v in tiny.items() if k != "lr"} == {k: v for k, v in cfg["training"].items() if k != "lr"}
+
+
+def test_paper_grid_is_48_main_plus_7_truncation_runs():
+    runs = grid.runs(cd_config.validate(_load("config.yaml"))["grid"])
+    blocks = [r["block"] for r in runs]
+    assert (blocks.count("main"), blocks.count("truncation")) == (48, 7)
+    assert {r["teacher"] for r in runs if r["block"] == "truncation"} == {"qwen3.5_397b"}
+    assert len({tuple(sorted(r.items())) for r in runs}) == 55
+
+
+def test_grid_exclusions_and_duplicates():
+    block = {"name": "m", "teachers": ["a", "b"], "students": ["s"], "regimes": ["r"], "targets": ["raw", "answer-only"],
+             "exclude": [{"teacher": "b", "target": "raw"}]}
+    runs = grid.runs([block, copy.deepcopy(block) | {"name": "again", "exclude": []}])
+    assert [(r["teacher"], r["target"], r["block"]) for r in runs] == [
+        ("a", "raw", "m"), ("a", "answer-only", "m"), ("b", "answer-only", "m"), ("b", "raw", "again")]
+
+
+def _pins(lines):
+    return dict(m.groups() for m in (re.match(r"^\s*-?\s*([A-Za-z0-9_.-]+)==([^\s#]+)", l) for l in lines) if m)
+
+
+def test_conda_env_pins_agree_with_requirements():
+    required = {k.lower(): v for k, v in _pins((ROOT / "requirements.txt").read_text().splitlines()).items()}
+    envs = sorted((ROOT / "envs").glob("*.yaml"))
+    assert envs
+    for env in envs:
+        pins = _pins(yaml.safe_load(env.read_text())["dependencies"][-1]["pip"])
+        assert pins, env
+        for name, version in pins.items():
+            assert required.get(name.lower()) == version, f"{env.name}: {name}=={version} vs requirements.txt"
+
+
+def test_every_rule_names_an_existing_conda_env():
+    for smk in (ROOT / "rules").glob("*.smk"):
+        for env in re.findall(r'conda:\s*\n\s*"([^"]+)"', smk.read_text()):
+            assert (smk.parent / env).resolve().exists(), f"{smk.name}: {env}"

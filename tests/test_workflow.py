@@ -1,0 +1,178 @@
+"""The workflow end to end through Snakemake, on a reduced demo in a scratch copy of the repository:
+a full run, partial rebuilds, byte-identical reruns, lint, and the paper preset's planned grid."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import ROOT
+
+PARTS = ["Snakefile", "config.yaml", "rules", "schemas", "presets", "prompts", "workflow_scripts", "compress_distill",
+         "envs", "tests/configs"]
+REDUCED = "tests/configs/reduced.yaml"
+
+
+def snakemake(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    proc = subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def planned(cwd: Path, *args: str) -> list[tuple[str, dict]]:
+    """(rule, wildcards) of every job a dry run plans."""
+    out = snakemake(cwd, "-n", *args).stdout
+    jobs = []
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", out):
+        m = re.match(r"(?:local)?rule (\w+):", block)
+        if m:
+            wc = re.search(r"^\s+wildcards: (.*)$", block, re.M)
+            pairs = dict(p.split("=", 1) for p in wc.group(1).split(", ")) if wc else {}
+            jobs.append((m.group(1), pairs))
+    return jobs
+
+
+def rules_of(jobs) -> set[str]:
+    return {rule for rule, _ in jobs}
+
+
+@pytest.fixture(scope="session")
+def workdir(tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("workflow")
+    for part in PARTS:
+        src = ROOT / part
+        if src.is_dir():
+            shutil.copytree(src, work / part, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, work / part)
+    return work
+
+
+@pytest.fixture(scope="session")
+def finished(workdir) -> Path:
+    snakemake(workdir, "--configfile", REDUCED, "--cores", "2")
+    return workdir / "results" / "reduced"
+
+
+@pytest.fixture
+def edited(workdir):
+    """Append a comment to a file of the scratch copy; restore content and mtime afterwards."""
+    saved = []
+
+    def edit(rel: str):
+        path = workdir / rel
+        saved.append((path, path.read_bytes(), path.stat().st_mtime_ns))
+        path.write_text(path.read_text() + "\n# an edit\n")
+
+    yield edit
+    for path, content, mtime in saved:
+        path.write_bytes(content)
+        os.utime(path, ns=(mtime, mtime))
+
+
+def test_every_stage_has_data(finished):
+    reduced = yaml.safe_load((ROOT / REDUCED).read_text())
+    grid = pd.read_csv(finished / "tables" / "main_grid.csv")
+    n_runs = sum(len(b["teachers"]) * len(b["students"]) * len(b["regimes"]) * len(b["targets"])
+                 for b in reduced["grid"])
+    assert len(grid) == n_runs * len(reduced["problems"]["benchmarks"])
+    assert grid["accuracy"].between(0, 1).all() and (grid["mean_output_tokens"] > 0).all()
+    assert (grid["accuracy_ci_low"] <= grid["accuracy"]).all() and (grid["accuracy"] <= grid["accuracy_ci_high"]).all()
+    verification = pd.read_csv(finished / "tables" / "verification.csv")
+    assert (verification["kept"] > 0).all() and (verification["kept"] < verification["traces"]).all()
+    compression = pd.read_csv(finished / "tables" / "compression.csv")
+    assert (compression["traces_out"] > 0).all() and (compression["char_ratio"] < 1).all()
+    truncation = pd.read_csv(finished / "tables" / "truncation.csv")
+    assert (truncation["traces"] > 0).all()
+    for run in grid.itertuples():
+        examples = finished / "targets" / run.teacher / run.regime / f"{run.target}.jsonl"
+        assert len(examples.read_text().splitlines()) == run.train_examples > 0
+    selection = json.loads((finished / "targets" / "verbose" / "full" / "selection.json").read_text())
+    ids = {json.loads(l)["id"] for l in (finished / "targets/verbose/full/raw.jsonl").read_text().splitlines()}
+    assert ids == set(selection["ids"])
+    claims = pd.read_csv(finished / "tables" / "claims.csv")
+    assert len(claims) == 5
+    for name in ("accuracy_vs_output_tokens", "flops_vs_accuracy", "per_token_efficiency", "ablation", "timings"):
+        assert (finished / "figures" / f"{name}.png").stat().st_size > 1000
+    manifest = json.loads((finished / "manifest.json").read_text())
+    assert "tables/main_grid.csv" in manifest["deterministic"] and "tables/timings.csv" in manifest["measured"]
+    assert manifest["prompts"] and manifest["versions"]["torch"]
+    metrics = json.loads(next(finished.glob("runs/*/*/*/raw/seed0/metrics.json")).read_text())
+    assert {"train_tokens", "train_flops", "final_loss"} <= metrics.keys()
+    assert {"wall_seconds", "tokens_per_second", "peak_memory_bytes"} <= metrics["measured"].keys()
+
+
+def test_a_finished_run_plans_nothing(finished, workdir):
+    assert planned(workdir, "--configfile", REDUCED) == []
+
+
+def test_changing_one_compressor_reruns_only_what_depends_on_it(finished, workdir, tmp_path):
+    cfg = yaml.safe_load((workdir / REDUCED).read_text())
+    cfg["compressors"]["light"]["engine"]["dedupe"] = True
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(yaml.safe_dump(cfg))
+    jobs = planned(workdir, "--configfile", str(changed))
+    assert {wc["compressor"] for rule, wc in jobs if rule in ("compress", "truncate")} == {"light"}
+    assert not rules_of(jobs) & {"problems", "teacher_generate", "verify", "tokenizer", "pretrain"}
+    # the shared problem ids depend on every compressor, so the targets (and what follows) are rebuilt too
+    assert {"selection", "target", "train", "evaluate", "tables", "figures", "manifest"} <= rules_of(jobs)
+
+
+def test_editing_a_stage_reruns_that_stage_and_what_follows(finished, workdir, edited):
+    edited("compress_distill/truncation.py")
+    jobs = planned(workdir, "--configfile", REDUCED)
+    assert "truncate" in rules_of(jobs)
+    assert not rules_of(jobs) & {"problems", "teacher_generate", "verify", "compress", "tokenizer", "pretrain",
+                                 "selection"}
+    assert {wc["target"] for rule, wc in jobs if rule in ("target", "train")} == {"truncated-lean"}
+
+
+def test_editing_figure_code_plans_only_figures(finished, workdir, edited):
+    edited("compress_distill/figures.py")
+    assert rules_of(planned(workdir, "--configfile", REDUCED)) == {"figures", "manifest", "all"}
+
+
+def test_rerun_from_scratch_gives_a_byte_identical_manifest(finished, workdir):
+    first = (finished / "manifest.json").read_bytes()
+    shutil.move(finished, finished.with_name("reduced.first"))
+    try:
+        snakemake(workdir, "--configfile", REDUCED, "--cores", "2")
+        assert (finished / "manifest.json").read_bytes() == first
+    finally:
+        shutil.rmtree(finished.with_name("reduced.first"), ignore_errors=True)
+
+
+@pytest.mark.parametrize("preset", ["presets/demo.yaml", "config.yaml"])
+def test_lint_is_clean(workdir, preset):
+    proc = snakemake(workdir, "--configfile", preset, "--lint")
+    assert "Lints for" not in proc.stdout + proc.stderr
+
+
+def test_paper_preset_plans_48_plus_7_training_runs_without_gpu_or_hub(workdir):
+    jobs = planned(workdir)  # the paper preset is the default config
+    train = [wc for rule, wc in jobs if rule == "train"]
+    assert len(train) == 55
+    assert sum(wc["target"].startswith("truncated-") for wc in train) == 7
+    assert len([1 for rule, _ in jobs if rule == "evaluate"]) == 55 * 2
+
+
+def test_a_bad_config_stops_snakemake_naming_the_key(workdir, tmp_path):
+    cfg = yaml.safe_load((workdir / REDUCED).read_text())
+    cfg["evaluation"]["max_new_tokens"] = "many"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(cfg))
+    proc = snakemake(workdir, "-n", "--configfile", str(bad), check=False)
+    assert proc.returncode != 0
+    assert "config key 'evaluation.max_new_tokens'" in proc.stdout + proc.stderr
