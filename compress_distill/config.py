@@ -60,6 +60,18 @@ def canonical(obj):
     return obj
 
 
+EXECUTION_ONLY = ("resources", "chunk_size")
+
+
+def result_settings(obj):
+    """The config without execution-only keys (resources, chunk sizes): what the results depend on."""
+    if isinstance(obj, dict):
+        return {k: result_settings(v) for k, v in obj.items() if k not in EXECUTION_ONLY}
+    if isinstance(obj, list):
+        return [result_settings(v) for v in obj]
+    return obj
+
+
 def check_references(config: dict) -> None:
     problems = []
     for i, block in enumerate(config["grid"]):

@@ -56,16 +56,30 @@ def per_token_efficiency(grid: pd.DataFrame) -> plt.Figure:
     return g.figure
 
 
+def _target_order(targets) -> list[str]:
+    rank = {"raw": 0, "compressed": 1, "truncated": 2, "answer": 3}
+    return sorted(set(targets), key=lambda t: (rank[t.split("-")[0]], t))
+
+
 def ablation(grid: pd.DataFrame) -> plt.Figure:
-    """Raw vs compressed vs truncated vs answer-only, accuracy with its bootstrap interval."""
-    data = grid.copy()
-    data["kind"] = data["target"].str.split("-").str[0].replace({"answer": "answer-only"})
-    data = data.sort_values(["kind", "target"])
-    g = sns.catplot(data=data, x="target", y="accuracy", hue="student", col="teacher", row="benchmark",
-                    kind="point", linestyle="none", dodge=0.3, height=3.2, errorbar=None)
-    for ax in g.axes.flat:
-        ax.tick_params(axis="x", rotation=30)
-    return g.figure
+    """Raw vs compressed vs truncated vs answer-only: accuracy with its 95% bootstrap interval."""
+    panels = grid.groupby(["benchmark", "teacher"], sort=True)
+    fig, axes = plt.subplots(1, panels.ngroups, figsize=(4.2 * panels.ngroups, 3.4), squeeze=False, sharey=True)
+    students = sorted(grid["student"].unique())
+    colours = dict(zip(students, sns.color_palette(n_colors=len(students))))
+    for ax, ((bench, teacher), df) in zip(axes.flat, panels):
+        order = _target_order(df["target"])
+        for i, student in enumerate(students):
+            rows = df[df.student == student].set_index("target").reindex(order).dropna(subset=["accuracy"])
+            x = [order.index(t) + (i - (len(students) - 1) / 2) * 0.15 for t in rows.index]
+            err = [rows["accuracy"] - rows["accuracy_ci_low"], rows["accuracy_ci_high"] - rows["accuracy"]]
+            ax.errorbar(x, rows["accuracy"], yerr=err, fmt="o", capsize=3, color=colours[student], label=student)
+        ax.set_xticks(range(len(order)), order, rotation=30, ha="right")
+        ax.set_title(f"{teacher} | {bench}")
+        ax.set_ylabel("accuracy (95% CI)")
+    axes.flat[-1].legend(title="student", frameon=False)
+    fig.tight_layout()
+    return fig
 
 
 def timings(df: pd.DataFrame) -> plt.Figure:

@@ -87,6 +87,12 @@ STUDENT_RES = model_resources("students", "student")
 EVAL_RES = model_resources("evaluation")
 
 
+# ---- params: only the settings that change a result, so that editing a runtime limit or a chunk size
+# ---- (scripts read those from snakemake.config) reruns nothing
+def settings(section, key, *fields):
+    return lambda wc: {f: config[section][getattr(wc, key)][f] for f in fields}
+
+
 # ---- input functions
 def reference_tokenizer():
     """The trained tokenizer folder (a rule builds it) or a hub name (nothing to build)."""

@@ -19,7 +19,9 @@ rule compress:
         gpu=COMPRESSOR_RES["gpu"],
         nodes=COMPRESSOR_RES["nodes"],
     params:
-        compressor=lambda wc: config["compressors"][wc.compressor],
+        compressor=settings(
+            "compressors", "compressor", "engine", "min_reasoning_chars"
+        ),
         tokenizer=reference_tokenizer(),
         seed=config["seed"],
     script:

@@ -20,7 +20,11 @@ rule evaluate:
         gpu=EVAL_RES["gpu"],
         nodes=EVAL_RES["nodes"],
     params:
-        evaluation=config["evaluation"],
+        evaluation={
+            k: v
+            for k, v in config["evaluation"].items()
+            if k not in ("resources", "chunk_size")
+        },
         verifier=lambda wc: config["problems"]["benchmarks"][wc.benchmark]["verifier"],
         seed=config["seed"],
     script:

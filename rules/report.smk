@@ -103,7 +103,7 @@ rule manifest:
     conda:
         "../envs/report.yaml"
     params:
-        config=config,
+        config=cd_config.result_settings(config),
         measured=[
             f"{R}/tables/{t}.{e}"
             for t in MEASURED_TABLES

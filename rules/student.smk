@@ -36,7 +36,7 @@ rule pretrain:
         gpu=STUDENT_RES["gpu"],
         nodes=STUDENT_RES["nodes"],
     params:
-        student=lambda wc: config["students"][wc.student],
+        student=settings("students", "student", "model", "pretrain"),
         arithmetic=config["problems"].get("arithmetic"),
         seed=config["seed"],
     script:
@@ -65,7 +65,7 @@ rule train:
         gpu=STUDENT_RES["gpu"],
         nodes=STUDENT_RES["nodes"],
     params:
-        student=lambda wc: config["students"][wc.student],
+        student=settings("students", "student", "model", "lora"),
         training=lambda wc: cd_config.student_training(config, wc.student),
     script:
         "../workflow_scripts/train.py"

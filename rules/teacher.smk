@@ -18,7 +18,7 @@ rule teacher_generate:
         gpu=TEACHER_RES["gpu"],
         nodes=TEACHER_RES["nodes"],
     params:
-        teacher=lambda wc: config["teachers"][wc.teacher],
+        teacher=settings("teachers", "teacher", "engine"),
         seed=config["seed"],
     script:
         "../workflow_scripts/teacher_generate.py"

@@ -130,6 +130,16 @@ def test_changing_one_compressor_reruns_only_what_depends_on_it(finished, workdi
     assert {"selection", "target", "train", "evaluate", "tables", "figures", "manifest"} <= rules_of(jobs)
 
 
+def test_execution_settings_rerun_nothing(finished, workdir, tmp_path):
+    cfg = yaml.safe_load((workdir / REDUCED).read_text())
+    cfg["teachers"]["verbose"]["chunk_size"] = 7
+    cfg["students"]["small"]["resources"] = {"runtime": 999, "mem_mb": 1234}
+    cfg["evaluation"]["chunk_size"] = 3
+    changed = tmp_path / "execution.yaml"
+    changed.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    assert planned(workdir, "--configfile", str(changed)) == []
+
+
 def test_editing_a_stage_reruns_that_stage_and_what_follows(finished, workdir, edited):
     edited("compress_distill/truncation.py")
     jobs = planned(workdir, "--configfile", REDUCED)

@@ -21,7 +21,7 @@ records = engine.run_chunked(
     engine.make_engine(spec["engine"]),
     compressor.requests_for(verified, template, snakemake.params.seed, name),
     snakemake.output.records,
-    spec["chunk_size"],
+    snakemake.config["compressors"][name]["chunk_size"],
     to_record,
     desc=f"compressor {name} teacher {snakemake.wildcards.teacher}",
 )

@@ -1,6 +1,6 @@
 from compress_distill import engine, evaluation, io, runtime
 
-log = runtime.start(snakemake, "evaluate")
+log = runtime.start(snakemake, "evaluate", uses_torch=True)
 spec = {"kind": "hf", **snakemake.params.evaluation}
 metrics = io.read_json(snakemake.input.metrics)
 evaluation.check_cap(spec["max_new_tokens"], metrics["max_example_tokens"])
@@ -10,7 +10,7 @@ outputs = engine.run_chunked(
     engine.make_engine(spec, model_path=snakemake.input.model),
     evaluation.requests_for(items),
     snakemake.output.outputs,
-    spec["chunk_size"],
+    snakemake.config["evaluation"]["chunk_size"],
     lambda req, comp: evaluation.output_record(by_id[req.id], comp),
     desc=f"evaluate on {snakemake.wildcards.benchmark}",
 )

@@ -2,7 +2,7 @@ from transformers import AutoTokenizer
 
 from compress_distill import io, problems, runtime, student
 
-log = runtime.start(snakemake, "pretrain")
+log = runtime.start(snakemake, "pretrain", uses_torch=True)
 spec = snakemake.params.student
 tokenizer = AutoTokenizer.from_pretrained(snakemake.input.tokenizer)
 model = student.build_model(spec["model"], tokenizer, snakemake.params.seed)

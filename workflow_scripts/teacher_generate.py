@@ -12,7 +12,7 @@ records = engine.run_chunked(
     engine.make_engine(spec["engine"]),
     requests,
     snakemake.output.traces,
-    spec["chunk_size"],
+    snakemake.config["teachers"][snakemake.wildcards.teacher]["chunk_size"],
     lambda req, comp: teacher.trace_record(req, comp, by_id[req.id]),
     desc=f"teacher {snakemake.wildcards.teacher} shard {snakemake.wildcards.shard}",
 )

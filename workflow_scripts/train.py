@@ -1,6 +1,6 @@
 from compress_distill import io, runtime, student, trainer
 
-log = runtime.start(snakemake, "train")
+log = runtime.start(snakemake, "train", uses_torch=True)
 spec = snakemake.params.student
 base = snakemake.input.base or spec["model"]["hub"]
 model, tokenizer = student.load_base(base)
