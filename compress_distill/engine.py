@@ -4,8 +4,8 @@ An engine is any object with ``generate(requests: list[Request]) -> list[Complet
 per request, in order. Engines are named by ``kind`` in config and built by :func:`make_engine`; the kind's module is
 imported only when that kind is used (so the ``vllm`` kind never imports vLLM elsewhere).
 
-Kinds here: ``synthetic`` (the demo's programmatic teachers), ``extractive`` (the demo's rule-based compressors),
-``hf`` (transformers ``generate``; evaluates students). LLM kinds (``vllm``, ``openai``) register the same way.
+Kinds: ``synthetic`` (the demo's programmatic teachers), ``extractive`` (the demo's rule-based compressors),
+``hf`` (transformers ``generate``), ``openai`` (any OpenAI-compatible server), ``vllm`` (offline ``vllm.LLM``).
 
 :func:`run_chunked` is the unit of resumability: completed chunks are appended durably to a ``.partial`` file; a
 rerun skips what is done; the final file appears atomically, ordered as the requests were, only when complete.
@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol
@@ -51,7 +52,30 @@ ENGINE_KINDS: dict[str, str] = {
     "synthetic": "compress_distill.teacher:SyntheticTeacher",
     "extractive": "compress_distill.compressor:ExtractiveCompressor",
     "hf": "compress_distill.evaluation:HFEngine",
+    "openai": "compress_distill.openai_engine:OpenAIEngine",
+    "vllm": "compress_distill.vllm_engine:VLLMEngine",
 }
+
+
+HARMONY_RE = re.compile(
+    r"<\|channel\|>analysis<\|message\|>(?P<analysis>.*?)<\|end\|>.*?<\|channel\|>final<\|message\|>(?P<final>.*?)"
+    r"(?:<\|return\|>|<\|end\|>|$)",
+    re.S,
+)
+
+
+def join_reasoning(content: str, reasoning: str | None) -> str:
+    """One text format for every engine: reasoning inside ``<think>…</think>``, then the final answer.
+
+    Handles a separate reasoning field (servers' reasoning parsers) and gpt-oss's harmony channels left in the text.
+    """
+    if reasoning is None and "<|channel|>" in content:
+        match = HARMONY_RE.search(content)
+        if match:
+            reasoning, content = match.group("analysis"), match.group("final")
+    if reasoning is None or "<think>" in content:
+        return content
+    return f"<think>\n{reasoning.strip()}\n</think>\n{content.strip()}"
 
 
 def fill_template(template: str, **fields: str) -> str:

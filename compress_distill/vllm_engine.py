@@ -1,0 +1,50 @@
+"""The ``vllm`` engine: offline ``vllm.LLM`` batches, for models that fit one node.
+
+vLLM is imported only inside :class:`VLLMEngine`, so nothing else needs it installed. Everything around the call is
+plain functions tested without vLLM: engine arguments, per-request sampling parameters, and output parsing.
+
+``spec`` keys: ``model``, ``tensor_parallel_size``, ``pipeline_parallel_size``, ``data_parallel_size``,
+``max_model_len``, ``gpu_memory_utilization``, ``dtype``, ``seed``, ``max_tokens``, ``temperature``, ``top_p``,
+``top_k``, ``batch_invariant`` (vLLM's batch-invariant mode: outputs independent of batch composition), ``enable_lora``.
+Each request gets ``SamplingParams(seed=request.seed)``, so a request's sample does not depend on its chunk.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .engine import Completion, Request, join_reasoning
+
+LLM_KEYS = ("tensor_parallel_size", "pipeline_parallel_size", "data_parallel_size", "max_model_len",
+            "gpu_memory_utilization", "dtype", "seed", "enable_lora", "trust_remote_code")
+SAMPLING_KEYS = ("max_tokens", "temperature", "top_p", "top_k", "min_p", "repetition_penalty")
+
+
+def llm_kwargs(spec: dict, model: str) -> dict:
+    return {"model": model, **{k: spec[k] for k in LLM_KEYS if k in spec}}
+
+
+def sampling_kwargs(spec: dict, seed: int) -> dict:
+    return {**{k: spec[k] for k in SAMPLING_KEYS if k in spec}, "seed": seed}
+
+
+def to_completion(req_id: str, output) -> Completion:
+    """A vLLM ``RequestOutput`` (its first sample) as a Completion."""
+    sample = output.outputs[0]
+    finish = "length" if sample.finish_reason == "length" else "stop"
+    return Completion(req_id, join_reasoning(sample.text, None), finish, completion_tokens=len(sample.token_ids))
+
+
+class VLLMEngine:
+    def __init__(self, spec: dict, model_path: str | None = None, **_):
+        if spec.get("batch_invariant"):
+            os.environ["VLLM_BATCH_INVARIANT"] = "1"  # read by vLLM at import
+        from vllm import LLM, SamplingParams
+
+        self.spec, self.sampling = spec, SamplingParams
+        self.llm = LLM(**llm_kwargs(spec, model_path or spec["model"]))
+
+    def generate(self, requests: list[Request]) -> list[Completion]:
+        params = [self.sampling(**sampling_kwargs(self.spec, r.seed)) for r in requests]
+        outputs = self.llm.chat([r.messages for r in requests], sampling_params=params, use_tqdm=False)
+        return [to_completion(r.id, o) for r, o in zip(requests, outputs)]

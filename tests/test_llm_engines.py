@@ -1,0 +1,154 @@
+"""The LLM engines: the ``openai`` engine against a local server that misbehaves, and the ``vllm`` engine's code
+around the vLLM call (vLLM itself cannot run on these machines)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
+
+import pytest
+
+from compress_distill import engine, vllm_engine
+from compress_distill.engine import Request
+from compress_distill.openai_engine import EndpointError, OpenAIEngine
+
+FAULTS = ["http500", "http429", "reset", "slow"]
+
+
+def answer_for(question: str) -> str:
+    return f"\\boxed{{{len(question)}}}"
+
+
+class FlakyServer(ThreadingHTTPServer):
+    """Answers every question correctly, but the first attempts of most questions fail in turn: 5xx, 429,
+    a connection reset, a reply slower than the client's timeout."""
+
+    def __init__(self):
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.attempts, self.faults, self.auth = Counter(), Counter(), []
+        self.lock = threading.Lock()
+
+    def plan(self, question: str, attempt: int) -> str | None:
+        if question == "bad request":
+            return None
+        n_faults = sum(map(ord, question)) % (len(FAULTS) + 1)
+        return FAULTS[attempt] if attempt < n_faults else None
+
+
+class Handler(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        question = body["messages"][-1]["content"] if "messages" in body else body["prompt"]
+        server = self.server
+        with server.lock:
+            attempt = server.attempts[question]
+            server.attempts[question] += 1
+            server.auth.append(self.headers.get("Authorization"))
+        fault = server.plan(question, attempt)
+        if fault:
+            server.faults[fault] += 1
+        if fault == "reset":
+            self.connection.shutdown(2)
+            return
+        if fault == "slow":
+            time.sleep(1.0)
+        if fault in ("http500", "http429"):
+            self._send(500 if fault == "http500" else 429, b"try later")
+            return
+        if question == "bad request":
+            self._send(400, b"no such model")
+            return
+        message = {"role": "assistant", "content": answer_for(question), "reasoning_content": f"thinking {body['seed']}"}
+        reply = {"choices": [{"message": message, "text": answer_for(question), "finish_reason": "stop"}],
+                 "usage": {"completion_tokens": 7}}
+        self._send(200, json.dumps(reply).encode())
+
+    def _send(self, status: int, data: bytes):
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+@pytest.fixture
+def server():
+    srv = FlakyServer()
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+def _spec(server, **extra):
+    return {"kind": "openai", "base_url": f"http://127.0.0.1:{server.server_address[1]}/v1", "model": "m",
+            "max_tokens": 16, "concurrency": 4, "timeout_s": 0.5, "max_retries": 5, "backoff_s": 0.01, **extra}
+
+
+def _requests(n):
+    return [Request(f"q{i:03d}", [{"role": "user", "content": f"question number {i} {'x' * i}"}], seed=i)
+            for i in range(n)]
+
+
+def test_every_record_completes_exactly_once_despite_faults(server, tmp_path):
+    reqs = _requests(40)
+    records = engine.run_chunked(engine.make_engine(_spec(server)), reqs, tmp_path / "out.jsonl", 9,
+                                 lambda r, c: {"id": r.id, "text": c.text, "tokens": c.completion_tokens})
+    assert set(server.faults) == set(FAULTS)  # every kind of fault really happened
+    lines = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in lines] == [r.id for r in reqs] == [r["id"] for r in records]
+    for req, rec in zip(reqs, lines):
+        assert rec["text"] == f"<think>\nthinking {req.seed}\n</think>\n{answer_for(req.messages[-1]['content'])}"
+        assert rec["tokens"] == 7
+
+
+def test_a_client_error_is_not_retried(server):
+    eng = OpenAIEngine(_spec(server))
+    with pytest.raises(EndpointError, match="HTTP 400"):
+        eng.generate([Request("bad", [{"role": "user", "content": "bad request"}], seed=0)])
+    assert server.attempts["bad request"] == 1
+
+
+def test_completions_mode_and_api_key_from_the_environment(server, monkeypatch, tmp_path):
+    monkeypatch.setenv("CD_TEST_KEY", "sk-secret-123")
+    spec = _spec(server, mode="completions", api_key_env="CD_TEST_KEY")
+    out = tmp_path / "out.jsonl"
+    engine.run_chunked(engine.make_engine(spec), _requests(3), out, 2, lambda r, c: {"id": r.id, "text": c.text})
+    assert set(server.auth) == {"Bearer sk-secret-123"}
+    assert "sk-secret" not in out.read_text()
+    monkeypatch.delenv("CD_TEST_KEY")
+    with pytest.raises(EndpointError, match="CD_TEST_KEY"):
+        engine.make_engine(spec)
+
+
+def test_reasoning_is_folded_into_think_tags_from_any_format():
+    assert engine.join_reasoning("\\boxed{2}", " a ") == "<think>\na\n</think>\n\\boxed{2}"
+    harmony = ("<|channel|>analysis<|message|>1+1=2<|end|><|start|>assistant<|channel|>final<|message|>"
+               "\\boxed{2}<|return|>")
+    assert engine.join_reasoning(harmony, None) == "<think>\n1+1=2\n</think>\n\\boxed{2}"
+    assert engine.join_reasoning("<think>x</think>\\boxed{2}", "ignored") == "<think>x</think>\\boxed{2}"
+    assert engine.join_reasoning("plain", None) == "plain"
+
+
+def test_vllm_engine_parameters_and_parsing_without_vllm():
+    assert "vllm" not in sys.modules
+    spec = {"model": "org/m", "tensor_parallel_size": 8, "max_model_len": 32768, "temperature": 0.6, "top_p": 0.95,
+            "max_tokens": 100, "seed": 3, "kind": "vllm", "batch_invariant": True}
+    assert vllm_engine.llm_kwargs(spec, "local/folder") == {"model": "local/folder", "tensor_parallel_size": 8,
+                                                             "max_model_len": 32768, "seed": 3}
+    assert vllm_engine.sampling_kwargs(spec, 42) == {"max_tokens": 100, "temperature": 0.6, "top_p": 0.95, "seed": 42}
+    out = SimpleNamespace(outputs=[SimpleNamespace(text="<think>r</think>\\boxed{1}", finish_reason="length",
+                                                   token_ids=[1, 2, 3])])
+    comp = vllm_engine.to_completion("a", out)
+    assert (comp.text, comp.finish_reason, comp.completion_tokens) == ("<think>r</think>\\boxed{1}", "length", 3)
+    with pytest.raises(ModuleNotFoundError, match="vllm"):
+        engine.make_engine(spec)
