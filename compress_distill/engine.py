@@ -14,13 +14,14 @@ Each request carries its own seed, so an output never depends on chunking or on 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Callable, Iterator, Protocol
 
 from tqdm import tqdm
 
@@ -93,6 +94,20 @@ def make_engine(spec: dict, **context) -> Engine:
     module, _, name = ENGINE_KINDS[kind].partition(":")
     factory: Callable[..., Engine] = getattr(importlib.import_module(module), name)
     return factory(spec, **context)
+
+
+@contextlib.contextmanager
+def open_engine(spec: dict, log_path: str | os.PathLike, model_path: str | None = None) -> Iterator[Engine]:
+    """The engine for a job: for a served model (``spec['serve']``), a server is started for the job and always
+    stopped (see :mod:`compress_distill.server`); otherwise the engine is built directly."""
+    model = model_path or spec.get("model")
+    if not spec.get("serve"):
+        yield make_engine(spec, model_path=model)
+        return
+    from .server import served
+
+    with served(spec["serve"], model, log_path) as base_url:
+        yield make_engine(spec, base_url=base_url, model_path=model)
 
 
 def _done_ids(partial: Path) -> dict[str, dict]:

@@ -72,6 +72,24 @@ class HFEngine:
         return [c for i in range(0, len(requests), size) for c in self._batch(requests[i : i + size])]
 
 
+def engine_spec(evaluation_cfg: dict) -> dict:
+    """The evaluation engine (``hf`` unless ``evaluation.engine`` says otherwise), greedy, capped at
+    ``max_new_tokens`` whatever the kind calls its cap."""
+    cap = evaluation_cfg["max_new_tokens"]
+    spec = {"kind": "hf", "batch_size": evaluation_cfg["batch_size"], **evaluation_cfg.get("engine", {})}
+    return {**spec, "max_new_tokens": cap, "max_tokens": cap, "temperature": 0.0}
+
+
+def servable_model(model_dir: str, scratch: str) -> str:
+    """A folder a server can load: LoRA adapters are merged into their base first (servers load full models)."""
+    if not (Path(model_dir) / "adapter_config.json").exists():
+        return model_dir
+    model, tokenizer = load_student(model_dir)
+    model.save_pretrained(scratch)
+    tokenizer.save_pretrained(scratch)
+    return scratch
+
+
 def check_cap(cap: int, longest_training_target: int) -> None:
     if cap <= longest_training_target:
         raise ValueError(f"evaluation.max_new_tokens = {cap} does not exceed the longest training target of this "

@@ -89,7 +89,7 @@ def parse_response(req_id: str, data: dict, mode: str) -> Completion:
     if mode == "chat":
         message = choice.get("message") or {}
         content = message.get("content") or ""
-        reasoning = message.get("reasoning_content") or message.get("reasoning")
+        reasoning = next((message[k] for k in ("reasoning_content", "reasoning") if message.get(k) is not None), None)
     else:
         content, reasoning = choice.get("text") or "", None
     finish = "length" if choice.get("finish_reason") == "length" else "stop"

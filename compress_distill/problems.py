@@ -103,7 +103,21 @@ def load_records(source: dict) -> list[dict]:
                              f"(mapped from '{missing[0]}'); fix the 'fields' mapping in config")
         pid = str(row[fields["id"]]) if "id" in fields and fields["id"] in row else f"row{i:07d}"
         out.append({"id": pid, "question": str(row[fields["question"]]), "answer": str(row[fields["answer"]])})
-    return out[: source.get("size") or len(out)]
+    return dedupe(out)[: source.get("size") or len(out)]
+
+
+def dedupe(records: list[dict]) -> list[dict]:
+    """First occurrence of each (whitespace/case-normalised) question; ids must be unique."""
+    seen, out = set(), []
+    for rec in records:
+        key = normalise(rec["question"])
+        if key not in seen:
+            seen.add(key)
+            out.append(rec)
+    ids = [r["id"] for r in out]
+    if len(set(ids)) != len(ids):
+        raise ValueError("problems: ids are not unique; map a unique field to 'id' or drop the mapping")
+    return out
 
 
 def load_all(problems_cfg: dict, seed: int) -> tuple[list[dict], dict[str, list[dict]]]:

@@ -12,7 +12,9 @@ def start(smk, name: str, uses_torch: bool = False) -> logging.Logger:
     thread counts to the job's ``threads`` so results do not depend on where the job ran."""
     log_path = smk.log[0]
     os.makedirs(os.path.dirname(log_path) or ".", exist_ok=True)
-    stream = open(log_path, "w", buffering=1, encoding="utf-8")
+    open(log_path, "w").close()
+    # append mode: a served model's output goes to the same log without overwriting each other
+    stream = open(log_path, "a", buffering=1, encoding="utf-8")
     sys.stdout = sys.stderr = stream
     logging.basicConfig(stream=stream, level=logging.INFO, format="%(asctime)s %(name)s %(message)s", force=True)
     threads = max(1, int(smk.threads))

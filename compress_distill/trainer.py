@@ -95,6 +95,8 @@ def train(model, tokenizer, examples: list[dict], hp: dict, seed: int, lora: dic
     n_params = count_parameters(model)
     if lora:
         model = apply_lora(model, lora)
+    if not examples:
+        raise ValueError("trainer: no training examples (every problem was rejected, or the regime is empty)")
     encoded = [encode_example(tokenizer, e["question"], e["completion"], hp["max_length"]) for e in examples]
     per_step = hp["examples_per_step"]
     steps_per_epoch = max(1, len(encoded) // per_step)

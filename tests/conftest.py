@@ -27,6 +27,24 @@ def tiny_tokenizer(tmp_path_factory, arith):
     return AutoTokenizer.from_pretrained(folder)
 
 
+WORKFLOW_PARTS = ["Snakefile", "config.yaml", "rules", "schemas", "presets", "prompts", "workflow_scripts",
+                  "compress_distill", "envs", "tests/configs"]
+
+
+def copy_workflow(dest: Path) -> Path:
+    """A scratch copy of the workflow, so tests can run and edit it without touching the repository."""
+    import shutil
+
+    dest.mkdir(parents=True, exist_ok=True)
+    for part in WORKFLOW_PARTS:
+        src = ROOT / part
+        if src.is_dir():
+            shutil.copytree(src, dest / part, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, dest / part)
+    return dest
+
+
 TINY_ARCH = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
              "num_key_value_heads": 2, "head_dim": 8, "max_position_embeddings": 256, "tie_word_embeddings": True}
 

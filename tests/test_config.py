@@ -81,7 +81,7 @@ def test_grid_exclusions_and_duplicates():
 
 
 def _pins(lines):
-    return dict(m.groups() for m in (re.match(r"^\s*-?\s*([A-Za-z0-9_.-]+)==([^\s#]+)", l) for l in lines) if m)
+    return dict(m.groups() for m in (re.match(r"^\s*-?\s*([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==([^\s#]+)", l) for l in lines) if m)
 
 
 def test_conda_env_pins_agree_with_requirements():

@@ -177,3 +177,15 @@ def test_regimes_are_nested_and_seeded():
     assert regime.select(ids, 10, 1) != small
     with pytest.raises(ValueError, match="only 100"):
         regime.select(ids, 101, 0)
+
+
+def test_local_jsonl_problems_are_mapped_deduplicated_and_checked(tmp_path):
+    rows = [{"problem": "What is 1+1?", "solution": "2", "uid": "a"},
+            {"problem": "what is  1+1?", "solution": "2", "uid": "b"},
+            {"problem": "What is 2+2?", "solution": "4", "uid": "c"}]
+    path = tmp_path / "p.jsonl"
+    path.write_text("\n".join(__import__("json").dumps(r) for r in rows))
+    source = {"kind": "jsonl", "path": str(path), "fields": {"question": "problem", "answer": "solution", "id": "uid"}}
+    assert [(p["id"], p["answer"]) for p in problems.load_records(source)] == [("a", "2"), ("c", "4")]
+    with pytest.raises(ValueError, match="no field 'answer'"):
+        problems.load_records({**source, "fields": {"question": "problem"}})

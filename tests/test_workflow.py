@@ -15,10 +15,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import ROOT
+from conftest import ROOT, copy_workflow
 
-PARTS = ["Snakefile", "config.yaml", "rules", "schemas", "presets", "prompts", "workflow_scripts", "compress_distill",
-         "envs", "tests/configs"]
 REDUCED = "tests/configs/reduced.yaml"
 
 
@@ -50,14 +48,7 @@ def rules_of(jobs) -> set[str]:
 
 @pytest.fixture(scope="session")
 def workdir(tmp_path_factory) -> Path:
-    work = tmp_path_factory.mktemp("workflow")
-    for part in PARTS:
-        src = ROOT / part
-        if src.is_dir():
-            shutil.copytree(src, work / part, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(src, work / part)
-    return work
+    return copy_workflow(tmp_path_factory.mktemp("workflow"))
 
 
 @pytest.fixture(scope="session")
@@ -186,3 +177,22 @@ def test_a_bad_config_stops_snakemake_naming_the_key(workdir, tmp_path):
     proc = snakemake(workdir, "-n", "--configfile", str(bad), check=False)
     assert proc.returncode != 0
     assert "config key 'evaluation.max_new_tokens'" in proc.stdout + proc.stderr
+
+
+def test_a_served_lora_student_is_evaluated_through_snakemake(finished, workdir, tmp_path):
+    """Evaluation through the openai engine against a transformers server the job starts for the (merged) LoRA
+    student and stops; graded like the local engine's outputs."""
+    cfg = yaml.safe_load((workdir / REDUCED).read_text())
+    cfg["evaluation"]["engine"] = {"kind": "openai", "concurrency": 4,
+                                   "serve": {"kind": "transformers", "device": "cpu", "startup_timeout_s": 120}}
+    served_cfg = tmp_path / "served.yaml"
+    served_cfg.write_text(yaml.safe_dump(cfg))
+    summary = finished / "runs/verbose/tiny/full/raw/seed0/eval/arith.json"
+    local = json.loads(summary.read_text())
+    snakemake(workdir, "--configfile", str(served_cfg), "--cores", "2", str(summary.relative_to(workdir)))
+    served = json.loads(summary.read_text())
+    assert served["items"] == local["items"] == cfg["problems"]["benchmarks"]["arith"]["size"]
+    log = summary.with_suffix(".log").read_text()
+    assert "served model: healthy" in log and "transformers serve" in log
+    outputs = [json.loads(l) for l in summary.with_suffix(".jsonl").read_text().splitlines()]
+    assert len(outputs) == served["items"] and all("correct" in o for o in outputs)

@@ -17,12 +17,13 @@ def to_record(req, comp):
     return record
 
 
-records = engine.run_chunked(
-    engine.make_engine(spec["engine"]),
-    compressor.requests_for(verified, template, snakemake.params.seed, name),
-    snakemake.output.records,
-    snakemake.config["compressors"][name]["chunk_size"],
-    to_record,
-    desc=f"compressor {name} teacher {snakemake.wildcards.teacher}",
-)
+with engine.open_engine(spec["engine"], snakemake.log[0]) as eng:
+    records = engine.run_chunked(
+        eng,
+        compressor.requests_for(verified, template, snakemake.params.seed, name),
+        snakemake.output.records,
+        snakemake.config["compressors"][name]["chunk_size"],
+        to_record,
+        desc=f"compressor {name} teacher {snakemake.wildcards.teacher}",
+    )
 log.info("compressed %d traces, %d rejected", len(records), sum(r["reject"] is not None for r in records))

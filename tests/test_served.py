@@ -1,0 +1,96 @@
+"""Served models: a real ``transformers serve`` (standing in for ``vllm serve``: same OpenAI protocol) is started,
+health-checked, used and always stopped — on success, on an error and on cancellation (SIGTERM)."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from compress_distill import engine
+from compress_distill.engine import Request
+from compress_distill.server import served
+from compress_distill.verifier import extract_answer, split_trace
+
+SERVE = {"kind": "transformers", "device": "cpu", "startup_timeout_s": 120}
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory, tiny_tokenizer):
+    """A tiny student that has memorised answers to the test questions, so its outputs are not blank."""
+    from compress_distill import student, trainer
+    from conftest import TINY_ARCH
+
+    folder = tmp_path_factory.mktemp("served-model")
+    model = student.build_model({"architecture": TINY_ARCH}, tiny_tokenizer, seed=0)
+    examples = [{"question": r.messages[0]["content"], "completion": f"<think>\n</think>\n\\boxed{{{2 * i + 2}}}"}
+                for i, r in enumerate(REQS)]
+    hp = {"max_length": 128, "examples_per_step": 3, "epochs": 60, "lr": 1e-2, "weight_decay": 0.0,
+          "warmup_ratio": 0.0, "max_tokens_per_microbatch": 4096, "max_grad_norm": 1.0}
+    model, _, _ = trainer.train(model, tiny_tokenizer, examples, hp, seed=0, log=lambda *_: None)
+    model.save_pretrained(folder)
+    tiny_tokenizer.save_pretrained(folder)
+    return str(folder)
+
+
+def _server_pid(log) -> int:
+    return int(re.search(r"served model: pid (\d+)", log.read_text()).group(1))
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.killpg(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+REQS = [Request(f"r{i}", [{"role": "user", "content": f"Compute ({i} + 1) * 2."}], seed=i) for i in range(3)]
+
+
+def test_served_model_answers_like_the_local_engine_and_is_stopped(model_dir, tmp_path):
+    log = tmp_path / "job.log"
+    spec = {"kind": "openai", "serve": SERVE, "max_tokens": 12, "temperature": 0.0, "concurrency": 2}
+    with engine.open_engine(spec, log, model_path=model_dir) as eng:
+        served_out = eng.generate(REQS)
+        assert not _gone(_server_pid(log))
+    assert _gone(_server_pid(log))
+    local = engine.make_engine({"kind": "hf", "max_new_tokens": 12, "batch_size": 1}, model_path=model_dir)
+    # the server hands reasoning back in a separate field; folded back, reasoning and answer are the local ones
+    local_out = local.generate(REQS)
+    assert [split_trace(c.text) for c in served_out] == [split_trace(c.text) for c in local_out]
+    assert all(extract_answer(c.text) for c in served_out)  # a real answer, not a blank
+
+
+def test_server_is_stopped_when_the_job_fails(model_dir, tmp_path):
+    log = tmp_path / "job.log"
+    with pytest.raises(RuntimeError, match="boom"):
+        with served(SERVE, model_dir, log):
+            raise RuntimeError("boom")
+    assert _gone(_server_pid(log))
+
+
+def test_server_is_stopped_when_the_job_is_cancelled(model_dir, tmp_path):
+    log = tmp_path / "job.log"
+    script = ("import sys, time; from compress_distill.server import served\n"
+              f"with served({SERVE!r}, {model_dir!r}, {str(log)!r}):\n    time.sleep(600)\n")
+    job = subprocess.Popen([sys.executable, "-c", script], cwd=os.getcwd())
+    deadline = time.time() + 120
+    while "healthy" not in (log.read_text() if log.exists() else "") and time.time() < deadline:
+        time.sleep(0.2)
+    assert "healthy" in log.read_text()
+    pid = _server_pid(log)
+    job.send_signal(signal.SIGTERM)  # what scancel does first
+    assert job.wait(timeout=60) != 0
+    assert _gone(pid)
+
+
+def test_a_server_that_never_gets_healthy_is_a_clear_error(tmp_path):
+    with pytest.raises(RuntimeError, match="exited with code"):
+        with served(SERVE, str(tmp_path / "no-such-model"), tmp_path / "job.log"):
+            pass
