@@ -4,7 +4,8 @@ the answer; then check it.
 A compressor is an engine (any kind) whose requests carry the raw trace; LLM compressors read the compressor prompt
 template, the demo's ``extractive`` compressors read the trace directly. Every compressed trace is checked
 (:func:`reject_reason`): it must keep the verified answer, be shorter than the raw trace, keep at least
-``min_reasoning_chars`` of reasoning, and have finished. A failing trace is a counted reject, never dropped silently.
+``min_reasoning_chars`` of reasoning, and have finished. A failing trace may be asked for again (``retries``,
+:class:`Retrying`), and is otherwise a counted reject, never dropped silently.
 """
 
 from __future__ import annotations
@@ -70,6 +71,29 @@ def reject_reason(raw: dict, comp: Completion, min_reasoning_chars: int) -> str 
     if len(split_trace(comp.text)[0]) < min_reasoning_chars:
         return "no_reasoning"
     return None
+
+
+class Retrying:
+    """Wraps a compressor engine: a compressed trace that would be rejected is asked for again, with a new seed
+    derived from the request's, up to ``retries`` times. Retries happen inside the chunk, so resumability and
+    determinism are those of the chunk. The record keeps how many attempts it took."""
+
+    def __init__(self, inner, traces: dict[str, dict], retries: int, min_reasoning_chars: int):
+        self.inner, self.traces, self.retries, self.min_chars = inner, traces, retries, min_reasoning_chars
+        self.attempts: dict[str, int] = {}
+
+    def generate(self, requests: list[Request]) -> list[Completion]:
+        done = dict(zip((r.id for r in requests), self.inner.generate(requests)))
+        self.attempts.update({r.id: 1 for r in requests})
+        for attempt in range(1, self.retries + 1):
+            again = [r for r in requests if reject_reason(self.traces[r.id], done[r.id], self.min_chars)]
+            if not again:
+                break
+            retried = [Request(r.id, r.messages, stable_seed(r.seed, "retry", attempt), r.meta) for r in again]
+            for comp in self.inner.generate(retried):
+                done[comp.id] = comp
+                self.attempts[comp.id] = attempt + 1
+        return [done[r.id] for r in requests]
 
 
 def compressed_record(raw: dict, comp: Completion, min_reasoning_chars: int) -> dict:

@@ -20,7 +20,7 @@ rule compress:
         nodes=COMPRESSOR_RES["nodes"],
     params:
         compressor=settings(
-            "compressors", "compressor", "engine", "min_reasoning_chars"
+            "compressors", "compressor", "engine", "min_reasoning_chars", "retries"
         ),
         tokenizer=reference_tokenizer(),
         seed=config["seed"],

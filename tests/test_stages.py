@@ -189,3 +189,25 @@ def test_local_jsonl_problems_are_mapped_deduplicated_and_checked(tmp_path):
     assert [(p["id"], p["answer"]) for p in problems.load_records(source)] == [("a", "2"), ("c", "4")]
     with pytest.raises(ValueError, match="no field 'answer'"):
         problems.load_records({**source, "fields": {"question": "problem"}})
+
+
+def test_rejected_compressions_are_retried_with_new_seeds():
+    class Flaky:
+        """Drops the answer unless the seed is even: some requests need retries, one never succeeds."""
+
+        def generate(self, requests):
+            out = []
+            for r in requests:
+                ok = r.seed % 2 == 0 and r.id != "never"
+                text = "<think>\n2 + 3 = 5.\n5 * 4 = 20.\n</think>\n" + ("\\boxed{20}" if ok else "no answer")
+                out.append(Completion(r.id, text, "stop"))
+            return out
+
+    traces = {i: {"id": i, "question": "q", "answer": "20", "text": RAW} for i in ("a", "b", "never")}
+    reqs = [Request(i, [], seed=s) for i, s in (("a", 2), ("b", 3), ("never", 4))]
+    eng = compressor.Retrying(Flaky(), traces, retries=5, min_reasoning_chars=5)
+    comps = eng.generate(reqs)
+    reasons = [compressor.reject_reason(traces[c.id], c, 5) for c in comps]
+    assert reasons == [None, None, "answer_changed"]
+    assert eng.attempts["a"] == 1 and 1 < eng.attempts["b"] <= 6 and eng.attempts["never"] == 6
+    assert [c.text for c in comps] == [c.text for c in compressor.Retrying(Flaky(), traces, 5, 5).generate(reqs)]

@@ -11,13 +11,15 @@ template = Path(snakemake.input.prompt).read_text(encoding="utf-8")
 by_id = {t["id"]: t for t in verified}
 
 
-def to_record(req, comp):
-    record = compressor.compressed_record(by_id[req.id], comp, spec["min_reasoning_chars"])
-    record["raw_tokens"], record["tokens"] = count_tokens(snakemake.params.tokenizer, [record["raw_text"], comp.text])
-    return record
-
-
 with engine.open_engine(spec["engine"], snakemake.log[0]) as eng:
+    eng = compressor.Retrying(eng, by_id, spec["retries"], spec["min_reasoning_chars"])
+
+    def to_record(req, comp):
+        record = compressor.compressed_record(by_id[req.id], comp, spec["min_reasoning_chars"])
+        record["attempts"] = eng.attempts[req.id]
+        record["raw_tokens"], record["tokens"] = count_tokens(snakemake.params.tokenizer, [record["raw_text"], comp.text])
+        return record
+
     records = engine.run_chunked(
         eng,
         compressor.requests_for(verified, template, snakemake.params.seed, name),
