@@ -81,7 +81,8 @@ def engine_spec(evaluation_cfg: dict) -> dict:
 
 
 def servable_model(model_dir: str, scratch: str) -> str:
-    """A folder a server can load: LoRA adapters are merged into their base first (servers load full models)."""
+    """A folder any engine can load: LoRA adapters are merged into their base first (servers and vLLM load full
+    models)."""
     if not (Path(model_dir) / "adapter_config.json").exists():
         return model_dir
     model, tokenizer = load_student(model_dir)

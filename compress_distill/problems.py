@@ -7,6 +7,7 @@ intermediate result down (reasoning) matters.
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 
 from .io import read_jsonl
@@ -102,7 +103,14 @@ def load_records(source: dict) -> list[dict]:
             raise ValueError(f"problems: row {i} of {source['path']} has no field {fields[missing[0]]!r} "
                              f"(mapped from '{missing[0]}'); fix the 'fields' mapping in config")
         pid = str(row[fields["id"]]) if "id" in fields and fields["id"] in row else f"row{i:07d}"
-        out.append({"id": pid, "question": str(row[fields["question"]]), "answer": str(row[fields["answer"]])})
+        answer = str(row[fields["answer"]])
+        if source.get("answer_pattern"):
+            match = re.search(source["answer_pattern"], answer, re.S)
+            if not match:
+                raise ValueError(f"problems: row {i} of {source['path']}: answer {answer[-80:]!r} does not match "
+                                 f"'answer_pattern' {source['answer_pattern']!r}")
+            answer = match.group(1).strip()
+        out.append({"id": pid, "question": str(row[fields["question"]]), "answer": answer})
     return dedupe(out)[: source.get("size") or len(out)]
 
 

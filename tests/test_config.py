@@ -18,7 +18,7 @@ def _load(name):
     return yaml.safe_load((ROOT / name).read_text())
 
 
-@pytest.fixture(params=["config.yaml", "presets/demo.yaml", "tests/configs/reduced.yaml"])
+@pytest.fixture(params=["config.yaml", "presets/demo.yaml", "presets/single-gpu.yaml", "tests/configs/reduced.yaml"])
 def preset(request):
     return _load(request.param)
 

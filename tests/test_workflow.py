@@ -155,7 +155,7 @@ def test_rerun_from_scratch_gives_a_byte_identical_manifest(finished, workdir):
         shutil.rmtree(finished.with_name("reduced.first"), ignore_errors=True)
 
 
-@pytest.mark.parametrize("preset", ["presets/demo.yaml", "config.yaml"])
+@pytest.mark.parametrize("preset", ["presets/demo.yaml", "presets/single-gpu.yaml", "config.yaml"])
 def test_lint_is_clean(workdir, preset):
     proc = snakemake(workdir, "--configfile", preset, "--lint")
     assert "Lints for" not in proc.stdout + proc.stderr

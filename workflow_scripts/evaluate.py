@@ -10,7 +10,7 @@ evaluation.check_cap(cfg["max_new_tokens"], metrics["max_example_tokens"])
 items = io.read_jsonl(snakemake.input.benchmark)
 by_id = {p["id"]: p for p in items}
 with tempfile.TemporaryDirectory() as scratch:
-    model = evaluation.servable_model(snakemake.input.model, scratch) if spec.get("serve") else snakemake.input.model
+    model = snakemake.input.model if spec["kind"] == "hf" else evaluation.servable_model(snakemake.input.model, scratch)
     with engine.open_engine(spec, snakemake.log[0], model_path=model) as eng:
         outputs = engine.run_chunked(
             eng,
