@@ -3,7 +3,9 @@
 One module per stage of the study, named in the paper's words:
 
 - ``problems``   training pool and held-out benchmarks (disjoint), sharded.
-- ``engine``     the *engine* interface: generate text for a list of requests in resumable chunks.
+- ``engine``     the *engine* interface: generate text for a list of requests in resumable chunks; kinds live in
+                 ``teacher`` (synthetic), ``compressor`` (extractive), ``evaluation`` (hf), ``openai_engine``,
+                 ``vllm_engine``; ``server`` starts and always stops a served model for a job.
 - ``teacher``    teacher trace generation (the demo's programmatic teachers are the ``synthetic`` engine).
 - ``verifier``   final-answer extraction and grading, chosen per dataset.
 - ``compressor`` the *compressor* interface, trace compression and its quality checks.
@@ -15,6 +17,9 @@ One module per stage of the study, named in the paper's words:
 - ``evaluation`` greedy generation on benchmarks and grading with bootstrap intervals.
 - ``grid``       the training grid (factors plus inclusions/exclusions) read from config.
 - ``tables``, ``figures``, ``manifest``  the study's outputs.
+
+Support: ``config`` (schema validation), ``io`` (atomic writes, seeds), ``tokens`` (token counts), ``runtime``
+(per-rule logging and thread pinning).
 """
 
 __version__ = "0.1.0"

@@ -19,7 +19,7 @@ import importlib
 import json
 import os
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Protocol
 
@@ -159,7 +159,3 @@ def run_chunked(
         fh.writelines(dumps(r) + "\n" for r in records)
     partial.unlink()
     return records
-
-
-def completion_fields(comp: Completion) -> dict:
-    return {k: v for k, v in asdict(comp).items() if k != "id"}

@@ -86,16 +86,20 @@ def synthetic_arithmetic(arith: dict, sizes: dict[str, int], seed: int) -> dict[
 
 
 def load_records(source: dict) -> list[dict]:
-    """Problems from a local JSONL file or a Hugging Face dataset, mapped by ``source['fields']``."""
+    """Problems from a local JSONL or Parquet file or a Hugging Face dataset, mapped by ``source['fields']``."""
     fields = {"question": "question", "answer": "answer", **source.get("fields", {})}
     if source["kind"] == "jsonl":
         rows = read_jsonl(source["path"])
+    elif source["kind"] == "parquet":
+        import pandas as pd
+
+        rows = pd.read_parquet(source["path"]).to_dict("records")
     elif source["kind"] == "hub":
         from datasets import load_dataset  # only where a hub source is configured
 
         rows = list(load_dataset(source["path"], source.get("name"), split=source["split"]))
     else:
-        raise ValueError(f"problem source kind {source['kind']!r} is not jsonl or hub")
+        raise ValueError(f"problem source kind {source['kind']!r} is not jsonl, parquet or hub")
     out = []
     for i, row in enumerate(rows):
         missing = [f for f in ("question", "answer") if fields[f] not in row]

@@ -81,3 +81,12 @@ def test_hf_engine_generates_and_reports_stop_or_length(tiny_tokenizer, tiny_mod
         assert o.finish_reason in ("stop", "length") and 1 <= o.completion_tokens <= 5
         assert o.finish_reason == "stop" or o.completion_tokens == 5
     assert [o.text for o in outs] == [o.text for o in eng.generate(reqs)]  # greedy is repeatable
+
+
+def test_an_empty_shard_gives_empty_files_not_a_crash(tmp_path):
+    from compress_distill import verifier
+
+    out = engine.run_chunked(teacher.SyntheticTeacher({}), [], tmp_path / "empty.jsonl", 8, lambda r, c: {})
+    assert out == [] and (tmp_path / "empty.jsonl").read_text() == ""
+    kept, rejects = verifier.verify_traces([], "math")
+    assert kept == [] and sum(rejects.values()) == 0

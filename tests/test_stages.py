@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import random
 
+import pandas as pd
 import pytest
 
 from compress_distill import compressor, problems, regime, target, teacher, truncation, verifier
@@ -184,9 +186,14 @@ def test_local_jsonl_problems_are_mapped_deduplicated_and_checked(tmp_path):
             {"problem": "what is  1+1?", "solution": "2", "uid": "b"},
             {"problem": "What is 2+2?", "solution": "4", "uid": "c"}]
     path = tmp_path / "p.jsonl"
-    path.write_text("\n".join(__import__("json").dumps(r) for r in rows))
+    path.write_text("\n".join(json.dumps(r) for r in rows))
     source = {"kind": "jsonl", "path": str(path), "fields": {"question": "problem", "answer": "solution", "id": "uid"}}
     assert [(p["id"], p["answer"]) for p in problems.load_records(source)] == [("a", "2"), ("c", "4")]
+    pd.DataFrame(rows).to_parquet(tmp_path / "p.parquet")
+    parquet = {**source, "kind": "parquet", "path": str(tmp_path / "p.parquet")}
+    assert problems.load_records(parquet) == problems.load_records(source)
+    pattern = {**source, "answer_pattern": r"^(\d)$"}
+    assert [p["answer"] for p in problems.load_records(pattern)] == ["2", "4"]
     with pytest.raises(ValueError, match="no field 'answer'"):
         problems.load_records({**source, "fields": {"question": "problem"}})
 
