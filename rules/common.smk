@@ -13,6 +13,7 @@ os.environ.update(
 
 from compress_distill import config as cd_config
 from compress_distill import grid as cd_grid
+from compress_distill.engine import ENGINE_KINDS
 from compress_distill.target import parse_target
 
 try:
@@ -55,8 +56,16 @@ wildcard_constraints:
 def code(*modules):
     return [
         str(Path(workflow.basedir) / "compress_distill" / f"{m}.py")
-        for m in ("io", *modules)
+        for m in dict.fromkeys(("io", *modules))
     ]
+
+
+def engine_code(spec, *modules):
+    """The stage's modules plus those of the engine it runs (and the server module for a served model)."""
+    engine_module = ENGINE_KINDS[spec["kind"]].split(":")[0].rsplit(".", 1)[1]
+    return code(
+        "engine", *modules, engine_module, *(["server"] if spec.get("serve") else [])
+    )
 
 
 # ---- per-model resources (config), as Snakemake resources; threads pinned from config

@@ -3,7 +3,12 @@ rule compress:
         verified=rules.verify.output.kept,
         prompt=lambda wc: config["compressors"][wc.compressor]["prompt"],
         tokenizer=reference_tokenizer_input,
-        code=code("engine", "verifier", "compressor", "tokens"),
+        code=lambda wc: engine_code(
+            config["compressors"][wc.compressor]["engine"],
+            "verifier",
+            "compressor",
+            "tokens",
+        ),
     output:
         records=f"{R}/compressors/{{compressor}}/{{teacher}}/{{shard}}.jsonl",
     log:

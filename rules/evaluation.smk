@@ -3,7 +3,11 @@ rule evaluate:
         model=rules.train.output.model,
         metrics=rules.train.output.metrics,
         benchmark=f"{R}/problems/benchmarks/{{benchmark}}.jsonl",
-        code=code("engine", "verifier", "evaluation"),
+        code=engine_code(
+            config["evaluation"].get("engine", {"kind": "hf"}),
+            "verifier",
+            "evaluation",
+        ),
     output:
         outputs=f"{RUN_DIR}/eval/{{benchmark}}.jsonl",
         summary=f"{RUN_DIR}/eval/{{benchmark}}.json",

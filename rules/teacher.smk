@@ -2,7 +2,7 @@ rule teacher_generate:
     input:
         shard=f"{R}/problems/shards/{{shard}}.jsonl",
         prompt=lambda wc: config["teachers"][wc.teacher]["prompt"],
-        code=code("engine", "teacher"),
+        code=lambda wc: engine_code(config["teachers"][wc.teacher]["engine"], "teacher"),
     output:
         traces=f"{R}/teachers/{{teacher}}/generated/{{shard}}.jsonl",
     log:
