@@ -2,8 +2,9 @@
 
 Same optimisation across targets: an optimiser step always covers ``examples_per_step`` training examples, so raw
 and compressed runs take the same number of steps; examples are laid into micro-batches of at most
-``max_tokens_per_microbatch`` padded tokens, and the loss is the token-weighted mean over every completion token of
-the step, whatever the split. Only completion tokens are trained (the prompt is masked); the end-of-turn token is
+``max_tokens_per_microbatch`` tokens — padding-free packed rows (``packing: true``, per-document positions) or
+right-padded rows — and the loss is the token-weighted mean over every completion token of the step, whatever the
+split. Only completion tokens are trained (the prompt is masked); the end-of-turn token is
 kept in the labels so students learn to stop. Full fine-tuning, or LoRA via peft (``lora:`` in the student config).
 
 Metrics: real training tokens (non-padding, prompt + completion, over all epochs), completion tokens, padded tokens,
@@ -32,20 +33,23 @@ def encode_example(tokenizer, question: str, completion: str, max_length: int) -
     return ids, labels
 
 
-def micro_batches(examples: list[tuple[list[int], list[int]]], budget: int) -> list[list[int]]:
-    """Indices of ``examples`` grouped so each group's padded size (n · longest) stays within ``budget`` tokens."""
-    groups, current, longest = [], [], 0
+def micro_batches(examples: list[tuple[list[int], list[int]]], budget: int, packed: bool) -> list[list[int]]:
+    """Indices of ``examples`` grouped (shortest first, deterministic) so that each group stays within ``budget``
+    tokens: its total length when packed, its padded size (n · longest) otherwise. A longer example goes alone."""
+    groups, current, longest, total = [], [], 0, 0
     for i in sorted(range(len(examples)), key=lambda i: len(examples[i][0])):
         n = len(examples[i][0])
-        if current and (len(current) + 1) * max(longest, n) > budget:
+        size = total + n if packed else (len(current) + 1) * max(longest, n)
+        if current and size > budget:
             groups.append(current)
-            current, longest = [], 0
+            current, longest, total = [], 0, 0
         current.append(i)
-        longest = max(longest, n)
+        longest, total = max(longest, n), total + n
     return groups + [current] if current else groups
 
 
-def collate(batch: list[tuple[list[int], list[int]]], pad_id: int):
+def collate(batch: list[tuple[list[int], list[int]]], pad_id: int) -> dict:
+    """Right-padded rows with an attention mask."""
     import torch
 
     width = max(len(ids) for ids, _ in batch)
@@ -54,15 +58,30 @@ def collate(batch: list[tuple[list[int], list[int]]], pad_id: int):
     mask = torch.zeros((len(batch), width), dtype=torch.long)
     for row, (x, y) in enumerate(batch):
         ids[row, : len(x)], labels[row, : len(y)], mask[row, : len(x)] = torch.tensor(x), torch.tensor(y), 1
-    return ids, labels, mask
+    return {"input_ids": ids, "labels": labels, "attention_mask": mask}
 
 
-def summed_loss(model, ids, labels, mask):
+def collate_packed(batch: list[tuple[list[int], list[int]]]) -> dict:
+    """One padding-free row: documents concatenated, positions restarting at 0 for each, and no attention mask, so
+    transformers derives per-document causal masks from the positions (flash-attention varlen where installed).
+    Each document's first token is never a target, so no token is predicted from another document."""
+    import torch
+
+    ids = [t for x, _ in batch for t in x]
+    labels = [t for _, y in batch for t in [IGNORE, *y[1:]]]
+    positions = [p for x, _ in batch for p in range(len(x))]
+    return {"input_ids": torch.tensor([ids]), "labels": torch.tensor([labels]),
+            "position_ids": torch.tensor([positions])}
+
+
+def summed_loss(model, batch: dict):
     """Sum of next-token cross-entropy over the labelled positions."""
     import torch.nn.functional as F
 
-    logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1]
-    return F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), labels[:, 1:].reshape(-1),
+    inputs = {k: v for k, v in batch.items() if k != "labels"}
+    # no KV cache: transformers derives per-document masks from position_ids only without one
+    logits = model(**inputs, use_cache=False).logits[:, :-1]
+    return F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), batch["labels"][:, 1:].reshape(-1),
                            ignore_index=IGNORE, reduction="sum")
 
 
@@ -98,7 +117,7 @@ def train(model, tokenizer, examples: list[dict], hp: dict, seed: int, lora: dic
     if not examples:
         raise ValueError("trainer: no training examples (every problem was rejected, or the regime is empty)")
     encoded = [encode_example(tokenizer, e["question"], e["completion"], hp["max_length"]) for e in examples]
-    per_step = hp["examples_per_step"]
+    per_step, packed = hp["examples_per_step"], hp.get("packing", True)
     steps_per_epoch = max(1, len(encoded) // per_step)
     total_steps = steps_per_epoch * hp["epochs"]
     params = [p for p in model.parameters() if p.requires_grad]
@@ -115,13 +134,14 @@ def train(model, tokenizer, examples: list[dict], hp: dict, seed: int, lora: dic
             step_examples = [encoded[i] for i in order[s * per_step : (s + 1) * per_step]]
             n_labels = sum(sum(1 for t in y if t != IGNORE) for _, y in step_examples)
             step_loss = 0.0
-            for group in micro_batches(step_examples, hp["max_tokens_per_microbatch"]):
-                ids, labels, mask = collate([step_examples[i] for i in group], tokenizer.pad_token_id)
-                loss = summed_loss(model, ids, labels, mask) / n_labels
+            for group in micro_batches(step_examples, hp["max_tokens_per_microbatch"], packed):
+                rows = [step_examples[i] for i in group]
+                batch = collate_packed(rows) if packed else collate(rows, tokenizer.pad_token_id)
+                loss = summed_loss(model, batch) / n_labels
                 loss.backward()
                 step_loss += loss.item()
-                real_tokens += int(mask.sum())
-                padded_tokens += ids.numel()
+                real_tokens += sum(len(x) for x, _ in rows)
+                padded_tokens += batch["input_ids"].numel()
             completion_tokens += n_labels
             torch.nn.utils.clip_grad_norm_(params, hp["max_grad_norm"])
             opt.step(), sched.step(), opt.zero_grad(set_to_none=True)
@@ -133,6 +153,7 @@ def train(model, tokenizer, examples: list[dict], hp: dict, seed: int, lora: dic
     seconds = time.perf_counter() - start
     metrics = {
         "examples": len(encoded),
+        "packing": packed,
         "steps": total_steps,
         "parameters": n_params,
         "trainable_parameters": sum(p.numel() for p in params),

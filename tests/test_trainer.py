@@ -24,10 +24,10 @@ def test_prompt_is_masked_and_end_of_turn_is_trained(tiny_tokenizer):
     assert all(t == trainer.IGNORE for t in labels[:first]) and first > 0
 
 
-def _step_grads(model, tokenizer, budget):
+def _step_grads(model, tokenizer, budget, packing=False):
     model = copy.deepcopy(model)
     hp = {"max_length": 512, "examples_per_step": 3, "epochs": 1, "lr": 1e-9, "weight_decay": 0.0,
-          "warmup_ratio": 0.0, "max_tokens_per_microbatch": budget, "max_grad_norm": 1e9}
+          "warmup_ratio": 0.0, "max_tokens_per_microbatch": budget, "max_grad_norm": 1e9, "packing": packing}
     grads = {}
     hooks = [p.register_hook(lambda g, n=n: grads.__setitem__(n, grads.get(n, 0) + g.clone()))
              for n, p in model.named_parameters()]
@@ -45,6 +45,26 @@ def test_loss_and_gradients_do_not_depend_on_micro_batching(tiny_tokenizer, tiny
         torch.testing.assert_close(g, one_by_one[1][name], rtol=1e-4, atol=1e-6)
     assert one_batch[2]["train_tokens"] == one_by_one[2]["train_tokens"]
     assert one_batch[2]["padded_tokens"] > one_by_one[2]["padded_tokens"]
+
+
+def test_a_packed_step_equals_the_examples_run_one_by_one(tiny_tokenizer, tiny_model):
+    """No token attends to or is predicted from another document: packing changes nothing but the speed."""
+    packed = _step_grads(tiny_model, tiny_tokenizer, budget=10_000, packing=True)
+    alone = _step_grads(tiny_model, tiny_tokenizer, budget=1, packing=False)
+    assert abs(packed[0] - alone[0]) < 1e-5
+    for name, g in packed[1].items():
+        torch.testing.assert_close(g, alone[1][name], rtol=1e-4, atol=1e-6)
+    assert packed[2]["padded_tokens"] == packed[2]["train_tokens"] == alone[2]["train_tokens"]
+
+
+def test_packing_without_document_boundaries_would_differ(tiny_tokenizer, tiny_model):
+    """The check above can fail: the same row without per-document positions mixes documents."""
+    batch = trainer.collate_packed([trainer.encode_example(tiny_tokenizer, e["question"], e["completion"], 512)
+                                    for e in EXAMPLES])
+    with torch.no_grad():
+        separate = trainer.summed_loss(tiny_model, batch)
+        mixed = trainer.summed_loss(tiny_model, {k: v for k, v in batch.items() if k != "position_ids"})
+    assert abs(separate.item() - mixed.item()) > 1e-3
 
 
 def test_metrics_count_real_tokens_and_flops(tiny_tokenizer, tiny_model):
