@@ -18,6 +18,7 @@ import random
 import resource
 import sys
 import time
+from pathlib import Path
 
 IGNORE = -100
 
@@ -103,8 +104,40 @@ def apply_lora(model, lora: dict):
     ))
 
 
-def train(model, tokenizer, examples: list[dict], hp: dict, seed: int, lora: dict | None = None, log=print):
-    """Fine-tune ``model`` on ``examples`` (question, completion); return (model, metrics, loss curve rows)."""
+def save_checkpoint(folder: Path, model, opt, sched, state: dict) -> None:
+    """Trainable weights, optimiser, schedule and loop state, replaced atomically (a kill mid-save keeps the last)."""
+    import torch
+
+    from .io import atomic_dir
+
+    with atomic_dir(folder) as tmp:
+        weights = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+        torch.save({"weights": weights, "opt": opt.state_dict(), "sched": sched.state_dict(),
+                    "torch_rng": torch.get_rng_state(), **state}, tmp / "state.pt")
+
+
+def load_checkpoint(folder: Path, model, opt, sched) -> dict | None:
+    import torch
+
+    if not (folder / "state.pt").exists():
+        return None
+    saved = torch.load(folder / "state.pt", weights_only=False)
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for name, value in saved.pop("weights").items():
+            params[name].copy_(value)
+    opt.load_state_dict(saved.pop("opt"))
+    sched.load_state_dict(saved.pop("sched"))
+    torch.set_rng_state(saved.pop("torch_rng"))
+    return saved
+
+
+def train(model, tokenizer, examples: list[dict], hp: dict, seed: int, lora: dict | None = None, log=print,
+          checkpoint: str | Path | None = None):
+    """Fine-tune ``model`` on ``examples`` (question, completion); return (model, metrics, loss curve rows).
+
+    With ``checkpoint`` (a folder outside the job's outputs) the loop state is saved every
+    ``hp['checkpoint_every']`` steps, and a restarted run resumes from it to the same final weights."""
     import torch
     from transformers import get_cosine_schedule_with_warmup
 
@@ -125,12 +158,28 @@ def train(model, tokenizer, examples: list[dict], hp: dict, seed: int, lora: dic
     sched = get_cosine_schedule_with_warmup(opt, int(hp["warmup_ratio"] * total_steps), total_steps)
     rng = random.Random(seed)
     model.train()
-    curve, real_tokens, completion_tokens, padded_tokens = [], 0, 0, 0
+    state = {"step": 0, "curve": [], "real_tokens": 0, "completion_tokens": 0, "padded_tokens": 0}
+    folder = Path(checkpoint) if checkpoint else None
+    resumed = load_checkpoint(folder, model, opt, sched) if folder else None
+    saved_order = None
+    if resumed:
+        rng.setstate(resumed.pop("rng"))
+        saved_order = (resumed.pop("epoch"), resumed.pop("order"))
+        state = resumed
+        log(f"resumed from {folder} at step {state['step']}/{total_steps}")
+    curve = state["curve"]
+    real_tokens, completion_tokens, padded_tokens = (state[k] for k in ("real_tokens", "completion_tokens",
+                                                                        "padded_tokens"))
+    first_epoch = state["step"] // steps_per_epoch
     start = time.perf_counter()
-    for epoch in range(hp["epochs"]):
-        order = list(range(len(encoded)))
-        rng.shuffle(order)
-        for s in range(steps_per_epoch):
+    for epoch in range(first_epoch, hp["epochs"]):
+        if saved_order and saved_order[0] == epoch:
+            order = saved_order[1]
+        else:
+            order = list(range(len(encoded)))
+            rng.shuffle(order)
+        done_in_epoch = state["step"] - epoch * steps_per_epoch if epoch == first_epoch else 0
+        for s in range(done_in_epoch, steps_per_epoch):
             step_examples = [encoded[i] for i in order[s * per_step : (s + 1) * per_step]]
             n_labels = sum(sum(1 for t in y if t != IGNORE) for _, y in step_examples)
             step_loss = 0.0
@@ -150,6 +199,10 @@ def train(model, tokenizer, examples: list[dict], hp: dict, seed: int, lora: dic
                           "tokens": real_tokens})
             if step % max(1, total_steps // 10) == 0 or step == total_steps:
                 log(f"step {step}/{total_steps} loss {step_loss:.4f} tokens {real_tokens}")
+            if folder and hp.get("checkpoint_every") and step % hp["checkpoint_every"] == 0 and step < total_steps:
+                save_checkpoint(folder, model, opt, sched, {
+                    "step": step, "curve": curve, "real_tokens": real_tokens, "completion_tokens": completion_tokens,
+                    "padded_tokens": padded_tokens, "rng": rng.getstate(), "epoch": epoch, "order": order})
     seconds = time.perf_counter() - start
     metrics = {
         "examples": len(encoded),

@@ -66,6 +66,8 @@ rule train:
         nodes=STUDENT_RES["nodes"],
     params:
         student=settings("students", "student", "model", "lora"),
-        training=lambda wc: cd_config.student_training(config, wc.student),
+        training=lambda wc: cd_config.result_settings(
+            cd_config.student_training(config, wc.student)
+        ),
     script:
         "../workflow_scripts/train.py"

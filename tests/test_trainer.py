@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 
+import pytest
 import torch
 
 from compress_distill import evaluation, trainer
@@ -93,3 +94,47 @@ def test_bootstrap_interval_brackets_the_mean_and_is_seeded():
     assert lo < 0.3 < hi and hi - lo < 0.25
     assert (lo, hi) == evaluation.bootstrap_ci(correct, 1000, seed=0)
     assert evaluation.bootstrap_ci([True] * 10, 100, seed=0) == (1.0, 1.0)
+
+
+HP = {"max_length": 512, "examples_per_step": 2, "epochs": 3, "lr": 1e-2, "weight_decay": 0.01, "warmup_ratio": 0.1,
+      "max_tokens_per_microbatch": 4096, "max_grad_norm": 1.0, "checkpoint_every": 2}
+
+
+class Killed(Exception):
+    pass
+
+
+def _weights(model):
+    return {n: p.detach().clone() for n, p in model.named_parameters()}
+
+
+@pytest.mark.parametrize("kill_at_call", [2, 5, 9, 12])
+@pytest.mark.parametrize("lora", [None, {"r": 4, "alpha": 8, "dropout": 0.1, "target_modules": ["q_proj", "v_proj"]}])
+def test_a_killed_run_resumes_to_the_same_final_weights(tiny_tokenizer, tiny_model, tmp_path, monkeypatch,
+                                                        kill_at_call, lora):
+    examples = EXAMPLES * 3  # 9 examples, 2 per step: 4 steps per epoch, 12 steps
+    clean, clean_metrics, clean_curve = trainer.train(copy.deepcopy(tiny_model), tiny_tokenizer, examples, HP, seed=0,
+                                                      lora=lora, log=lambda *_: None)
+    calls, real_loss = {"n": 0}, trainer.summed_loss
+
+    def dying_loss(model, batch):
+        calls["n"] += 1
+        if calls["n"] == kill_at_call:
+            raise Killed
+        return real_loss(model, batch)
+
+    ckpt = tmp_path / "ckpt"
+    monkeypatch.setattr(trainer, "summed_loss", dying_loss)
+    with pytest.raises(Killed):
+        trainer.train(copy.deepcopy(tiny_model), tiny_tokenizer, examples, HP, seed=0, lora=lora,
+                      log=lambda *_: None, checkpoint=ckpt)
+    monkeypatch.setattr(trainer, "summed_loss", real_loss)
+    messages = []
+    resumed, metrics, curve = trainer.train(copy.deepcopy(tiny_model), tiny_tokenizer, examples, HP, seed=0, lora=lora,
+                                            log=messages.append, checkpoint=ckpt)
+    assert any("resumed" in m for m in messages) == (kill_at_call > 2)
+    for name, value in _weights(clean).items():
+        torch.testing.assert_close(_weights(resumed)[name], value, rtol=0, atol=0)
+    assert curve == clean_curve
+    assert {k: metrics[k] for k in ("train_tokens", "padded_tokens", "completion_tokens")} == {
+        k: clean_metrics[k] for k in ("train_tokens", "padded_tokens", "completion_tokens")}

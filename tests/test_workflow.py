@@ -100,6 +100,7 @@ def test_every_stage_has_data(finished):
     manifest = json.loads((finished / "manifest.json").read_text())
     assert "tables/main_grid.csv" in manifest["deterministic"] and "tables/timings.csv" in manifest["measured"]
     assert manifest["prompts"] and manifest["versions"]["torch"]
+    assert not list(finished.glob("runs/**/*.ckpt"))  # checkpoints were written (every 2 steps) and cleaned up
     metrics = json.loads(next(finished.glob("runs/*/*/*/raw/seed0/metrics.json")).read_text())
     assert {"train_tokens", "train_flops", "final_loss"} <= metrics.keys()
     assert {"wall_seconds", "tokens_per_second", "peak_memory_bytes"} <= metrics["measured"].keys()
@@ -126,6 +127,7 @@ def test_execution_settings_rerun_nothing(finished, workdir, tmp_path):
     cfg["teachers"]["verbose"]["chunk_size"] = 7
     cfg["students"]["small"]["resources"] = {"runtime": 999, "mem_mb": 1234}
     cfg["evaluation"]["chunk_size"] = 3
+    cfg["training"]["checkpoint_every"] = 5
     changed = tmp_path / "execution.yaml"
     changed.write_text(yaml.safe_dump(cfg, sort_keys=False))
     assert planned(workdir, "--configfile", str(changed)) == []
