@@ -100,7 +100,7 @@ def test_every_stage_has_data(finished):
     manifest = json.loads((finished / "manifest.json").read_text())
     assert "tables/main_grid.csv" in manifest["deterministic"] and "tables/timings.csv" in manifest["measured"]
     assert manifest["prompts"] and manifest["versions"]["torch"]
-    assert not list(finished.glob("runs/**/*.ckpt"))  # checkpoints were written (every 2 steps) and cleaned up
+    assert not list(finished.glob("runs/**/*.ckpt"))  # checkpoints (every 2 steps here) are removed after the run
     metrics = json.loads(next(finished.glob("runs/*/*/*/raw/seed0/metrics.json")).read_text())
     assert {"train_tokens", "train_flops", "final_loss"} <= metrics.keys()
     assert {"wall_seconds", "tokens_per_second", "peak_memory_bytes"} <= metrics["measured"].keys()
