@@ -7,7 +7,6 @@ student short reasoning), so the served teacher really solves problems and verif
 from __future__ import annotations
 
 import json
-import random
 
 import pandas as pd
 import pytest

@@ -10,25 +10,17 @@ import subprocess
 import sys
 import threading
 import time
-from http.server import ThreadingHTTPServer
 
-import pytest
 import yaml
 
 from conftest import ROOT, copy_workflow
-from test_llm_engines import Handler
+from test_llm_engines import FlakyServer
 
 SHARD = "results/resume/teachers/t/generated/0000.jsonl"
 
 
-class SlowServer(ThreadingHTTPServer):
-    """A well-behaved, deterministic OpenAI-compatible server that takes a little time per answer."""
-
-    def __init__(self):
-        super().__init__(("127.0.0.1", 0), Handler)
-        from collections import Counter
-
-        self.attempts, self.faults, self.auth, self.lock = Counter(), Counter(), [], threading.Lock()
+class SlowServer(FlakyServer):
+    """The test server without faults: deterministic, and a little slow per answer so a job can be killed mid-shard."""
 
     def plan(self, question, attempt):
         time.sleep(0.02)
