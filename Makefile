@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: demo test lint paper-dry-run clean-demo
+.PHONY: demo test test-slurm lint paper-dry-run clean-demo
 
 # torch is pinned in the same pip command as everything else, so no dependency pulls a CUDA build.
 $(VENV)/.installed: requirements.txt
@@ -18,6 +18,14 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q
+
+# The cluster test: installs SLURM (Debian packages, needs root), starts a single-node cluster with accounting,
+# runs the SLURM tests, and stops every daemon by PID whatever the tests did.
+test-slurm: $(VENV)/.installed
+	tests/slurm/cluster.sh install
+	tests/slurm/cluster.sh start || (tests/slurm/cluster.sh stop; exit 1)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q -m slurm -s tests/slurm; \
+		status=$$?; tests/slurm/cluster.sh stop; exit $$status
 
 lint: $(VENV)/.installed
 	$(BIN)/snakemake --configfile presets/demo.yaml --lint

@@ -5,6 +5,10 @@ clean-up runs). The server binds to 127.0.0.1 and runs in its own process group,
 
 ``serve`` keys: ``kind`` (``vllm`` | ``transformers``), ``startup_timeout_s``, ``device`` (transformers),
 ``tensor_parallel_size``, ``pipeline_parallel_size``, ``extra_args`` (a list appended to the command).
+
+A vLLM model larger than one node (the 397B teacher: tensor 8 × pipeline 2) runs in a job that holds several nodes:
+this node starts a Ray head, ``srun`` starts one Ray worker on each other node of the job, and ``vllm serve`` uses
+the Ray backend — vLLM's documented multi-node recipe. All of them are stopped together.
 """
 
 from __future__ import annotations
@@ -37,7 +41,21 @@ def executable(name: str) -> str:
     return found
 
 
-def command(serve: dict, model: str, port: int) -> list[str]:
+def job_nodes() -> int:
+    """Nodes of the SLURM job this runs in (1 outside SLURM)."""
+    return int(os.environ.get("SLURM_JOB_NUM_NODES", "1"))
+
+
+def ray_commands(nodes: int, head_ip: str, ray_port: int) -> list[list[str]]:
+    """A Ray head here and one worker on each of the job's other nodes (the step overlaps the job's resources)."""
+    head = [executable("ray"), "start", "--head", "--block", f"--node-ip-address={head_ip}", f"--port={ray_port}"]
+    workers = ["srun", "--overlap", f"--nodes={nodes - 1}", f"--ntasks={nodes - 1}", "--ntasks-per-node=1",
+               f"--exclude={socket.gethostname()}",
+               executable("ray"), "start", "--block", f"--address={head_ip}:{ray_port}"]
+    return [head, workers]
+
+
+def command(serve: dict, model: str, port: int, nodes: int = 1) -> list[str]:
     common = ["--host", "127.0.0.1", "--port", str(port)]
     if serve["kind"] == "transformers":
         cmd = [executable("transformers"), "serve", model, *common, "--device", serve.get("device", "auto")]
@@ -45,6 +63,8 @@ def command(serve: dict, model: str, port: int) -> list[str]:
         cmd = [executable("vllm"), "serve", model, *common,
                "--tensor-parallel-size", str(serve.get("tensor_parallel_size", 1)),
                "--pipeline-parallel-size", str(serve.get("pipeline_parallel_size", 1))]
+        if nodes > 1:
+            cmd += ["--distributed-executor-backend", "ray"]
     else:
         raise ValueError(f"serve kind must be 'vllm' or 'transformers', not {serve['kind']!r}")
     return cmd + [str(a) for a in serve.get("extra_args", [])]
@@ -85,20 +105,30 @@ def _raise_cancelled(signum, frame):
     raise Cancelled(f"received signal {signum}")
 
 
+def start(cmd: list[str], log) -> subprocess.Popen:
+    """A process in its own session (stopped as a group), its output in the job's log."""
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    print(f"served model: pid {proc.pid}: {' '.join(cmd)}", file=log, flush=True)
+    return proc
+
+
 @contextlib.contextmanager
 def served(serve: dict, model: str, log_path: str | os.PathLike) -> Iterator[str]:
     """Start a server for ``model``; yield its OpenAI base URL (…/v1); stop it however the block ends."""
-    port = free_port()
+    port, nodes = free_port(), job_nodes() if serve["kind"] == "vllm" else 1
     previous = signal.signal(signal.SIGTERM, _raise_cancelled)
+    procs: list[subprocess.Popen] = []
     with open(log_path, "a", encoding="utf-8") as log:
-        cmd = command(serve, model, port)
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        print(f"served model: pid {proc.pid}: {' '.join(cmd)}", file=log, flush=True)
         try:
+            if nodes > 1:
+                head_ip = socket.gethostbyname(socket.gethostname())
+                procs += [start(cmd, log) for cmd in ray_commands(nodes, head_ip, free_port())]
+            procs.append(start(command(serve, model, port, nodes), log))
             url = f"http://127.0.0.1:{port}"
-            wait_healthy(url, proc, serve.get("startup_timeout_s", 600))
+            wait_healthy(url, procs[-1], serve.get("startup_timeout_s", 600))
             print(f"served model: healthy at {url}", file=log, flush=True)
             yield url + "/v1"
         finally:
-            stop(proc)
+            for proc in reversed(procs):
+                stop(proc)
             signal.signal(signal.SIGTERM, previous)

@@ -14,8 +14,10 @@ FLOPs (6 · all parameters · real tokens), wall seconds, tokens/s, peak memory,
 from __future__ import annotations
 
 import csv
+import os
 import random
 import resource
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -75,15 +77,58 @@ def collate_packed(batch: list[tuple[list[int], list[int]]]) -> dict:
             "position_ids": torch.tensor([positions])}
 
 
-def summed_loss(model, batch: dict):
-    """Sum of next-token cross-entropy over the labelled positions."""
-    import torch.nn.functional as F
+def packing_supported(model) -> bool:
+    """Whether position_ids alone keep packed documents apart in ``model``. Linear-attention layers (Qwen3.5 /
+    Qwen3-Next hybrids) carry a recurrent state along the row that positions do not reset, so those models train
+    padded instead."""
+    config = model.config
+    layer_types = getattr(getattr(config, "text_config", config), "layer_types", None) or []
+    return all(t in ("full_attention", "sliding_attention") for t in layer_types)
 
+
+def _decoder_and_head(model):
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model  # peft wraps the model
+    return base.get_decoder(), base.get_output_embeddings()
+
+
+def summed_loss(model, batch: dict, chunk_tokens: int = 4096):
+    """Sum of next-token cross-entropy over the labelled positions, without materialising fp32 logits for the
+    whole micro-batch: only labelled positions go through the output layer, ``chunk_tokens`` at a time, each chunk
+    recomputed in the backward pass (liger-kernel's fused linear cross-entropy replaces this where installed)."""
+    import torch
+    import torch.nn.functional as F
+    from torch.utils.checkpoint import checkpoint
+
+    decoder, head = _decoder_and_head(model)
     inputs = {k: v for k, v in batch.items() if k != "labels"}
     # no KV cache: transformers derives per-document masks from position_ids only without one
-    logits = model(**inputs, use_cache=False).logits[:, :-1]
-    return F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), batch["labels"][:, 1:].reshape(-1),
-                           ignore_index=IGNORE, reduction="sum")
+    hidden = decoder(**inputs, use_cache=False).last_hidden_state[:, :-1]
+    targets = batch["labels"][:, 1:]
+    keep = targets != IGNORE
+    hidden, targets = hidden[keep], targets[keep]
+    fused = _liger_loss(hidden)
+    if fused is not None:
+        return fused(head.weight, hidden, targets)
+
+    def chunk_loss(h, y):
+        return F.cross_entropy(head(h).float(), y, reduction="sum")
+
+    total = hidden.new_zeros((), dtype=torch.float32)
+    for start in range(0, hidden.size(0), chunk_tokens):
+        h, y = hidden[start : start + chunk_tokens], targets[start : start + chunk_tokens]
+        total = total + checkpoint(chunk_loss, h, y, use_reentrant=False)
+    return total
+
+
+def _liger_loss(hidden):
+    """liger-kernel's fused linear cross-entropy (sum) on GPU where installed, else None."""
+    if not hidden.is_cuda:
+        return None
+    try:
+        from liger_kernel.transformers.fused_linear_cross_entropy import LigerFusedLinearCrossEntropyLoss
+    except ImportError:
+        return None
+    return LigerFusedLinearCrossEntropyLoss(reduction="sum")
 
 
 def peak_memory_bytes() -> int:
@@ -132,25 +177,60 @@ def load_checkpoint(folder: Path, model, opt, sched) -> dict | None:
     return saved
 
 
+def data_parallel():
+    """This process's place among the workers ``accelerate launch`` started (one process otherwise)."""
+    import torch
+    from accelerate import PartialState
+
+    # without cpu=True accelerate does not see CPU workers (gloo) as distributed
+    return PartialState(cpu=not torch.cuda.is_available())
+
+
+def all_reduce_grads(params) -> None:
+    """Sum gradients over the workers, one flat buffer per step. Each worker's loss is already divided by the
+    step's global completion-token count, so the sum is exactly the single-process gradient."""
+    import torch
+    import torch.distributed as dist
+
+    grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    dist.all_reduce(flat)
+    offset = 0
+    for p, g in zip(params, grads):
+        p.grad = flat[offset : offset + g.numel()].view_as(g)
+        offset += g.numel()
+
+
 def train(model, tokenizer, examples: list[dict], hp: dict, seed: int, lora: dict | None = None, log=print,
           checkpoint: str | Path | None = None):
     """Fine-tune ``model`` on ``examples`` (question, completion); return (model, metrics, loss curve rows).
 
     With ``checkpoint`` (a folder outside the job's outputs) the loop state is saved every
-    ``hp['checkpoint_every']`` steps, and a restarted run resumes from it to the same final weights."""
+    ``hp['checkpoint_every']`` steps, and a restarted run resumes from it to the same final weights.
+    Under ``accelerate launch`` each worker takes every n-th example of a step and gradients are summed across
+    workers before the optimiser step, so the result does not depend on the number of workers."""
     import torch
     from transformers import get_cosine_schedule_with_warmup
 
     from .student import count_parameters
 
     torch.manual_seed(seed)
+    workers = data_parallel()
+    rank, world = workers.process_index, workers.num_processes
     n_params = count_parameters(model)
+    if hp.get("gradient_checkpointing"):
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     if lora:
         model = apply_lora(model, lora)
+    model.to(workers.device)
     if not examples:
         raise ValueError("trainer: no training examples (every problem was rejected, or the regime is empty)")
     encoded = [encode_example(tokenizer, e["question"], e["completion"], hp["max_length"]) for e in examples]
     per_step, packed = hp["examples_per_step"], hp.get("packing", True)
+    if packed and not packing_supported(model):
+        packed = False
+        log("packing off: this model has linear-attention layers, which position_ids do not separate; padding")
+    bf16 = workers.device.type == "cuda" and hp.get("bf16", True)
     steps_per_epoch = max(1, len(encoded) // per_step)
     total_steps = steps_per_epoch * hp["epochs"]
     params = [p for p in model.parameters() if p.requires_grad]
@@ -182,31 +262,43 @@ def train(model, tokenizer, examples: list[dict], hp: dict, seed: int, lora: dic
         for s in range(done_in_epoch, steps_per_epoch):
             step_examples = [encoded[i] for i in order[s * per_step : (s + 1) * per_step]]
             n_labels = sum(sum(1 for t in y if t != IGNORE) for _, y in step_examples)
-            step_loss = 0.0
-            for group in micro_batches(step_examples, hp["max_tokens_per_microbatch"], packed):
-                rows = [step_examples[i] for i in group]
-                batch = collate_packed(rows) if packed else collate(rows, tokenizer.pad_token_id)
-                loss = summed_loss(model, batch) / n_labels
-                loss.backward()
-                step_loss += loss.item()
-                real_tokens += sum(len(x) for x, _ in rows)
-                padded_tokens += batch["input_ids"].numel()
+            step_loss = torch.zeros((), device=workers.device)
+            for worker in range(world):  # every worker's layout is counted, its own is also run
+                mine = step_examples[worker::world]
+                for group in micro_batches(mine, hp["max_tokens_per_microbatch"], packed):
+                    rows = [mine[i] for i in group]
+                    batch = collate_packed(rows) if packed else collate(rows, tokenizer.pad_token_id)
+                    real_tokens += sum(len(x) for x, _ in rows)
+                    padded_tokens += batch["input_ids"].numel()
+                    if worker != rank:
+                        continue
+                    with torch.autocast(workers.device.type, dtype=torch.bfloat16, enabled=bf16):
+                        loss = summed_loss(model, {k: v.to(workers.device) for k, v in batch.items()}) / n_labels
+                    loss.backward()
+                    step_loss += loss.detach()
+            if world > 1:
+                all_reduce_grads(params)
+                torch.distributed.all_reduce(step_loss)
             completion_tokens += n_labels
             torch.nn.utils.clip_grad_norm_(params, hp["max_grad_norm"])
             opt.step(), sched.step(), opt.zero_grad(set_to_none=True)
             step = epoch * steps_per_epoch + s + 1
-            curve.append({"step": step, "loss": round(step_loss, 6), "lr": sched.get_last_lr()[0],
+            curve.append({"step": step, "loss": round(step_loss.item(), 6), "lr": sched.get_last_lr()[0],
                           "tokens": real_tokens})
             if step % max(1, total_steps // 10) == 0 or step == total_steps:
-                log(f"step {step}/{total_steps} loss {step_loss:.4f} tokens {real_tokens}")
+                log(f"step {step}/{total_steps} loss {step_loss.item():.4f} tokens {real_tokens}")
             if folder and hp.get("checkpoint_every") and step % hp["checkpoint_every"] == 0 and step < total_steps:
-                save_checkpoint(folder, model, opt, sched, {
-                    "step": step, "curve": curve, "real_tokens": real_tokens, "completion_tokens": completion_tokens,
-                    "padded_tokens": padded_tokens, "rng": rng.getstate(), "epoch": epoch, "order": order})
+                if rank == 0:
+                    save_checkpoint(folder, model, opt, sched, {
+                        "step": step, "curve": curve, "real_tokens": real_tokens,
+                        "completion_tokens": completion_tokens, "padded_tokens": padded_tokens,
+                        "rng": rng.getstate(), "epoch": epoch, "order": order})
+                workers.wait_for_everyone()
     seconds = time.perf_counter() - start
     metrics = {
         "examples": len(encoded),
         "packing": packed,
+        "workers": world,
         "steps": total_steps,
         "parameters": n_params,
         "trainable_parameters": sum(p.numel() for p in params),
@@ -217,6 +309,7 @@ def train(model, tokenizer, examples: list[dict], hp: dict, seed: int, lora: dic
         "final_loss": curve[-1]["loss"],
         # measured, machine-dependent: kept apart from the deterministic fields by name
         "measured": {"wall_seconds": seconds, "tokens_per_second": real_tokens / seconds,
+                     "gpu_seconds": seconds * world if workers.device.type == "cuda" else 0.0,
                      "peak_memory_bytes": peak_memory_bytes()},
     }
     return model, metrics, curve
@@ -235,3 +328,89 @@ def write_curve(path, curve: list[dict]) -> None:
         writer = csv.DictWriter(fh, fieldnames=["step", "loss", "lr", "tokens"])
         writer.writeheader()
         writer.writerows(curve)
+
+
+# ---- one training job: in this process, or in the workers `accelerate launch` starts (one per GPU)
+def check_devices(gpus: int, workers) -> None:
+    """A job that asked for GPUs must see them all and run one worker per GPU (a wrong SLURM request or a
+    CUDA_VISIBLE_DEVICES mistake otherwise trains silently on fewer GPUs, or on the CPU)."""
+    import torch
+
+    if not gpus:
+        return
+    seen = torch.cuda.device_count()
+    if seen < gpus or workers.num_processes != gpus:
+        raise RuntimeError(
+            f"trainer: the job asked for {gpus} GPU(s) but sees {seen} "
+            f"(CUDA_VISIBLE_DEVICES={os.environ.get('CUDA_VISIBLE_DEVICES')!r}) and runs {workers.num_processes} "
+            "worker(s); check the rule's gpu resource and the SLURM allocation")
+
+
+def run_job(spec: dict, log=print) -> None:
+    """Load the base model and examples, train, and (first worker only) write the model, metrics and curve."""
+    from . import io, student
+
+    check_devices(spec.get("gpus", 0), data_parallel())
+    model, tokenizer = student.load_base(spec["base"])
+    examples = io.read_jsonl(spec["examples"])
+    checkpoint = spec.get("checkpoint")
+    model, metrics, curve = train(model, tokenizer, examples, spec["hp"], spec["seed"], lora=spec.get("lora"),
+                                  log=log, checkpoint=checkpoint)
+    if data_parallel().process_index != 0:
+        return
+    metrics.update(spec.get("meta", {}))
+    metrics["max_example_tokens"] = max_completion_tokens(tokenizer, examples)
+    with io.atomic_dir(spec["model"]) as tmp:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+    write_curve(spec["curve"], curve)
+    io.write_json(spec["metrics"], metrics)
+    if checkpoint:
+        shutil.rmtree(checkpoint, ignore_errors=True)
+
+
+def launch_command(spec_path: str | Path, processes: int, threads_per_process: int, port: int) -> list[str]:
+    """``accelerate launch`` of this module's worker entry point, one process per GPU (CPU processes use gloo)."""
+    from .server import executable
+
+    return [executable("accelerate"), "launch", "--multi_gpu", "--num_processes", str(processes),
+            "--num_machines", "1", "--main_process_port", str(port), "--mixed_precision", "no",
+            "--dynamo_backend", "no", "--num_cpu_threads_per_process", str(threads_per_process),
+            "-m", "compress_distill.trainer", str(spec_path)]
+
+
+def launch(spec: dict, processes: int, threads: int, log_path: str | Path) -> None:
+    """Run the job in ``processes`` workers; their output goes to the job's log; a failed worker fails the job."""
+    import json
+    import subprocess
+
+    from .io import atomic_path
+    from .server import free_port
+
+    spec_path = Path(str(spec["model"]) + ".launch.json")
+    with atomic_path(spec_path) as tmp:
+        tmp.write_text(json.dumps(spec))
+    cmd = launch_command(spec_path, processes, max(1, threads // processes), free_port())
+    with open(log_path, "a", encoding="utf-8") as log:
+        print(f"trainer: {' '.join(cmd)}", file=log, flush=True)
+        done = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT)
+    spec_path.unlink(missing_ok=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"trainer: accelerate launch exited with code {done.returncode}; see {log_path}")
+
+
+def _worker(spec_path: str) -> None:
+    import json
+    import logging
+
+    import torch
+
+    spec = json.loads(Path(spec_path).read_text())
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s", stream=sys.stdout, force=True)
+    run_job(spec, log=logging.getLogger("train").info)
+
+
+if __name__ == "__main__":
+    _worker(sys.argv[1])

@@ -79,14 +79,29 @@ def _resources_of(section, key):
 
 
 def model_resources(section, key=None):
-    """Callables for threads and resources of a rule whose model is ``config[section][wildcards.<key>]``."""
+    """Threads and resources (as the SLURM executor plugin reads them) of a rule whose model is
+    ``config[section][wildcards.<key>]``. ``gpus`` and ``mem_mb`` are per node; the plugin's ``gpu`` is the job's
+    total. A GPU job's threads are its CPUs per node (``cpus_per_gpu`` × GPUs), so torch is pinned to what SLURM
+    gave it; memory and runtime grow with each retry."""
     spec = _resources_of(section, key)
+
+    def gpus(wc):
+        return spec(wc).get("gpus", 0)
+
+    def threads(wc):
+        return gpus(wc) * spec(wc).get("cpus_per_gpu", 8) if gpus(wc) else spec(wc).get("threads", 1)
+
     return {
-        "threads": lambda wc: spec(wc).get("threads", 1),
-        "mem_mb": lambda wc, attempt: spec(wc).get("mem_mb", 4000) * attempt,
-        "runtime": lambda wc, attempt: spec(wc).get("runtime", 60) * attempt,
-        "gpu": lambda wc: spec(wc).get("gpus", 0),
-        "nodes": lambda wc: spec(wc).get("nodes", 1),
+        "threads": threads,
+        "resources": {
+            "mem_mb": lambda wc, attempt: spec(wc).get("mem_mb", 4000) * attempt,
+            "runtime": lambda wc, attempt: spec(wc).get("runtime", 60) * attempt,
+            "nodes": lambda wc: spec(wc).get("nodes", 1),
+            "gpu": lambda wc: gpus(wc) * spec(wc).get("nodes", 1),
+            # empty / 0 on CPU jobs: the plugin then asks for no GPU model and sets --cpus-per-task from threads
+            "gpu_model": lambda wc: (spec(wc).get("gpu_model") or "") if gpus(wc) else "",
+            "cpus_per_gpu": lambda wc: spec(wc).get("cpus_per_gpu", 8) if gpus(wc) else 0,
+        },
     }
 
 

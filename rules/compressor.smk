@@ -19,10 +19,7 @@ rule compress:
         "../envs/engines.yaml"
     threads: COMPRESSOR_RES["threads"]
     resources:
-        mem_mb=COMPRESSOR_RES["mem_mb"],
-        runtime=COMPRESSOR_RES["runtime"],
-        gpu=COMPRESSOR_RES["gpu"],
-        nodes=COMPRESSOR_RES["nodes"],
+        **COMPRESSOR_RES["resources"],
     params:
         compressor=settings(
             "compressors", "compressor", "engine", "min_reasoning_chars", "retries"

@@ -19,10 +19,7 @@ rule evaluate:
         "../envs/training.yaml"
     threads: EVAL_RES["threads"]
     resources:
-        mem_mb=EVAL_RES["mem_mb"],
-        runtime=EVAL_RES["runtime"],
-        gpu=EVAL_RES["gpu"],
-        nodes=EVAL_RES["nodes"],
+        **EVAL_RES["resources"],
     params:
         evaluation={
             k: v

@@ -31,10 +31,7 @@ rule pretrain:
         "../envs/training.yaml"
     threads: STUDENT_RES["threads"]
     resources:
-        mem_mb=STUDENT_RES["mem_mb"],
-        runtime=STUDENT_RES["runtime"],
-        gpu=STUDENT_RES["gpu"],
-        nodes=STUDENT_RES["nodes"],
+        **STUDENT_RES["resources"],
     params:
         student=settings("students", "student", "model", "pretrain"),
         arithmetic=config["problems"].get("arithmetic"),
@@ -60,10 +57,7 @@ rule train:
         "../envs/training.yaml"
     threads: STUDENT_RES["threads"]
     resources:
-        mem_mb=STUDENT_RES["mem_mb"],
-        runtime=STUDENT_RES["runtime"],
-        gpu=STUDENT_RES["gpu"],
-        nodes=STUDENT_RES["nodes"],
+        **STUDENT_RES["resources"],
     params:
         student=settings("students", "student", "model", "lora"),
         training=lambda wc: cd_config.result_settings(

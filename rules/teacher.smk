@@ -13,10 +13,7 @@ rule teacher_generate:
         "../envs/engines.yaml"
     threads: TEACHER_RES["threads"]
     resources:
-        mem_mb=TEACHER_RES["mem_mb"],
-        runtime=TEACHER_RES["runtime"],
-        gpu=TEACHER_RES["gpu"],
-        nodes=TEACHER_RES["nodes"],
+        **TEACHER_RES["resources"],
     params:
         teacher=settings("teachers", "teacher", "engine"),
         seed=config["seed"],

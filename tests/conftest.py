@@ -28,7 +28,7 @@ def tiny_tokenizer(tmp_path_factory, arith):
 
 
 WORKFLOW_PARTS = ["Snakefile", "config.yaml", "rules", "schemas", "presets", "prompts", "workflow_scripts",
-                  "compress_distill", "envs", "tests/configs"]
+                  "compress_distill", "envs", "profiles", "tests/configs"]
 
 
 def copy_workflow(dest: Path) -> Path:

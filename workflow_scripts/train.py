@@ -1,25 +1,22 @@
-import shutil
-from pathlib import Path
-
-from compress_distill import io, runtime, student, trainer
+from compress_distill import runtime, trainer
 
 log = runtime.start(snakemake, "train", uses_torch=True)
-spec = snakemake.params.student
-base = snakemake.input.base or spec["model"]["hub"]
-model, tokenizer = student.load_base(base)
-examples = io.read_jsonl(snakemake.input.examples)
-# the checkpoint lives outside the declared outputs, so Snakemake keeps it when a preempted job is rerun
-checkpoint = Path(snakemake.output.model + ".ckpt")
-hp = {**snakemake.params.training, "checkpoint_every": snakemake.config["training"]["checkpoint_every"]}
-model, metrics, curve = trainer.train(
-    model, tokenizer, examples, hp, int(snakemake.wildcards.seed), lora=spec["lora"], log=log.info,
-    checkpoint=checkpoint,
-)
-metrics.update({k: snakemake.wildcards[k] for k in ("teacher", "student", "regime", "target")})
-metrics["max_example_tokens"] = trainer.max_completion_tokens(tokenizer, examples)
-with io.atomic_dir(snakemake.output.model) as tmp:
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-trainer.write_curve(snakemake.output.curve, curve)
-io.write_json(snakemake.output.metrics, metrics)
-shutil.rmtree(checkpoint, ignore_errors=True)
+gpus = int(snakemake.resources.gpu)
+spec = {
+    "base": snakemake.input.base or snakemake.params.student["model"]["hub"],
+    "examples": snakemake.input.examples,
+    "hp": {**snakemake.params.training, "checkpoint_every": snakemake.config["training"]["checkpoint_every"]},
+    "seed": int(snakemake.wildcards.seed),
+    "lora": snakemake.params.student["lora"],
+    # outside the declared outputs, so Snakemake keeps it when a preempted job is rerun
+    "checkpoint": snakemake.output.model + ".ckpt",
+    "model": snakemake.output.model,
+    "metrics": snakemake.output.metrics,
+    "curve": snakemake.output.curve,
+    "meta": {k: snakemake.wildcards[k] for k in ("teacher", "student", "regime", "target")},
+    "gpus": gpus,
+}
+if gpus > 1:  # one worker per GPU, started by accelerate inside this one SLURM task
+    trainer.launch(spec, gpus, snakemake.threads, snakemake.log[0])
+else:
+    trainer.run_job(spec, log=log.info)

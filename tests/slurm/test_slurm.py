@@ -1,0 +1,266 @@
+"""The workflow on a real SLURM cluster (`make test-slurm` starts a single-node one with accounting): the profile
+runs a reduced demo byte-identical to a local run, also when a training job is cancelled mid-way; a served teacher
+lives and dies inside its job; and the sbatch calls for the paper preset's GPU jobs ask for what the config says."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import ROOT, copy_workflow
+
+pytestmark = pytest.mark.slurm
+
+CONFIGS = ["tests/configs/reduced.yaml", "tests/configs/slurm.yaml"]
+# the status check starts after 1 s instead of the profile's 20: seconds per job instead of tens on this tiny cluster
+PROFILE = ["--profile", "profiles/slurm", "--slurm-init-seconds-before-status-checks", "1"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cluster():
+    """Fail (not skip) without a cluster: these tests run only from `make test-slurm`, which starts one."""
+    try:
+        state = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True, timeout=20).stdout
+    except (FileNotFoundError, subprocess.TimeoutExpired) as err:
+        pytest.fail(f"no SLURM cluster ({err}); run `make test-slurm`")
+    assert "idle" in state or "mix" in state or "alloc" in state, f"SLURM node not up: {state!r}"
+
+
+def _env() -> dict:
+    return {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+
+def snakemake(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd, env=_env(), capture_output=True,
+                          text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
+    return proc
+
+
+def start_snakemake(cwd: Path, *args: str) -> subprocess.Popen:
+    log = open(cwd / "snakemake.out", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "snakemake", *args], cwd=cwd, env=_env(), stdout=log,
+                            stderr=subprocess.STDOUT)
+    proc.workdir = cwd
+    return proc
+
+
+def finish(proc: subprocess.Popen, cwd: Path, timeout: float = 900) -> None:
+    try:
+        rc = proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
+        raise
+    assert rc == 0, (cwd / "snakemake.out").read_text()[-6000:]
+
+
+def wait_for(predicate, timeout: float, what: str, poll: float = 0.1, running: subprocess.Popen | None = None):
+    """Poll ``predicate`` until it is truthy; fail at ``timeout`` or as soon as the ``running`` process exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = predicate()
+        if found:
+            return found
+        if running is not None and running.poll() is not None:
+            out = (running.workdir / "snakemake.out").read_text()[-4000:]
+            raise AssertionError(f"snakemake exited (code {running.returncode}) before {what}:\n{out}")
+        time.sleep(poll)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def slurm_job_of(rule: str, wildcard_value: str) -> str | None:
+    """The id of the running SLURM job of ``rule`` whose comment (the plugin writes rule and wildcards there)
+    names ``wildcard_value``."""
+    out = subprocess.run(["squeue", "-h", "-t", "RUNNING", "-o", "%i|%k"], capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        job, comment = line.split("|", 1)
+        if f"rule_{rule}" in comment and wildcard_value in comment:
+            return job
+    return None
+
+
+def sacct_states(job: str) -> set[str]:
+    out = subprocess.run(["sacct", "-n", "-X", "-j", job, "-o", "State"], capture_output=True, text=True).stdout
+    return {s.split()[0] for s in out.splitlines() if s.strip()}
+
+
+def deterministic(results: Path) -> dict[str, bytes]:
+    manifest = json.loads((results / "manifest.json").read_text())
+    return {rel: (results.parent.parent / rel).read_bytes() for rel in manifest["deterministic"]}
+
+
+# ---- the reduced demo through the profile, one training job cancelled once
+def test_profile_run_is_identical_to_a_local_run_and_a_cancelled_training_job_resumes(tmp_path_factory):
+    local = copy_workflow(tmp_path_factory.mktemp("local"))
+    cluster_run = copy_workflow(tmp_path_factory.mktemp("cluster"))
+    start = time.monotonic()
+    proc = start_snakemake(cluster_run, *PROFILE, "--configfile", *CONFIGS)
+    raw = cluster_run / "results/slurm/runs/verbose/small/full/raw/seed0"
+    checkpoint = Path(str(raw / "model") + ".ckpt") / "state.pt"
+    wait_for(checkpoint.exists, 600, f"a training checkpoint ({checkpoint})", running=proc)
+    job = wait_for(lambda: slurm_job_of("train", "raw"), 30, "the raw-trace training job in squeue")
+    subprocess.run(["scancel", job], check=True)
+    finish(proc, cluster_run)
+    cluster_seconds = time.monotonic() - start
+
+    wait_for(lambda: "CANCELLED" in sacct_states(job), 30, f"sacct to record job {job} as cancelled", poll=1)
+    train_log = (raw / "train.log").read_text()  # the retry's log
+    assert re.search(r"resumed from .*model\.ckpt at step [1-9]\d*/", train_log), train_log[-2000:]
+    assert not checkpoint.parent.exists()  # removed once the run finished
+    metrics = json.loads((raw / "metrics.json").read_text())
+
+    start = time.monotonic()
+    snakemake(local, "--configfile", *CONFIGS, "--cores", "2")
+    local_seconds = time.monotonic() - start
+    print(f"SLURM run {cluster_seconds:.0f} s (one job cancelled and retried), local run {local_seconds:.0f} s")
+
+    local_results = local / "results/slurm"
+    ours = deterministic(cluster_run / "results/slurm")
+    assert ours == deterministic(local_results)
+    assert (cluster_run / "results/slurm/manifest.json").read_bytes() == (local_results / "manifest.json").read_bytes()
+    assert metrics["train_tokens"] == json.loads((local_results / raw.relative_to(cluster_run / "results/slurm")
+                                                  / "metrics.json").read_text())["train_tokens"]
+    assert any(rel.endswith(".csv") for rel in ours) and any(rel.endswith(".png") for rel in ours)
+
+
+# ---- a served teacher inside SLURM jobs: started, healthy, used, and stopped on success, error and cancellation
+@pytest.fixture(scope="module")
+def served_model(tmp_path_factory):
+    from transformers import AutoTokenizer
+
+    from compress_distill import problems, student
+    from conftest import ARITH, TINY_ARCH
+
+    folder = tmp_path_factory.mktemp("served-teacher")
+    student.train_tokenizer(problems.pretraining_corpus(ARITH), 320, folder)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    student.build_model({"architecture": TINY_ARCH}, tokenizer, seed=0).save_pretrained(folder)
+    return str(folder)
+
+
+def _served_workflow(root: Path, model: str, **engine) -> Path:
+    work = copy_workflow(root)
+    spec = {"kind": "openai", "model": model, "max_tokens": 48, "concurrency": 2, "max_retries": 0,
+            "serve": {"kind": "transformers", "device": "cpu", "startup_timeout_s": 120}, **engine}
+    (work / "served.yaml").write_text(yaml.safe_dump({"run": "served", "teachers": {"verbose": {"engine": spec}}}))
+    return work
+
+
+def _server_pids(log: Path) -> list[int]:
+    return [int(p) for p in re.findall(r"served model: pid (\d+)", log.read_text() if log.exists() else "")]
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.killpg(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+GENERATED = "results/served/teachers/verbose/generated/0000.jsonl"
+JOB_LOG = "results/served/logs/teacher_generate/verbose/0000.log"
+
+
+def test_served_teacher_is_stopped_when_its_job_is_cancelled_and_the_retry_generates(served_model, tmp_path):
+    work = _served_workflow(tmp_path, served_model)
+    proc = start_snakemake(work, GENERATED, *PROFILE, "--configfile", *CONFIGS, "served.yaml")
+    log = work / JOB_LOG
+    wait_for(lambda: "healthy" in log.read_text() if log.exists() else False, 300, "the served teacher's health",
+             running=proc)
+    first = _server_pids(log)[0]
+    job = wait_for(lambda: slurm_job_of("teacher_generate", "verbose"), 30, "the generation job in squeue")
+    subprocess.run(["scancel", job], check=True)
+    wait_for(lambda: _gone(first), 60, f"the cancelled job's server (pid {first}) to stop")
+    finish(proc, work)
+    retry = _server_pids(log)
+    assert retry and first not in retry and all(_gone(p) for p in retry)
+    assert "healthy" in log.read_text()
+    shard = (work / "results/served/problems/shards/0000.jsonl").read_text().splitlines()
+    generated = [json.loads(line) for line in (work / GENERATED).read_text().splitlines()]
+    assert sorted(g["id"] for g in generated) == sorted(json.loads(line)["id"] for line in shard)
+
+
+def test_served_teacher_is_stopped_when_generation_fails(served_model, tmp_path):
+    # a negative token budget (sent past the config's validation) makes the server answer 500; with no retries the
+    # job fails at its first request
+    work = _served_workflow(tmp_path, served_model, extra_body={"max_tokens": -5})
+    proc = snakemake(work, GENERATED, *PROFILE, "--retries", "0", "--configfile", *CONFIGS, "served.yaml",
+                     check=False)
+    assert proc.returncode != 0
+    log = (work / JOB_LOG).read_text()
+    assert "healthy" in log and "HTTP 500" in log, log[-3000:]
+    assert all(_gone(p) for p in _server_pids(work / JOB_LOG))
+    assert not (work / GENERATED).exists()
+
+
+# ---- the sbatch calls the plugin makes for the paper preset's GPU jobs
+STAND_IN_SBATCH = """#!/bin/sh
+# records its arguments, then refuses the job (nothing is queued)
+python3 -c 'import json, sys; print(json.dumps(sys.argv[1:]))' "$@" >> "{record}"
+echo "stand-in sbatch: recorded" >&2
+exit 1
+"""
+
+
+def test_sbatch_calls_for_paper_gpu_jobs_follow_the_config(tmp_path):
+    work = copy_workflow(tmp_path / "paper")
+    bin_dir, record = tmp_path / "bin", tmp_path / "sbatch.jsonl"
+    bin_dir.mkdir()
+    (bin_dir / "sbatch").write_text(STAND_IN_SBATCH.format(record=record))
+    (bin_dir / "sbatch").chmod(0o755)
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    # the jobs' inputs exist, so exactly these two jobs are submitted
+    train = "results/paper/runs/qwen3.5_397b/qwen3.5_9b/full/compressed-qwen3_30b/seed0/metrics.json"
+    generate = "results/paper/teachers/qwen3.5_397b/generated/0000.jsonl"
+    for rel in ["results/paper/targets/qwen3.5_397b/full/compressed-qwen3_30b.jsonl",
+                "results/paper/problems/shards/0000.jsonl"]:
+        (work / rel).parent.mkdir(parents=True, exist_ok=True)
+        (work / rel).write_text("")
+    env = {**_env(), "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.run([sys.executable, "-m", "snakemake", *PROFILE, "--retries", "0", train, generate,
+                           "--allowed-rules", "train", "teacher_generate"], cwd=work, env=env, capture_output=True,
+                          text=True)
+    assert record.exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
+    calls = [json.loads(line) for line in record.read_text().splitlines()]
+    by_rule = {re.search(r"rule_(\w+?)_wildcards", " ".join(c)).group(1): parse_sbatch(c) for c in calls}
+    assert set(by_rule) == {"train", "teacher_generate"}
+    for rule, model in [("train", cfg["students"]["qwen3.5_9b"]), ("teacher_generate",
+                                                                  cfg["teachers"]["qwen3.5_397b"])]:
+        res, opts = model["resources"], by_rule[rule]
+        nodes = res.get("nodes", 1)
+        assert opts["--gpus"] == f"{res['gpu_model']}:{res['gpus'] * nodes}", (rule, opts)
+        assert opts["--cpus-per-gpu"] == str(res["cpus_per_gpu"])
+        assert opts["--mem"] == str(res["mem_mb"])
+        assert opts["-t"] == str(res["runtime"])
+        assert opts["--nodes"] == str(nodes)
+        assert not any(k.startswith("--ntasks") for k in opts), opts  # accelerate / vLLM start their own workers
+    assert by_rule["teacher_generate"]["--nodes"] == "2"  # the 397B teacher spans two nodes
+
+
+def parse_sbatch(argv: list[str]) -> dict[str, str]:
+    """``--key=value``, ``--key value`` and ``-k value`` options of one sbatch call (as the shell split it)."""
+    opts, i, words = {}, 0, argv
+    while i < len(words):
+        word = words[i]
+        if word.startswith("-") and "=" in word:
+            key, value = word.split("=", 1)
+            opts[key] = value
+        elif word.startswith("-") and i + 1 < len(words) and not words[i + 1].startswith("-"):
+            opts[word] = words[i + 1]
+            i += 1
+        elif word.startswith("-"):
+            opts[word] = ""
+        i += 1
+    return opts
