@@ -89,7 +89,11 @@ def model_resources(section, key=None):
         return spec(wc).get("gpus", 0)
 
     def threads(wc):
-        return gpus(wc) * spec(wc).get("cpus_per_gpu", 8) if gpus(wc) else spec(wc).get("threads", 1)
+        return (
+            gpus(wc) * spec(wc).get("cpus_per_gpu", 8)
+            if gpus(wc)
+            else spec(wc).get("threads", 1)
+        )
 
     return {
         "threads": threads,
@@ -99,8 +103,12 @@ def model_resources(section, key=None):
             "nodes": lambda wc: spec(wc).get("nodes", 1),
             "gpu": lambda wc: gpus(wc) * spec(wc).get("nodes", 1),
             # empty / 0 on CPU jobs: the plugin then asks for no GPU model and sets --cpus-per-task from threads
-            "gpu_model": lambda wc: (spec(wc).get("gpu_model") or "") if gpus(wc) else "",
-            "cpus_per_gpu": lambda wc: spec(wc).get("cpus_per_gpu", 8) if gpus(wc) else 0,
+            "gpu_model": lambda wc: (
+                (spec(wc).get("gpu_model") or "") if gpus(wc) else ""
+            ),
+            "cpus_per_gpu": lambda wc: (
+                spec(wc).get("cpus_per_gpu", 8) if gpus(wc) else 0
+            ),
         },
     }
 

@@ -99,3 +99,25 @@ def test_every_rule_names_an_existing_conda_env():
     for smk in (ROOT / "rules").glob("*.smk"):
         for env in re.findall(r'conda:\s*\n\s*"([^"]+)"', smk.read_text()):
             assert (smk.parent / env).resolve().exists(), f"{smk.name}: {env}"
+
+
+def test_gpu_hour_estimate_follows_the_dag_and_the_resources():
+    from compress_distill import budget
+
+    cfg = _load("config.yaml")
+    cd_config.validate(cfg)
+    rows = {(r["stage"], r["model"]): r for r in budget.stages(cfg)}
+    runs = grid.runs(cfg["grid"])
+    assert sum(r["jobs"] for (stage, _), r in rows.items() if stage == "training") == len(runs)
+    teachers = {r["teacher"] for r in runs}
+    assert {m for stage, m in rows if stage == "generation"} == teachers
+    big = cfg["teachers"]["qwen3.5_397b"]["resources"]
+    gen = rows[("generation", "qwen3.5_397b")]
+    assert gen["jobs"] == cfg["problems"]["shards"]
+    assert gen["gpu_hours"] == cfg["problems"]["shards"] * big["gpus"] * big["nodes"] * big["runtime"] / 60
+    # doubling one student's runtime limit doubles that row only
+    cfg["students"]["qwen3.5_9b"]["resources"]["runtime"] *= 2
+    after = {(r["stage"], r["model"]): r["gpu_hours"] for r in budget.stages(cfg)}
+    assert after[("training", "qwen3.5_9b")] == 2 * rows[("training", "qwen3.5_9b")]["gpu_hours"]
+    assert all(after[k] == r["gpu_hours"] for k, r in rows.items() if k != ("training", "qwen3.5_9b"))
+    assert budget.report(cfg).splitlines()[-1].startswith("| **all** |")

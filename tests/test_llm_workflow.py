@@ -12,28 +12,31 @@ import pandas as pd
 import pytest
 import yaml
 
-from compress_distill import compressor, problems, student, teacher, trainer
+from compress_distill import compressor, problems, student, target, teacher, trainer
 from conftest import ARITH, copy_workflow
 from test_workflow import REDUCED, snakemake
 
 SERVE = {"kind": "transformers", "device": "cpu", "startup_timeout_s": 120}
 
 
-def _fine_tune(base_dir, tokenizer, examples, epochs, per_step, out_dir):
+def _fine_tune(base_dir, tokenizer, examples, epochs, per_step, out_dir, lora=None, lr=1e-3):
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(base_dir)
-    hp = {"max_length": 256, "examples_per_step": per_step, "epochs": epochs, "lr": 1e-3, "weight_decay": 0.01,
-          "warmup_ratio": 0.05, "max_tokens_per_microbatch": 8192, "max_grad_norm": 1.0}
-    model, _, _ = trainer.train(model, tokenizer, examples, hp, seed=0, log=lambda *_: None)
+    hp = {"max_length": 256, "examples_per_step": per_step, "epochs": epochs, "lr": lr, "weight_decay": 0.01,
+          "warmup_ratio": 0.05, "max_tokens_per_microbatch": 8192, "max_grad_norm": 1.0, "packing": False}
+    model, _, _ = trainer.train(model, tokenizer, examples, hp, seed=0, lora=lora, log=lambda *_: None)
+    if lora:
+        model = model.merge_and_unload()
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
     return str(out_dir)
 
 
 @pytest.fixture(scope="session")
-def llms(tmp_path_factory):
-    """(raw-trace student, compressed-trace student) folders, trained on demo-like data from a seed."""
+def demo_data(tmp_path_factory):
+    """A pre-trained demo-sized base (the demo's `small` student), its tokenizer, and raw / compressed /
+    answer-only training examples from the demo's verbose teacher."""
     from transformers import AutoTokenizer
 
     root = tmp_path_factory.mktemp("llms")
@@ -54,8 +57,47 @@ def llms(tmp_path_factory):
     model.save_pretrained(root / "base")
     raw_ex = [{"question": p["question"], "completion": t} for p, t in zip(pool, raw)]
     comp_ex = [{"question": e["question"], "completion": lean.compress(e["completion"])} for e in raw_ex]
-    return (_fine_tune(root / "base", tokenizer, raw_ex, 12, 8, root / "raw"),
-            _fine_tune(root / "base", tokenizer, comp_ex, 12, 8, root / "compressed"))
+    answer_ex = [{"question": p["question"], "completion": target.answer_only_text(p["answer"])} for p in pool]
+    return {"root": root, "tokenizer": tokenizer, "raw": raw_ex, "compressed": comp_ex, "answer-only": answer_ex}
+
+
+@pytest.fixture(scope="session")
+def llms(demo_data):
+    """(raw-trace student, compressed-trace student) folders, fully fine-tuned as the demo's `small` student."""
+    d = demo_data
+    return tuple(_fine_tune(d["root"] / "base", d["tokenizer"], d[t], 12, 8, d["root"] / t)
+                 for t in ("raw", "compressed"))
+
+
+DEMO_LORA = {"r": 32, "alpha": 64, "dropout": 0.0,
+             "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]}
+
+
+def _evaluate(model_dir, n=100):
+    """(accuracy, share of outputs that stopped on their own) on held-out problems, greedy, demo's cap."""
+    from compress_distill import engine
+    from compress_distill.verifier import extract_answer, grade_many
+
+    bench = problems.synthetic_arithmetic(ARITH, {"pool": 800, "bench": n}, seed=11)["bench"]  # after the pool
+    eng = engine.make_engine({"kind": "hf", "max_new_tokens": 160, "batch_size": 50}, model_path=model_dir)
+    outs = eng.generate(teacher.requests_for(bench, "{question}", 0, "eval"))
+    correct = grade_many("numeric", [(p["answer"], extract_answer(o.text) or "") for p, o in zip(bench, outs)])
+    return sum(correct) / n, sum(o.finish_reason == "stop" for o in outs) / n
+
+
+@pytest.mark.parametrize("tuning", ["full", "lora"])
+def test_raw_trace_students_stop_on_their_own_and_beat_answer_only(demo_data, llms, tuning):
+    """The end-of-turn token is trained: ≥ 95% of held-out outputs stop before the cap; and reasoning traces
+    teach more than answers alone, fully fine-tuned and with LoRA."""
+    d, lora = demo_data, DEMO_LORA if tuning == "lora" else None
+    folders = {t: (llms[0] if t == "raw" and not lora else
+                   _fine_tune(d["root"] / "base", d["tokenizer"], d[t], 12, 8, d["root"] / f"{tuning}-{t}",
+                              lora=lora, lr=3e-3 if lora else 1e-3))
+               for t in ("raw", "answer-only")}
+    (raw_acc, raw_stop), (ans_acc, ans_stop) = (_evaluate(folders[t]) for t in ("raw", "answer-only"))
+    print(f"{tuning}: raw {raw_acc:.0%} (stopped {raw_stop:.0%}), answer-only {ans_acc:.0%} (stopped {ans_stop:.0%})")
+    assert raw_stop >= 0.95 and ans_stop >= 0.95
+    assert raw_acc > ans_acc
 
 
 @pytest.mark.parametrize("served_role", ["teacher", "compressor"])

@@ -90,14 +90,16 @@ def slurm_job_of(rule: str, wildcard_value: str) -> str | None:
     return None
 
 
-def sacct_states(job: str) -> set[str]:
-    out = subprocess.run(["sacct", "-n", "-X", "-j", job, "-o", "State"], capture_output=True, text=True).stdout
-    return {s.split()[0] for s in out.splitlines() if s.strip()}
+def sacct_state(job: str) -> str:
+    """The job's accounting state, e.g. 'CANCELLED by 0' ('' until slurmdbd has it)."""
+    out = subprocess.run(["sacct", "-n", "-X", "--parsable2", "-j", job, "-o", "State"], capture_output=True,
+                         text=True).stdout
+    return out.strip()
 
 
 def deterministic(results: Path) -> dict[str, bytes]:
     manifest = json.loads((results / "manifest.json").read_text())
-    return {rel: (results.parent.parent / rel).read_bytes() for rel in manifest["deterministic"]}
+    return {rel: (results / rel).read_bytes() for rel in manifest["deterministic"]}
 
 
 # ---- the reduced demo through the profile, one training job cancelled once
@@ -114,7 +116,7 @@ def test_profile_run_is_identical_to_a_local_run_and_a_cancelled_training_job_re
     finish(proc, cluster_run)
     cluster_seconds = time.monotonic() - start
 
-    wait_for(lambda: "CANCELLED" in sacct_states(job), 30, f"sacct to record job {job} as cancelled", poll=1)
+    wait_for(lambda: sacct_state(job).startswith("CANCELLED"), 30, f"sacct to record job {job} as cancelled", poll=1)
     train_log = (raw / "train.log").read_text()  # the retry's log
     assert re.search(r"resumed from .*model\.ckpt at step [1-9]\d*/", train_log), train_log[-2000:]
     assert not checkpoint.parent.exists()  # removed once the run finished
