@@ -149,24 +149,45 @@ def apply_lora(model, lora: dict):
     ))
 
 
+def latest_checkpoint(folder: Path) -> Path | None:
+    """The newest complete checkpoint in ``folder``: the ``latest`` file names it and is replaced atomically only
+    after the checkpoint is fully written, so a kill at any instant leaves the previous one usable."""
+    pointer = folder / "latest"
+    return folder / pointer.read_text().strip() if pointer.exists() else None
+
+
+def publish_checkpoint(folder: Path, name: str) -> None:
+    """Point ``latest`` at ``folder/name`` (atomically), then drop older checkpoints."""
+    from .io import atomic_path
+
+    with atomic_path(folder / "latest") as tmp:
+        tmp.write_text(name + "\n")
+    for old in folder.glob("step-*"):
+        if old.name != name:
+            shutil.rmtree(old, ignore_errors=True)
+
+
 def save_checkpoint(folder: Path, model, opt, sched, state: dict) -> None:
-    """Trainable weights, optimiser, schedule and loop state, replaced atomically (a kill mid-save keeps the last)."""
+    """Trainable weights, optimiser, schedule and loop state, as ``folder/step-N``."""
     import torch
 
     from .io import atomic_dir
 
-    with atomic_dir(folder) as tmp:
+    name = f"step-{state['step']:08d}"
+    with atomic_dir(folder / name) as tmp:
         weights = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
         torch.save({"weights": weights, "opt": opt.state_dict(), "sched": sched.state_dict(),
                     "torch_rng": torch.get_rng_state(), **state}, tmp / "state.pt")
+    publish_checkpoint(folder, name)
 
 
 def load_checkpoint(folder: Path, model, opt, sched) -> dict | None:
     import torch
 
-    if not (folder / "state.pt").exists():
+    latest = latest_checkpoint(folder)
+    if latest is None:
         return None
-    saved = torch.load(folder / "state.pt", weights_only=False)
+    saved = torch.load(latest / "state.pt", weights_only=False)
     params = dict(model.named_parameters())
     with torch.no_grad():
         for name, value in saved.pop("weights").items():
@@ -175,6 +196,12 @@ def load_checkpoint(folder: Path, model, opt, sched) -> dict | None:
     sched.load_state_dict(saved.pop("sched"))
     torch.set_rng_state(saved.pop("torch_rng"))
     return saved
+
+
+def _width(rows, packed: bool) -> int:
+    """Tokens a micro-batch occupies: its real tokens when packed, rows × longest when padded."""
+    lengths = [len(x) for x, _ in rows]
+    return sum(lengths) if packed else len(lengths) * max(lengths)
 
 
 def data_parallel():
@@ -220,6 +247,9 @@ def train(model, tokenizer, examples: list[dict], hp: dict, seed: int, lora: dic
     n_params = count_parameters(model)
     if hp.get("gradient_checkpointing"):
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    fsdp = world > 1 and hp.get("distributed", "ddp") == "fsdp"
+    if fsdp and lora:
+        raise ValueError("trainer: FSDP shards full fine-tuning; a LoRA student trains with distributed: ddp")
     if lora:
         model = apply_lora(model, lora)
     model.to(workers.device)
@@ -233,14 +263,22 @@ def train(model, tokenizer, examples: list[dict], hp: dict, seed: int, lora: dic
     bf16 = workers.device.type == "cuda" and hp.get("bf16", True)
     steps_per_epoch = max(1, len(encoded) // per_step)
     total_steps = steps_per_epoch * hp["epochs"]
-    params = [p for p in model.parameters() if p.requires_grad]
+    if fsdp:
+        from . import fsdp as sharding
+
+        sharded = sharding.shard(model)
+    params = [p for p in (sharded if fsdp else model).parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=hp["lr"], weight_decay=hp["weight_decay"])
     sched = get_cosine_schedule_with_warmup(opt, int(hp["warmup_ratio"] * total_steps), total_steps)
     rng = random.Random(seed)
     model.train()
     state = {"step": 0, "curve": [], "real_tokens": 0, "completion_tokens": 0, "padded_tokens": 0}
     folder = Path(checkpoint) if checkpoint else None
-    resumed = load_checkpoint(folder, model, opt, sched) if folder else None
+    if folder:
+        resumed = (sharding.load_checkpoint(folder, sharded, opt, sched) if fsdp
+                   else load_checkpoint(folder, model, opt, sched))
+    else:
+        resumed = None
     saved_order = None
     if resumed:
         rng.setstate(resumed.pop("rng"))
@@ -263,21 +301,30 @@ def train(model, tokenizer, examples: list[dict], hp: dict, seed: int, lora: dic
             step_examples = [encoded[i] for i in order[s * per_step : (s + 1) * per_step]]
             n_labels = sum(sum(1 for t in y if t != IGNORE) for _, y in step_examples)
             step_loss = torch.zeros((), device=workers.device)
-            for worker in range(world):  # every worker's layout is counted, its own is also run
-                mine = step_examples[worker::world]
-                for group in micro_batches(mine, hp["max_tokens_per_microbatch"], packed):
-                    rows = [mine[i] for i in group]
-                    batch = collate_packed(rows) if packed else collate(rows, tokenizer.pad_token_id)
+            layouts = [micro_batches(step_examples[w::world], hp["max_tokens_per_microbatch"], packed)
+                       for w in range(world)]
+            for worker, groups in enumerate(layouts):  # every worker's layout is counted, its own is also run
+                for group in groups:
+                    rows = [step_examples[worker::world][i] for i in group]
                     real_tokens += sum(len(x) for x, _ in rows)
-                    padded_tokens += batch["input_ids"].numel()
-                    if worker != rank:
-                        continue
-                    with torch.autocast(workers.device.type, dtype=torch.bfloat16, enabled=bf16):
-                        loss = summed_loss(model, {k: v.to(workers.device) for k, v in batch.items()}) / n_labels
-                    loss.backward()
-                    step_loss += loss.detach()
+                    padded_tokens += _width(rows, packed)
+            mine = step_examples[rank::world]
+            batches = [[mine[i] for i in group] for group in layouts[rank]]
+            # FSDP gathers weights in every forward: each worker runs as many micro-batches, extra ones weighted 0
+            extra = max(map(len, layouts)) - len(batches) if fsdp else 0
+            for k, rows in enumerate(batches + [step_examples[:1]] * extra):
+                batch = collate_packed(rows) if packed else collate(rows, tokenizer.pad_token_id)
+                batch = {key: v.to(workers.device) for key, v in batch.items()}
+                with torch.autocast(workers.device.type, dtype=torch.bfloat16, enabled=bf16):
+                    summed = sharded(batch) if fsdp else summed_loss(model, batch)
+                weight = 0.0 if k >= len(batches) else 1.0
+                loss = summed * weight / n_labels
+                # FSDP averages gradients over workers; the loss is already a share of the global sum
+                (loss * world if fsdp else loss).backward()
+                step_loss += loss.detach()
             if world > 1:
-                all_reduce_grads(params)
+                if not fsdp:
+                    all_reduce_grads(params)
                 torch.distributed.all_reduce(step_loss)
             completion_tokens += n_labels
             torch.nn.utils.clip_grad_norm_(params, hp["max_grad_norm"])
@@ -288,13 +335,17 @@ def train(model, tokenizer, examples: list[dict], hp: dict, seed: int, lora: dic
             if step % max(1, total_steps // 10) == 0 or step == total_steps:
                 log(f"step {step}/{total_steps} loss {step_loss.item():.4f} tokens {real_tokens}")
             if folder and hp.get("checkpoint_every") and step % hp["checkpoint_every"] == 0 and step < total_steps:
-                if rank == 0:
-                    save_checkpoint(folder, model, opt, sched, {
-                        "step": step, "curve": curve, "real_tokens": real_tokens,
+                loop = {"step": step, "curve": curve, "real_tokens": real_tokens,
                         "completion_tokens": completion_tokens, "padded_tokens": padded_tokens,
-                        "rng": rng.getstate(), "epoch": epoch, "order": order})
+                        "rng": rng.getstate(), "epoch": epoch, "order": order}
+                if fsdp:
+                    sharding.save_checkpoint(folder, sharded, opt, sched, loop, rank)
+                elif rank == 0:
+                    save_checkpoint(folder, model, opt, sched, loop)
                 workers.wait_for_everyone()
     seconds = time.perf_counter() - start
+    if fsdp:
+        model = sharding.full_model(sharded)
     metrics = {
         "examples": len(encoded),
         "packing": packed,

@@ -1,4 +1,5 @@
-"""Data-parallel training: `accelerate launch` with two CPU workers (gloo) ends where one process ends."""
+"""Data-parallel training: `accelerate launch` with two CPU workers (gloo), replicated (ddp) or sharded (fsdp),
+ends where one process ends — also when the sharded run is killed and resumed from its sharded checkpoint."""
 
 from __future__ import annotations
 
@@ -23,10 +24,11 @@ def job(tmp_path_factory, tiny_tokenizer):
     tiny_tokenizer.save_pretrained(base)
     io.write_jsonl(root / "examples.jsonl", EXAMPLES * 5)  # 15 examples: 3 steps of 4 per epoch, uneven splits
 
-    def spec(name):
+    def spec(name, **hp):
         out = root / name
         out.mkdir()
-        return {"base": str(base), "examples": str(root / "examples.jsonl"), "hp": HP, "seed": 0, "lora": None,
+        return {"base": str(base), "examples": str(root / "examples.jsonl"), "hp": {**HP, **hp}, "seed": 0,
+                "lora": None,
                 "model": str(out / "model"), "metrics": str(out / "metrics.json"), "curve": str(out / "loss.csv"),
                 "meta": {"run": name}, "gpus": 0}
     return spec
@@ -38,9 +40,16 @@ def _weights(folder):
     return dict(AutoModelForCausalLM.from_pretrained(folder).named_parameters())
 
 
-def test_two_gloo_workers_give_the_single_process_result(job, tmp_path):
-    one, two = job("one"), job("two")
+@pytest.fixture(scope="module")
+def single(job):
+    one = job("one")
     trainer.run_job(one, log=lambda *_: None)
+    return one
+
+
+@pytest.mark.parametrize("distributed", ["ddp", "fsdp"])
+def test_two_gloo_workers_give_the_single_process_result(job, single, tmp_path, distributed):
+    one, two = single, job(f"two-{distributed}", distributed=distributed)
     trainer.launch(two, processes=2, threads=2, log_path=tmp_path / "launch.log")
     log = (tmp_path / "launch.log").read_text()
     assert "accelerate" in log and "--num_processes 2" in log
@@ -63,3 +72,56 @@ def test_a_job_that_sees_fewer_gpus_than_it_asked_for_stops(job):
     spec = {**job("short"), "gpus": 2}
     with pytest.raises(RuntimeError, match="asked for 2 GPU"):
         trainer.run_job(spec, log=lambda *_: None)
+
+
+def _descendants(pid: int) -> list[int]:
+    from pathlib import Path
+
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found += children
+        todo += children
+    return found
+
+
+def test_a_killed_sharded_run_resumes_to_the_uninterrupted_result(job, tmp_path):
+    """Two FSDP workers write a sharded checkpoint every 2 steps; the run is SIGKILLed once one exists and is then
+    launched again: it resumes and ends with the weights of a run that was never interrupted."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from compress_distill.server import free_port
+
+    hp = {"distributed": "fsdp", "epochs": 30, "checkpoint_every": 2}
+    clean, killed = job("fsdp-clean", **hp), job("fsdp-killed", **hp)
+    trainer.launch(clean, processes=2, threads=2, log_path=tmp_path / "clean.log")
+    killed["checkpoint"] = killed["model"] + ".ckpt"
+    spec_path = tmp_path / "killed.json"
+    spec_path.write_text(json.dumps(killed))
+    with open(tmp_path / "killed.log", "w") as log:
+        proc = subprocess.Popen(trainer.launch_command(spec_path, 2, 1, free_port()), stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not os.path.exists(os.path.join(killed["checkpoint"], "latest")) and time.monotonic() < deadline:
+        assert proc.poll() is None, (tmp_path / "killed.log").read_text()[-3000:]
+        time.sleep(0.05)
+    for pid in [proc.pid, *_descendants(proc.pid)]:  # torchrun starts its workers in sessions of their own
+        os.kill(pid, signal.SIGKILL)
+    proc.wait()
+    assert not os.path.exists(killed["metrics"])  # killed before the end
+    trainer.launch(killed, processes=2, threads=2, log_path=tmp_path / "resumed.log")
+    assert "resumed from" in (tmp_path / "resumed.log").read_text()
+    for name, value in _weights(clean["model"]).items():
+        torch.testing.assert_close(_weights(killed["model"])[name], value, rtol=1e-5, atol=1e-7, msg=name)
+    assert json.loads(open(clean["metrics"]).read())["train_tokens"] == json.loads(
+        open(killed["metrics"]).read())["train_tokens"]

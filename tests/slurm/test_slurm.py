@@ -109,7 +109,7 @@ def test_profile_run_is_identical_to_a_local_run_and_a_cancelled_training_job_re
     start = time.monotonic()
     proc = start_snakemake(cluster_run, *PROFILE, "--configfile", *CONFIGS)
     raw = cluster_run / "results/slurm/runs/verbose/small/full/raw/seed0"
-    checkpoint = Path(str(raw / "model") + ".ckpt") / "state.pt"
+    checkpoint = Path(str(raw / "model") + ".ckpt") / "latest"
     wait_for(checkpoint.exists, 600, f"a training checkpoint ({checkpoint})", running=proc)
     job = wait_for(lambda: slurm_job_of("train", "raw"), 30, "the raw-trace training job in squeue")
     subprocess.run(["scancel", job], check=True)
