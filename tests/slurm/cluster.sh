@@ -79,6 +79,9 @@ CONF
 
 start() {
     [ "$(id -u)" = 0 ] || { log "the test cluster runs as root"; exit 1; }
+    if [ -f "$RUN/slurmctld.pid" ] && timeout 10 sinfo -h -o %T 2>/dev/null | grep -qx idle; then
+        log "already up (started earlier by this script)"; return
+    fi
     write_config
     mkdir -p /run/munge /run/mysqld && chown munge:munge /run/munge && chown mysql:mysql /run/mysqld
     log "munged"
