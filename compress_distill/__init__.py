@@ -13,13 +13,15 @@ One module per stage of the study, named in the paper's words:
 - ``target``     training targets (raw / compressed / truncated / answer-only) on shared problem ids.
 - ``regime``     data regimes: how many of those problems a student trains on.
 - ``student``    student tokenizer, model construction and pre-training.
-- ``trainer``    the *trainer* interface: fine-tune a student, write a metrics JSON.
+- ``trainer``    the *trainer* interface: fine-tune a student, write a metrics JSON; one process or the workers
+                 ``accelerate launch`` starts (``fsdp`` shards the model for students that outgrow one GPU).
 - ``evaluation`` greedy generation on benchmarks and grading with bootstrap intervals.
 - ``grid``       the training grid (factors plus inclusions/exclusions) read from config.
 - ``tables``, ``figures``, ``manifest``  the study's outputs.
 
 Support: ``config`` (schema validation), ``io`` (atomic writes, seeds), ``tokens`` (token counts), ``runtime``
-(per-rule logging and thread pinning).
+(per-rule logging and thread pinning), ``budget`` (GPU-hours a config reserves on SLURM), ``benchmark`` (training
+throughput: the trainer against plain transformers baselines).
 """
 
 __version__ = "0.1.0"
