@@ -234,8 +234,9 @@ def train(model, tokenizer, examples: list[dict], hp: dict, seed: int, lora: dic
 
     With ``checkpoint`` (a folder outside the job's outputs) the loop state is saved every
     ``hp['checkpoint_every']`` steps, and a restarted run resumes from it to the same final weights.
-    Under ``accelerate launch`` each worker takes every n-th example of a step and gradients are summed across
-    workers before the optimiser step, so the result does not depend on the number of workers."""
+    Under ``accelerate launch`` each worker takes every n-th example of a step; gradients are summed across workers
+    before the optimiser step (``hp['distributed']``: ``ddp``, whole replicas) or reduce-scattered into shards
+    (``fsdp``), so the result does not depend on the number of workers."""
     import torch
     from transformers import get_cosine_schedule_with_warmup
 
