@@ -12,6 +12,7 @@ MEM_MB=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 * 8 / 10 ))
 DB_PASS=slurmtest
 
 log() { echo "[slurm-cluster] $*" >&2; }
+trap 'log "failed at line $LINENO: $BASH_COMMAND"' ERR
 
 wait_for() {  # wait_for <seconds> <description> <command...>
     local limit=$1 what=$2; shift 2
@@ -100,7 +101,8 @@ start() {
     log "slurmdbd"
     slurmdbd
     wait_for 60 "slurmdbd" sacctmgr -n show cluster
-    sacctmgr -n show cluster format=cluster | grep -qw "$CLUSTER" || sacctmgr -i add cluster "$CLUSTER" >/dev/null
+    local clusters; clusters=$(sacctmgr -n -P show cluster format=cluster)
+    grep -qxF "$CLUSTER" <<<"$clusters" || sacctmgr -i add cluster "$CLUSTER" >/dev/null
     log "slurmctld, slurmd"
     slurmctld
     slurmd -N localhost
