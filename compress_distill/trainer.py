@@ -204,6 +204,28 @@ def _width(rows, packed: bool) -> int:
     return sum(lengths) if packed else len(lengths) * max(lengths)
 
 
+def step_layout(step_examples: list, world: int, budget: int, packed: bool):
+    """Each worker's micro-batches (lists of rows) for one step — worker w takes every world-th example — and the
+    real and occupied tokens of all workers' micro-batches together."""
+    layouts = [[[mine[i] for i in group] for group in micro_batches(mine, budget, packed)]
+               for mine in (step_examples[w::world] for w in range(world))]
+    everything = [rows for layout in layouts for rows in layout]
+    return (layouts, sum(len(x) for rows in everything for x, _ in rows),
+            sum(_width(rows, packed) for rows in everything))
+
+
+def backward_step(loss_of, batches: list, n_labels: int, scale: float, device):
+    """Backward through this worker's (rows, weight) micro-batches; return its share of the step's mean loss."""
+    import torch
+
+    step_loss = torch.zeros((), device=device)
+    for rows, weight in batches:
+        loss = loss_of(rows) * weight / n_labels
+        (loss * scale).backward()
+        step_loss += loss.detach()
+    return step_loss
+
+
 def data_parallel():
     """This process's place among the workers ``accelerate launch`` started (one process otherwise)."""
     import torch
@@ -290,6 +312,13 @@ def train(model, tokenizer, examples: list[dict], hp: dict, seed: int, lora: dic
     real_tokens, completion_tokens, padded_tokens = (state[k] for k in ("real_tokens", "completion_tokens",
                                                                         "padded_tokens"))
     first_epoch = state["step"] // steps_per_epoch
+
+    def loss_of(rows):
+        batch = collate_packed(rows) if packed else collate(rows, tokenizer.pad_token_id)
+        batch = {key: v.to(workers.device) for key, v in batch.items()}
+        with torch.autocast(workers.device.type, dtype=torch.bfloat16, enabled=bf16):
+            return sharded(batch) if fsdp else summed_loss(model, batch)
+
     start = time.perf_counter()
     for epoch in range(first_epoch, hp["epochs"]):
         if saved_order and saved_order[0] == epoch:
@@ -301,28 +330,13 @@ def train(model, tokenizer, examples: list[dict], hp: dict, seed: int, lora: dic
         for s in range(done_in_epoch, steps_per_epoch):
             step_examples = [encoded[i] for i in order[s * per_step : (s + 1) * per_step]]
             n_labels = sum(sum(1 for t in y if t != IGNORE) for _, y in step_examples)
-            step_loss = torch.zeros((), device=workers.device)
-            layouts = [micro_batches(step_examples[w::world], hp["max_tokens_per_microbatch"], packed)
-                       for w in range(world)]
-            for worker, groups in enumerate(layouts):  # every worker's layout is counted, its own is also run
-                for group in groups:
-                    rows = [step_examples[worker::world][i] for i in group]
-                    real_tokens += sum(len(x) for x, _ in rows)
-                    padded_tokens += _width(rows, packed)
-            mine = step_examples[rank::world]
-            batches = [[mine[i] for i in group] for group in layouts[rank]]
-            # FSDP gathers weights in every forward: each worker runs as many micro-batches, extra ones weighted 0
-            extra = max(map(len, layouts)) - len(batches) if fsdp else 0
-            for k, rows in enumerate(batches + [step_examples[:1]] * extra):
-                batch = collate_packed(rows) if packed else collate(rows, tokenizer.pad_token_id)
-                batch = {key: v.to(workers.device) for key, v in batch.items()}
-                with torch.autocast(workers.device.type, dtype=torch.bfloat16, enabled=bf16):
-                    summed = sharded(batch) if fsdp else summed_loss(model, batch)
-                weight = 0.0 if k >= len(batches) else 1.0
-                loss = summed * weight / n_labels
-                # FSDP averages gradients over workers; the loss is already a share of the global sum
-                (loss * world if fsdp else loss).backward()
-                step_loss += loss.detach()
+            layouts, real, occupied = step_layout(step_examples, world, hp["max_tokens_per_microbatch"], packed)
+            real_tokens, padded_tokens = real_tokens + real, padded_tokens + occupied
+            mine = [(rows, 1.0) for rows in layouts[rank]]
+            if fsdp:  # FSDP gathers weights in every forward: every worker runs as many micro-batches
+                mine += [(step_examples[:1], 0.0)] * (max(map(len, layouts)) - len(mine))
+            # FSDP averages gradients over workers; each worker's loss is already its share of the global sum
+            step_loss = backward_step(loss_of, mine, n_labels, world if fsdp else 1, workers.device)
             if world > 1:
                 if not fsdp:
                     all_reduce_grads(params)
