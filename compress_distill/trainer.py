@@ -269,7 +269,7 @@ def train(model, tokenizer, examples: list[dict], hp: dict, seed: int, lora: dic
     rank, world = workers.process_index, workers.num_processes
     n_params = count_parameters(model)
     if hp.get("gradient_checkpointing"):
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
     fsdp = world > 1 and hp.get("distributed", "ddp") == "fsdp"
     if fsdp and lora:
         raise ValueError("trainer: FSDP shards full fine-tuning; a LoRA student trains with distributed: ddp")

@@ -32,10 +32,10 @@ def _step_grads(model, tokenizer, budget, packing=False, **extra):
     grads = {}
     hooks = [p.register_hook(lambda g, n=n: grads.__setitem__(n, grads.get(n, 0) + g.clone()))
              for n, p in model.named_parameters()]
-    _, metrics, curve = trainer.train(model, tokenizer, EXAMPLES, hp, seed=0, log=lambda *_: None)
+    trained, metrics, curve = trainer.train(model, tokenizer, EXAMPLES, hp, seed=0, log=lambda *_: None)
     for h in hooks:
         h.remove()
-    return curve[0]["loss"], grads, metrics
+    return curve[0]["loss"], grads, metrics, trained
 
 
 def test_loss_and_gradients_do_not_depend_on_micro_batching(tiny_tokenizer, tiny_model):
@@ -93,8 +93,10 @@ def test_chunked_loss_equals_the_full_logits_loss(tiny_tokenizer, tiny_model):
 
 
 def test_gradient_checkpointing_changes_memory_not_the_step(tiny_tokenizer, tiny_model):
-    _assert_same_step(_step_grads(tiny_model, tiny_tokenizer, budget=10_000, gradient_checkpointing=True),
-                      _step_grads(tiny_model, tiny_tokenizer, budget=10_000))
+    checkpointed = _step_grads(tiny_model, tiny_tokenizer, budget=10_000, gradient_checkpointing=True)
+    plain = _step_grads(tiny_model, tiny_tokenizer, budget=10_000)
+    assert checkpointed[3].is_activation_checkpointing and not plain[3].is_activation_checkpointing
+    _assert_same_step(checkpointed, plain)
 
 
 def _hybrid_model(tokenizer):
@@ -127,7 +129,7 @@ def test_a_linear_attention_hybrid_trains_padded_and_equals_one_by_one(tiny_toke
 
 
 def test_metrics_count_real_tokens_and_flops(tiny_tokenizer, tiny_model):
-    _, _, metrics = _step_grads(tiny_model, tiny_tokenizer, budget=10_000)
+    metrics = _step_grads(tiny_model, tiny_tokenizer, budget=10_000)[2]
     real = sum(len(trainer.encode_example(tiny_tokenizer, e["question"], e["completion"], 512)[0]) for e in EXAMPLES)
     assert metrics["train_tokens"] == real
     assert metrics["train_flops"] == 6 * metrics["parameters"] * real
