@@ -45,6 +45,17 @@ def copy_workflow(dest: Path) -> Path:
     return dest
 
 
+def process_group_gone(pid: int) -> bool:
+    """Whether the process group led by ``pid`` (a served model starts one) has no process left."""
+    import os
+
+    try:
+        os.killpg(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
 TINY_ARCH = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
              "num_key_value_heads": 2, "head_dim": 8, "max_position_embeddings": 256, "tie_word_embeddings": True}
 

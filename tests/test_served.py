@@ -16,6 +16,7 @@ from compress_distill import engine
 from compress_distill.engine import Request
 from compress_distill.server import served
 from compress_distill.verifier import extract_answer, split_trace
+from conftest import process_group_gone
 
 SERVE = {"kind": "transformers", "device": "cpu", "startup_timeout_s": 120}
 
@@ -42,14 +43,6 @@ def _server_pid(log) -> int:
     return int(re.search(r"served model: pid (\d+)", log.read_text()).group(1))
 
 
-def _gone(pid: int) -> bool:
-    try:
-        os.killpg(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
-
-
 REQS = [Request(f"r{i}", [{"role": "user", "content": f"Compute ({i} + 1) * 2."}], seed=i) for i in range(3)]
 
 
@@ -58,8 +51,8 @@ def test_served_model_answers_like_the_local_engine_and_is_stopped(model_dir, tm
     spec = {"kind": "openai", "serve": SERVE, "max_tokens": 12, "temperature": 0.0, "concurrency": 2}
     with engine.open_engine(spec, log, model_path=model_dir) as eng:
         served_out = eng.generate(REQS)
-        assert not _gone(_server_pid(log))
-    assert _gone(_server_pid(log))
+        assert not process_group_gone(_server_pid(log))
+    assert process_group_gone(_server_pid(log))
     local = engine.make_engine({"kind": "hf", "max_new_tokens": 12, "batch_size": 1}, model_path=model_dir)
     # the server hands reasoning back in a separate field; folded back, reasoning and answer are the local ones
     local_out = local.generate(REQS)
@@ -72,7 +65,7 @@ def test_server_is_stopped_when_the_job_fails(model_dir, tmp_path):
     with pytest.raises(RuntimeError, match="boom"):
         with served(SERVE, model_dir, log):
             raise RuntimeError("boom")
-    assert _gone(_server_pid(log))
+    assert process_group_gone(_server_pid(log))
 
 
 def test_server_is_stopped_when_the_job_is_cancelled(model_dir, tmp_path):
@@ -87,7 +80,7 @@ def test_server_is_stopped_when_the_job_is_cancelled(model_dir, tmp_path):
     pid = _server_pid(log)
     job.send_signal(signal.SIGTERM)  # what scancel does first
     assert job.wait(timeout=60) != 0
-    assert _gone(pid)
+    assert process_group_gone(pid)
 
 
 def test_a_server_that_never_gets_healthy_is_a_clear_error(tmp_path):

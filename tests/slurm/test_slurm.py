@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, copy_workflow
+from conftest import ROOT, copy_workflow, process_group_gone
 
 pytestmark = pytest.mark.slurm
 
@@ -163,14 +163,6 @@ def _server_pids(log: Path) -> list[int]:
     return [int(p) for p in re.findall(r"served model: pid (\d+)", log.read_text() if log.exists() else "")]
 
 
-def _gone(pid: int) -> bool:
-    try:
-        os.killpg(pid, 0)
-    except ProcessLookupError:
-        return True
-    return False
-
-
 GENERATED = "results/served/teachers/verbose/generated/0000.jsonl"
 JOB_LOG = "results/served/logs/teacher_generate/verbose/0000.log"
 
@@ -184,10 +176,10 @@ def test_served_teacher_is_stopped_when_its_job_is_cancelled_and_the_retry_gener
     first = _server_pids(log)[0]
     job = wait_for(lambda: slurm_job_of("teacher_generate", "verbose"), 30, "the generation job in squeue")
     subprocess.run(["scancel", job], check=True)
-    wait_for(lambda: _gone(first), 60, f"the cancelled job's server (pid {first}) to stop")
+    wait_for(lambda: process_group_gone(first), 60, f"the cancelled job's server (pid {first}) to stop")
     finish(proc, work)
     retry = _server_pids(log)
-    assert retry and first not in retry and all(_gone(p) for p in retry)
+    assert retry and first not in retry and all(process_group_gone(p) for p in retry)
     assert "healthy" in log.read_text()
     shard = (work / "results/served/problems/shards/0000.jsonl").read_text().splitlines()
     generated = [json.loads(line) for line in (work / GENERATED).read_text().splitlines()]
@@ -203,7 +195,7 @@ def test_served_teacher_is_stopped_when_generation_fails(served_model, tmp_path)
     assert proc.returncode != 0
     log = (work / JOB_LOG).read_text()
     assert "healthy" in log and "HTTP 500" in log, log[-3000:]
-    assert all(_gone(p) for p in _server_pids(work / JOB_LOG))
+    assert all(process_group_gone(p) for p in _server_pids(work / JOB_LOG))
     assert not (work / GENERATED).exists()
 
 
