@@ -46,11 +46,16 @@ def job_nodes() -> int:
     return int(os.environ.get("SLURM_JOB_NUM_NODES", "1"))
 
 
+def head_node() -> str:
+    """This node's SLURM name (what --exclude expects), its host name outside SLURM."""
+    return os.environ.get("SLURMD_NODENAME", socket.gethostname())
+
+
 def ray_commands(nodes: int, head_ip: str, ray_port: int) -> list[list[str]]:
     """A Ray head here and one worker on each of the job's other nodes (the step overlaps the job's resources)."""
     head = [executable("ray"), "start", "--head", "--block", f"--node-ip-address={head_ip}", f"--port={ray_port}"]
     workers = ["srun", "--overlap", f"--nodes={nodes - 1}", f"--ntasks={nodes - 1}", "--ntasks-per-node=1",
-               f"--exclude={socket.gethostname()}",
+               f"--exclude={head_node()}",
                executable("ray"), "start", "--block", f"--address={head_ip}:{ray_port}"]
     return [head, workers]
 
@@ -121,7 +126,7 @@ def served(serve: dict, model: str, log_path: str | os.PathLike) -> Iterator[str
     with open(log_path, "a", encoding="utf-8") as log:
         try:
             if nodes > 1:
-                head_ip = socket.gethostbyname(socket.gethostname())
+                head_ip = socket.gethostbyname(head_node())
                 procs += [start(cmd, log) for cmd in ray_commands(nodes, head_ip, free_port())]
             procs.append(start(command(serve, model, port, nodes), log))
             url = f"http://127.0.0.1:{port}"

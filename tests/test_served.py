@@ -87,3 +87,22 @@ def test_a_server_that_never_gets_healthy_is_a_clear_error(tmp_path):
     with pytest.raises(RuntimeError, match="exited with code"):
         with served(SERVE, str(tmp_path / "no-such-model"), tmp_path / "job.log"):
             pass
+
+
+def test_a_multi_node_vllm_job_starts_ray_on_every_node_and_serves_through_it(monkeypatch):
+    """The 2-node recipe (not runnable here: no vLLM, no Ray, one node): a Ray head on this node, one Ray worker on
+    each other node of the job via srun, and vllm serve on the Ray backend; one node needs none of it."""
+    from compress_distill import server
+
+    monkeypatch.setattr(server, "executable", lambda name: f"/env/bin/{name}")
+    monkeypatch.setenv("SLURMD_NODENAME", "gpu017")
+    monkeypatch.setenv("SLURM_JOB_NUM_NODES", "3")
+    serve = {"kind": "vllm", "tensor_parallel_size": 8, "pipeline_parallel_size": 3}
+    head, workers = server.ray_commands(server.job_nodes(), "10.0.0.17", 6379)
+    assert head[:4] == ["/env/bin/ray", "start", "--head", "--block"] and "--port=6379" in head
+    assert workers[0] == "srun" and "--nodes=2" in workers and "--ntasks-per-node=1" in workers
+    assert "--exclude=gpu017" in workers and workers[-1] == "--address=10.0.0.17:6379"
+    cmd = server.command(serve, "Qwen/Qwen3.5-397B-A17B", 8000, nodes=3)
+    assert cmd[cmd.index("--distributed-executor-backend") + 1] == "ray"
+    assert cmd[cmd.index("--pipeline-parallel-size") + 1] == "3"
+    assert "--distributed-executor-backend" not in server.command(serve, "m", 8000, nodes=1)
