@@ -201,8 +201,8 @@ def test_served_teacher_is_stopped_when_generation_fails(served_model, tmp_path)
 
 # ---- the sbatch calls the plugin makes for the paper preset's GPU jobs
 STAND_IN_SBATCH = """#!/bin/sh
-# records its arguments, then refuses the job (nothing is queued)
-python3 -c 'import json, sys; print(json.dumps(sys.argv[1:]))' "$@" >> "{record}"
+# records its arguments (one file per call: the plugin submits in parallel), then refuses the job
+python3 -c 'import json, sys; print(json.dumps(sys.argv[1:]))' "$@" > "{record}/$$.json"
 echo "stand-in sbatch: recorded" >&2
 exit 1
 """
@@ -210,8 +210,8 @@ exit 1
 
 def test_sbatch_calls_for_paper_gpu_jobs_follow_the_config(tmp_path):
     work = copy_workflow(tmp_path / "paper")
-    bin_dir, record = tmp_path / "bin", tmp_path / "sbatch.jsonl"
-    bin_dir.mkdir()
+    bin_dir, record = tmp_path / "bin", tmp_path / "sbatch-calls"
+    bin_dir.mkdir(), record.mkdir()
     (bin_dir / "sbatch").write_text(STAND_IN_SBATCH.format(record=record))
     (bin_dir / "sbatch").chmod(0o755)
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
@@ -226,8 +226,8 @@ def test_sbatch_calls_for_paper_gpu_jobs_follow_the_config(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "snakemake", *PROFILE, "--retries", "0", train, generate,
                            "--allowed-rules", "train", "teacher_generate"], cwd=work, env=env, capture_output=True,
                           text=True)
-    assert record.exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
-    calls = [json.loads(line) for line in record.read_text().splitlines()]
+    calls = [json.loads(f.read_text()) for f in sorted(record.glob("*.json"))]
+    assert calls, proc.stdout[-3000:] + proc.stderr[-3000:]
     by_rule = {re.search(r"rule_(\w+?)_wildcards", " ".join(c)).group(1): parse_sbatch(c) for c in calls}
     assert set(by_rule) == {"train", "teacher_generate"}
     for rule, model in [("train", cfg["students"]["qwen3.5_9b"]), ("teacher_generate",
