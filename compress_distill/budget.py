@@ -56,7 +56,7 @@ def main(argv=None) -> None:
 
     argv = argv if argv is not None else sys.argv[1:]
     config = yaml.safe_load(open(argv[0] if argv else "config.yaml"))
-    validate(config, "schemas/config.schema.yaml")
+    validate(config)
     print("Estimate from the config's resources (upper bound for first attempts; not measured):\n")
     print(report(config))
 

@@ -59,9 +59,9 @@ def save_checkpoint(folder: Path, root, opt, sched, state: dict, rank: int) -> N
     import torch.distributed.checkpoint as dcp
     from torch.distributed.checkpoint.state_dict import get_state_dict
 
-    from .trainer import publish_checkpoint
+    from .trainer import checkpoint_name, publish_checkpoint
 
-    name = f"step-{state['step']:08d}"
+    name = checkpoint_name(state["step"])
     if rank == 0:
         shutil.rmtree(folder / name, ignore_errors=True)
     dist.barrier()

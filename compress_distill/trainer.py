@@ -156,6 +156,10 @@ def latest_checkpoint(folder: Path) -> Path | None:
     return folder / pointer.read_text().strip() if pointer.exists() else None
 
 
+def checkpoint_name(step: int) -> str:
+    return f"step-{step:08d}"
+
+
 def publish_checkpoint(folder: Path, name: str) -> None:
     """Point ``latest`` at ``folder/name`` (atomically), then drop older checkpoints."""
     from .io import atomic_path
@@ -173,7 +177,7 @@ def save_checkpoint(folder: Path, model, opt, sched, state: dict) -> None:
 
     from .io import atomic_dir
 
-    name = f"step-{state['step']:08d}"
+    name = checkpoint_name(state["step"])
     with atomic_dir(folder / name) as tmp:
         weights = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
         torch.save({"weights": weights, "opt": opt.state_dict(), "sched": sched.state_dict(),
@@ -447,15 +451,13 @@ def launch_command(spec_path: str | Path, processes: int, threads_per_process: i
 
 def launch(spec: dict, processes: int, threads: int, log_path: str | Path) -> None:
     """Run the job in ``processes`` workers; their output goes to the job's log; a failed worker fails the job."""
-    import json
     import subprocess
 
-    from .io import atomic_path
+    from .io import write_json
     from .server import free_port
 
     spec_path = Path(str(spec["model"]) + ".launch.json")
-    with atomic_path(spec_path) as tmp:
-        tmp.write_text(json.dumps(spec))
+    write_json(spec_path, spec)
     cmd = launch_command(spec_path, processes, max(1, threads // processes), free_port())
     with open(log_path, "a", encoding="utf-8") as log:
         print(f"trainer: {' '.join(cmd)}", file=log, flush=True)
@@ -466,12 +468,13 @@ def launch(spec: dict, processes: int, threads: int, log_path: str | Path) -> No
 
 
 def _worker(spec_path: str) -> None:
-    import json
     import logging
 
     import torch
 
-    spec = json.loads(Path(spec_path).read_text())
+    from .io import read_json
+
+    spec = read_json(spec_path)
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     torch.use_deterministic_algorithms(True, warn_only=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s", stream=sys.stdout, force=True)
