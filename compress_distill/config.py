@@ -60,7 +60,7 @@ def canonical(obj):
     return obj
 
 
-EXECUTION_ONLY = ("resources", "chunk_size", "checkpoint_every")
+EXECUTION_ONLY = ("resources", "chunk_size", "checkpoint_every", "protect_generations")
 
 
 def result_settings(obj):

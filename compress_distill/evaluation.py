@@ -35,8 +35,13 @@ class HFEngine:
     """transformers ``generate``; ``spec`` keys: max_new_tokens, batch_size, temperature (0 = greedy)."""
 
     def __init__(self, spec: dict, model_path: str | None = None, **_):
+        import os
+
         import torch
 
+        from .numerics import pin_torch
+
+        pin_torch(int(os.environ.get("OMP_NUM_THREADS", "1")))  # runtime.start set it from the rule's threads
         self.spec = spec
         self.model, self.tokenizer = load_student(model_path or spec["model"])
         self.tokenizer.padding_side = "left"

@@ -56,6 +56,22 @@ def sha256_file(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
+def records_digest(records: Iterable[dict]) -> str:
+    """sha256 of records as :func:`write_jsonl` writes them."""
+    digest = hashlib.sha256()
+    for record in records:
+        digest.update((dumps(record) + "\n").encode())
+    return digest.hexdigest()
+
+
+def folder_digest(folder: str | os.PathLike, pattern: str) -> str:
+    """sha256 over the names and bytes of the files in ``folder`` matching ``pattern``, in name order."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(folder).glob(pattern)):
+        digest.update(path.name.encode() + b"\0" + bytes.fromhex(sha256_file(path)))
+    return digest.hexdigest()
+
+
 def stable_seed(*parts) -> int:
     """A 31-bit seed derived from its parts only (never from Python's salted ``hash``)."""
     text = "\x1f".join(str(p) for p in parts)

@@ -1,14 +1,26 @@
-"""``manifest.json``: sha256 of every deterministic table and figure, the software versions, the resolved config,
-prompt-template hashes and seeds. Measured (wall-clock) files are listed apart, by name only, so that rerunning the
-same configuration on the same machine gives a byte-identical manifest."""
+"""``manifest.json``: what a run produced, and where it was computed.
+
+``results`` is the part that must be the same for anyone who runs the same configuration: sha256 of every
+deterministic table and figure, the prompt templates' hashes, the seeds and the resolved config (the names of the
+measured, wall-clock files are listed there too, without hashes). ``digest`` is the sha256 of that part.
+``provenance`` says where it was computed — software versions, the CPU model, the dispatch pins — and is not part of
+the comparison. ``presets/<preset>.expected.json`` holds the ``results`` part a preset is expected to produce;
+``python -m compress_distill.manifest check`` compares a run against it file by file.
+"""
 
 from __future__ import annotations
 
+import argparse
+import hashlib
 import importlib.metadata
+import json
+import os
 import platform
+import sys
 from pathlib import Path
 
-from .io import sha256_file, write_json
+from .io import read_json, sha256_file, write_json
+from .numerics import DISPATCH_PINS, DISPATCH_VARIABLE, machine
 
 PACKAGES = ["torch", "transformers", "peft", "accelerate", "tokenizers", "snakemake", "pandas", "seaborn",
             "matplotlib", "numpy", "math-verify"]
@@ -30,18 +42,74 @@ def seeds(config: dict) -> dict:
     return {"master": config["seed"], "grid": sorted({s for b in config["grid"] for s in b.get("seeds", [0])})}
 
 
-def build(outputs: list[str], measured: list[str], prompts: list[str], config: dict, root: str) -> dict:
+def digest(results: dict) -> str:
+    return hashlib.sha256(json.dumps(results, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def provenance() -> dict:
+    """Where the manifest was written: software, CPU, and the dispatch variables in effect (jobs log their own)."""
+    dispatch = os.environ.get(DISPATCH_VARIABLE, "unset")
+    pins = sorted({k for p in DISPATCH_PINS.values() for k in p})
+    return {"versions": versions(), "machine": machine(), "cpu_dispatch": dispatch,
+            "dispatch_environment": {k: os.environ.get(k, "unset") for k in pins}}
+
+
+def build(outputs: list[str], measured: list[str], prompts: dict[str, str], config: dict, root: str) -> dict:
     rel = lambda p: str(Path(p).relative_to(root))  # noqa: E731
     measured_set = set(measured)
-    return {
+    results = {
         "deterministic": {rel(p): sha256_file(p) for p in sorted(outputs) if p not in measured_set},
         "measured": sorted(rel(p) for p in measured),
-        "prompts": {p: sha256_file(p) for p in sorted(prompts)},
+        "prompts": dict(sorted(prompts.items())),
         "seeds": seeds(config),
-        "versions": versions(),
         "config": config,
     }
+    return {"digest": digest(results), "results": results, "provenance": provenance()}
 
 
 def write(path: str, manifest: dict) -> None:
     write_json(path, manifest)
+
+
+def expected_record(manifest: dict) -> dict:
+    """What ``presets/<preset>.expected.json`` holds: the compared part of a manifest."""
+    return {"digest": manifest["digest"], "results": manifest["results"]}
+
+
+def differences(manifest: dict, expected: dict) -> list[str]:
+    """One line per difference between a run's ``results`` and the expected ones (empty when they agree)."""
+    got, want = manifest["results"], expected["results"]
+    lines = []
+    for path in sorted(set(got["deterministic"]) | set(want["deterministic"])):
+        a, b = got["deterministic"].get(path), want["deterministic"].get(path)
+        if a != b:
+            lines.append(f"{path}: " + ("missing from the run" if a is None else "not expected" if b is None
+                                        else f"sha256 {a[:12]}… expected {b[:12]}…"))
+    lines += [f"{key}: differs from the expected {key}" for key in sorted(set(got) | set(want))
+              if key != "deterministic" and got.get(key) != want.get(key)]
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m compress_distill.manifest",
+                                     description="Compare a run's manifest with the expected one, or record it.")
+    parser.add_argument("action", choices=["check", "record"])
+    parser.add_argument("manifest", help="results/<run>/manifest.json")
+    parser.add_argument("expected", help="presets/<preset>.expected.json")
+    args = parser.parse_args(argv)
+    manifest = read_json(args.manifest)
+    if args.action == "record":
+        write_json(args.expected, expected_record(manifest))
+        print(f"recorded {args.manifest} as {args.expected} (digest {manifest['digest'][:16]}…)")
+        return 0
+    lines = differences(manifest, read_json(args.expected))
+    for line in lines:
+        print(f"{args.manifest}: {line}")
+    machine_line = f"computed on {manifest['provenance']['machine']['cpu']}, dispatch " \
+                   f"{manifest['provenance']['cpu_dispatch']}"
+    print(f"{args.manifest}: {'differs from' if lines else 'matches'} {args.expected} ({machine_line})")
+    return 1 if lines else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

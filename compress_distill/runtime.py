@@ -7,9 +7,16 @@ import os
 import sys
 
 
-def start(smk, name: str, uses_torch: bool = False) -> logging.Logger:
+def job_threads(smk) -> int:
+    """The threads the rule asked for. Snakemake lowers ``threads`` to ``--cores`` when that is smaller; the
+    rule's own count (resource ``fixed_threads``) is used instead, because CPU results may depend on it."""
+    return max(1, int(smk.resources.get("fixed_threads", smk.threads)))
+
+
+def start(smk, name: str) -> logging.Logger:
     """Log to ``smk.log[0]`` (stdout and stderr too, so library warnings and progress bars land there), and pin
-    thread counts to the job's ``threads`` so results do not depend on where the job ran."""
+    thread counts (OpenMP, MKL) to the rule's threads so results do not depend on where the job ran. Jobs that
+    compute with torch also call :func:`compress_distill.numerics.pin_torch`."""
     log_path = smk.log[0]
     os.makedirs(os.path.dirname(log_path) or ".", exist_ok=True)
     open(log_path, "w").close()
@@ -17,11 +24,6 @@ def start(smk, name: str, uses_torch: bool = False) -> logging.Logger:
     stream = open(log_path, "a", buffering=1, encoding="utf-8")
     sys.stdout = sys.stderr = stream
     logging.basicConfig(stream=stream, level=logging.INFO, format="%(asctime)s %(name)s %(message)s", force=True)
-    threads = max(1, int(smk.threads))
+    threads = job_threads(smk)
     os.environ.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), TOKENIZERS_PARALLELISM="false")
-    if uses_torch:
-        import torch
-
-        torch.set_num_threads(threads)
-        torch.use_deterministic_algorithms(True, warn_only=True)
     return logging.getLogger(name)

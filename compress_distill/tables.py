@@ -167,6 +167,22 @@ def timings(runs: list[dict], metrics: dict[tuple, dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def fingerprints(runs: list[dict], metrics: dict[tuple, dict], summaries: dict[tuple, dict]) -> pd.DataFrame:
+    """Per run × benchmark, the bits behind the numbers: final training loss, sha256 of the trained weights and of
+    the evaluation outputs. Two machines that agree here computed the same training and the same generations."""
+    rows = []
+    for run in runs:
+        key = (run["teacher"], run["student"], run["regime"], run["target"], run["seed"])
+        m = metrics[key]
+        for bench, s in summaries[key].items():
+            rows.append({
+                **{k: run[k] for k in ("block", "teacher", "student", "regime", "target", "seed")},
+                "benchmark": bench, "steps": m["steps"], "final_loss": m["final_loss"],
+                "weights_sha256": m["weights_sha256"], "outputs_sha256": s["outputs_sha256"],
+            })
+    return pd.DataFrame(rows)
+
+
 def claims(efficiency_df: pd.DataFrame, timings_df: pd.DataFrame) -> pd.DataFrame:
     """Each headline range beside this run's range (min–max over compressed/truncated runs; answer-only runs are
     not counted toward the efficiency maxima)."""

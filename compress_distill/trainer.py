@@ -433,6 +433,8 @@ def run_job(spec: dict, log=print) -> None:
     with io.atomic_dir(spec["model"]) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
+        # the trained bits, for the fingerprints table: equal on every machine that computes the same numbers
+        metrics["weights_sha256"] = io.folder_digest(tmp, "*.safetensors")
     write_curve(spec["curve"], curve)
     io.write_json(spec["metrics"], metrics)
     if checkpoint:
@@ -470,14 +472,13 @@ def launch(spec: dict, processes: int, threads: int, log_path: str | Path) -> No
 def _worker(spec_path: str) -> None:
     import logging
 
-    import torch
-
     from .io import read_json
+    from .numerics import pin_torch
 
     spec = read_json(spec_path)
-    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
-    torch.use_deterministic_algorithms(True, warn_only=True)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s", stream=sys.stdout, force=True)
+    # accelerate gives each worker its share of the job's threads; the job's environment carries the pins
+    logging.info("numerics: %s", pin_torch(int(os.environ.get("OMP_NUM_THREADS", "1"))))
     run_job(spec, log=logging.getLogger("train").info)
 
 

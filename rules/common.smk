@@ -13,6 +13,8 @@ os.environ.update(
 
 from compress_distill import config as cd_config
 from compress_distill import grid as cd_grid
+from compress_distill import identity as cd_identity
+from compress_distill import numerics as cd_numerics
 from compress_distill.engine import ENGINE_KINDS
 from compress_distill.target import parse_target
 
@@ -23,6 +25,9 @@ try:
 except cd_config.ConfigError as err:
     raise WorkflowError(str(err)) from None
 
+# every job inherits these: CPU kernel dispatch pinned (or not) as config says, before any job imports torch
+os.environ.update(cd_numerics.environment(config["cpu"]["dispatch"]))
+
 R = f"results/{config['run']}"
 RUNS = cd_grid.runs(config["grid"])
 TEACHERS = list(config["teachers"])
@@ -31,6 +36,14 @@ STUDENTS = list(config["students"])
 REGIMES = list(config["regimes"])
 BENCHMARKS = list(config["problems"]["benchmarks"])
 SHARDS = [f"{i:04d}" for i in range(config["problems"]["shards"])]
+# local dataset files: inputs by existence (a missing file stops the dry run), by content through params
+LOCAL_DATASETS = sorted(
+    {
+        s["path"]
+        for s in [config["problems"]["pool"], *config["problems"]["benchmarks"].values()]
+        if s["kind"] in ("jsonl", "parquet")
+    }
+)
 TARGETS = ["raw", "answer-only"] + [
     f"{k}-{c}" for k in ("compressed", "truncated") for c in COMPRESSORS
 ]
@@ -52,20 +65,37 @@ wildcard_constraints:
     seed=r"\d+",
 
 
-# ---- the code each stage runs: a rule depends on it, so editing a module reruns that stage and what follows
-def code(*modules):
-    return [
-        str(Path(workflow.basedir) / "compress_distill" / f"{m}.py")
-        for m in dict.fromkeys(("io", *modules))
-    ]
+# ---- what a job computes with besides its inputs and settings, by content: every rule has it as param
+# ---- `identity`, so a job reruns when that changes and never because a file's clock moved (profiles/default
+# ---- turns off Snakemake's script-mtime trigger; see "Reruns" in the README)
+def identity(script, *modules):
+    """The code the rule's script reaches through imports (plus ``modules``, picked by config at run time), the
+    versions of the software it imports, and the CPU dispatch when that code computes with torch."""
+    ident = cd_identity.code_identity(workflow.basedir, f"workflow_scripts/{script}.py", modules)
+    if "torch" in ident["software"]:
+        return {**ident, "cpu_dispatch": config["cpu"]["dispatch"]}
+    return ident
 
 
-def engine_code(spec, *modules):
-    """The stage's modules plus those of the engine it runs (and the server module for a served model)."""
+def engine_identity(script, spec):
+    """A rule's identity with the modules of the engine kind it runs (and the server module for a served model)."""
     engine_module = ENGINE_KINDS[spec["kind"]].split(":")[0].rsplit(".", 1)[1]
-    return code(
-        "engine", *modules, engine_module, *(["server"] if spec.get("serve") else [])
-    )
+    return identity(script, engine_module, *(["server"] if spec.get("serve") else []))
+
+
+def prompt(section, key):
+    """A prompt template: an input by existence only (a clone or `touch` must not rerun); its content counts through
+    the `prompt` param (:func:`prompt_digest`)."""
+    return lambda wc: ancient(config[section][getattr(wc, key)]["prompt"])
+
+
+def prompt_digest(section, key):
+    return lambda wc: cd_identity.file_digest(config[section][getattr(wc, key)]["prompt"])
+
+
+def expensive(path):
+    """Teacher traces and compressions: write-protected when config asks (see protect_generations)."""
+    return protected(path) if config["protect_generations"] else path
 
 
 # ---- per-model resources (config), as Snakemake resources; threads pinned from config
@@ -98,6 +128,8 @@ def model_resources(section, key=None):
     return {
         "threads": threads,
         "resources": {
+            # the count torch uses even where Snakemake lowers `threads` to --cores (results may depend on it)
+            "fixed_threads": threads,
             "mem_mb": lambda wc, attempt: spec(wc).get("mem_mb", 4000) * attempt,
             "runtime": lambda wc, attempt: spec(wc).get("runtime", 60) * attempt,
             "nodes": lambda wc: spec(wc).get("nodes", 1),

@@ -1,16 +1,10 @@
 rule compress:
     input:
         verified=rules.verify.output.kept,
-        prompt=lambda wc: config["compressors"][wc.compressor]["prompt"],
+        prompt=prompt("compressors", "compressor"),
         tokenizer=reference_tokenizer_input,
-        code=lambda wc: engine_code(
-            config["compressors"][wc.compressor]["engine"],
-            "verifier",
-            "compressor",
-            "tokens",
-        ),
     output:
-        records=f"{R}/compressors/{{compressor}}/{{teacher}}/{{shard}}.jsonl",
+        records=expensive(f"{R}/compressors/{{compressor}}/{{teacher}}/{{shard}}.jsonl"),
     log:
         f"{R}/logs/compress/{{compressor}}/{{teacher}}/{{shard}}.log",
     benchmark:
@@ -21,6 +15,10 @@ rule compress:
     resources:
         **COMPRESSOR_RES["resources"],
     params:
+        identity=lambda wc: engine_identity(
+            "compress", config["compressors"][wc.compressor]["engine"]
+        ),
+        prompt=prompt_digest("compressors", "compressor"),
         compressor=settings(
             "compressors", "compressor", "engine", "min_reasoning_chars", "retries"
         ),

@@ -3,11 +3,6 @@ rule evaluate:
         model=rules.train.output.model,
         metrics=rules.train.output.metrics,
         benchmark=f"{R}/problems/benchmarks/{{benchmark}}.jsonl",
-        code=engine_code(
-            config["evaluation"].get("engine", {"kind": "hf"}),
-            "verifier",
-            "evaluation",
-        ),
     output:
         outputs=f"{RUN_DIR}/eval/{{benchmark}}.jsonl",
         summary=f"{RUN_DIR}/eval/{{benchmark}}.json",
@@ -21,6 +16,9 @@ rule evaluate:
     resources:
         **EVAL_RES["resources"],
     params:
+        identity=engine_identity(
+            "evaluate", config["evaluation"].get("engine", {"kind": "hf"})
+        ),
         evaluation={
             k: v
             for k, v in config["evaluation"].items()

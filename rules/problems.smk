@@ -1,6 +1,6 @@
 rule problems:
     input:
-        code=code("problems"),
+        datasets=[ancient(p) for p in LOCAL_DATASETS],
     output:
         pool=f"{R}/problems/pool.jsonl",
         benchmarks=expand(
@@ -13,6 +13,8 @@ rule problems:
     conda:
         "../envs/core.yaml"
     params:
+        identity=identity("problems"),
+        datasets={p: cd_identity.file_digest(p) for p in LOCAL_DATASETS},
         problems=config["problems"],
         seed=config["seed"],
     script:

@@ -6,6 +6,7 @@ TABLES = [
     "efficiency",
     "claims",
     "timings",
+    "fingerprints",
 ]
 MEASURED_TABLES = [
     "claims",
@@ -19,6 +20,12 @@ FIGURES = [
     "timings",
 ]
 MEASURED_FIGURES = ["timings"]
+
+
+PROMPTS = sorted(
+    {t["prompt"] for t in config["teachers"].values()}
+    | {c["prompt"] for c in config["compressors"].values()}
+)
 
 
 localrules:
@@ -47,7 +54,6 @@ rule tables:
         selections=expand(
             rules.selection.output.selection, teacher=TEACHERS, regime=REGIMES
         ),
-        code=code("tables"),
     output:
         **{
             f"{name}_{ext}": f"{R}/tables/{name}.{ext}"
@@ -59,6 +65,7 @@ rule tables:
     conda:
         "../envs/report.yaml"
     params:
+        identity=identity("tables"),
         runs=RUNS,
         benchmarks=BENCHMARKS,
         compressors={
@@ -72,7 +79,6 @@ rule figures:
     input:
         main_grid=f"{R}/tables/main_grid.csv",
         timings=f"{R}/tables/timings.csv",
-        code=code("figures"),
     output:
         **{
             f"{name}_{ext}": f"{R}/figures/{name}.{ext}"
@@ -83,6 +89,8 @@ rule figures:
         f"{R}/logs/figures.log",
     conda:
         "../envs/report.yaml"
+    params:
+        identity=identity("figures"),
     script:
         "../workflow_scripts/figures.py"
 
@@ -91,11 +99,7 @@ rule manifest:
     input:
         tables=rules.tables.output,
         figures=rules.figures.output,
-        prompts=sorted(
-            {t["prompt"] for t in config["teachers"].values()}
-            | {c["prompt"] for c in config["compressors"].values()}
-        ),
-        code=code("manifest"),
+        prompts=[ancient(p) for p in PROMPTS],
     output:
         manifest=f"{R}/manifest.json",
     log:
@@ -103,6 +107,8 @@ rule manifest:
     conda:
         "../envs/report.yaml"
     params:
+        identity=identity("manifest"),
+        prompts={p: cd_identity.file_digest(p) for p in PROMPTS},
         config=cd_config.result_settings(config),
         measured=[
             f"{R}/tables/{t}.{e}"

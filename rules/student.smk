@@ -3,7 +3,6 @@ rule tokenizer:
         verified=lambda wc: expand(
             rules.verify.output.kept, teacher=TEACHERS, shard=SHARDS
         ),
-        code=code("problems", "student"),
     output:
         folder=directory(f"{R}/students/tokenizer"),
     log:
@@ -11,6 +10,7 @@ rule tokenizer:
     conda:
         "../envs/training.yaml"
     params:
+        identity=identity("tokenizer"),
         vocab_size=config["tokenizer"]["vocab_size"],
         arithmetic=config["problems"].get("arithmetic"),
     script:
@@ -20,7 +20,6 @@ rule tokenizer:
 rule pretrain:
     input:
         tokenizer=rules.tokenizer.output.folder,
-        code=code("problems", "student"),
     output:
         folder=directory(f"{R}/students/{{student}}/pretrained"),
     log:
@@ -33,6 +32,7 @@ rule pretrain:
     resources:
         **STUDENT_RES["resources"],
     params:
+        identity=identity("pretrain"),
         student=settings("students", "student", "model", "pretrain"),
         arithmetic=config["problems"].get("arithmetic"),
         seed=config["seed"],
@@ -44,7 +44,6 @@ rule train:
     input:
         examples=rules.target.output.examples,
         base=student_base,
-        code=code("student", "trainer"),
     output:
         model=directory(f"{RUN_DIR}/model"),
         metrics=f"{RUN_DIR}/metrics.json",
@@ -59,6 +58,7 @@ rule train:
     resources:
         **STUDENT_RES["resources"],
     params:
+        identity=identity("train"),
         student=settings("students", "student", "model", "lora"),
         training=lambda wc: cd_config.result_settings(
             cd_config.student_training(config, wc.student)

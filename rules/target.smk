@@ -4,7 +4,6 @@ rule selection:
         compressed=lambda wc: [
             p for c in COMPRESSORS for p in compressed_shards(wc.teacher, c)
         ],
-        code=code("target", "regime"),
     output:
         selection=f"{R}/targets/{{teacher}}/{{regime}}/selection.json",
     log:
@@ -12,6 +11,7 @@ rule selection:
     conda:
         "../envs/core.yaml"
     params:
+        identity=identity("selection"),
         compressors=COMPRESSORS,
         size=lambda wc: config["regimes"][wc.regime]["size"],
         seed=config["seed"],
@@ -23,12 +23,13 @@ rule target:
     input:
         selection=rules.selection.output.selection,
         source=target_source,
-        code=code("target", "teacher"),
     output:
         examples=f"{R}/targets/{{teacher}}/{{regime}}/{{target}}.jsonl",
     log:
         f"{R}/logs/target/{{teacher}}/{{regime}}/{{target}}.log",
     conda:
         "../envs/core.yaml"
+    params:
+        identity=identity("target"),
     script:
         "../workflow_scripts/target.py"

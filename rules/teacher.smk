@@ -1,10 +1,9 @@
 rule teacher_generate:
     input:
         shard=f"{R}/problems/shards/{{shard}}.jsonl",
-        prompt=lambda wc: config["teachers"][wc.teacher]["prompt"],
-        code=lambda wc: engine_code(config["teachers"][wc.teacher]["engine"], "teacher"),
+        prompt=prompt("teachers", "teacher"),
     output:
-        traces=f"{R}/teachers/{{teacher}}/generated/{{shard}}.jsonl",
+        traces=expensive(f"{R}/teachers/{{teacher}}/generated/{{shard}}.jsonl"),
     log:
         f"{R}/logs/teacher_generate/{{teacher}}/{{shard}}.log",
     benchmark:
@@ -15,6 +14,10 @@ rule teacher_generate:
     resources:
         **TEACHER_RES["resources"],
     params:
+        identity=lambda wc: engine_identity(
+            "teacher_generate", config["teachers"][wc.teacher]["engine"]
+        ),
+        prompt=prompt_digest("teachers", "teacher"),
         teacher=settings("teachers", "teacher", "engine"),
         seed=config["seed"],
     script:
@@ -24,7 +27,6 @@ rule teacher_generate:
 rule verify:
     input:
         traces=rules.teacher_generate.output.traces,
-        code=code("verifier"),
     output:
         kept=f"{R}/teachers/{{teacher}}/verified/{{shard}}.jsonl",
         rejects=f"{R}/teachers/{{teacher}}/verified/{{shard}}.rejects.json",
@@ -33,6 +35,7 @@ rule verify:
     conda:
         "../envs/core.yaml"
     params:
+        identity=identity("verify"),
         verifier=config["problems"]["pool"]["verifier"],
     script:
         "../workflow_scripts/verify.py"

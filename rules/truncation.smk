@@ -2,7 +2,6 @@ rule truncate:
     input:
         compressed=rules.compress.output.records,
         tokenizer=reference_tokenizer_input,
-        code=code("verifier", "truncation", "tokens"),
     output:
         records=f"{R}/truncation/{{compressor}}/{{teacher}}/{{shard}}.jsonl",
     log:
@@ -10,6 +9,7 @@ rule truncate:
     conda:
         "../envs/core.yaml"
     params:
+        identity=identity("truncate"),
         unit=config["truncation"]["unit"],
         tokenizer=reference_tokenizer(),
     script:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -33,8 +38,6 @@ WORKFLOW_PARTS = ["Snakefile", "config.yaml", "rules", "schemas", "presets", "pr
 
 def copy_workflow(dest: Path) -> Path:
     """A scratch copy of the workflow, so tests can run and edit it without touching the repository."""
-    import shutil
-
     dest.mkdir(parents=True, exist_ok=True)
     for part in WORKFLOW_PARTS:
         src = ROOT / part
@@ -47,8 +50,6 @@ def copy_workflow(dest: Path) -> Path:
 
 def process_group_gone(pid: int) -> bool:
     """Whether the process group led by ``pid`` (a served model starts one) has no process left."""
-    import os
-
     try:
         os.killpg(pid, 0)
     except ProcessLookupError:
@@ -65,3 +66,45 @@ def tiny_model(tiny_tokenizer):
     from compress_distill import student
 
     return student.build_model({"architecture": TINY_ARCH}, tiny_tokenizer, seed=0)
+
+
+REDUCED = "tests/configs/reduced.yaml"
+
+
+def snakemake(cwd: Path, *args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", **(env or {})}
+    proc = subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    return proc
+
+
+def planned(cwd: Path, *args: str) -> list[tuple[str, dict]]:
+    """(rule, wildcards) of every job a dry run plans."""
+    out = snakemake(cwd, "-n", *args).stdout
+    jobs = []
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", out):
+        m = re.match(r"(?:local)?rule (\w+):", block)
+        if m:
+            wc = re.search(r"^\s+wildcards: (.*)$", block, re.M)
+            pairs = dict(p.split("=", 1) for p in wc.group(1).split(", ")) if wc else {}
+            jobs.append((m.group(1), pairs))
+    return jobs
+
+
+def rules_of(jobs) -> set[str]:
+    return {rule for rule, _ in jobs}
+
+
+@pytest.fixture(scope="session")
+def workdir(tmp_path_factory) -> Path:
+    return copy_workflow(tmp_path_factory.mktemp("workflow"))
+
+
+@pytest.fixture(scope="session")
+def finished(workdir) -> Path:
+    """A finished reduced run; its first manifest is kept beside the workflow, since later tests rebuild parts."""
+    snakemake(workdir, "--configfile", REDUCED, "--cores", "2")
+    shutil.copy2(workdir / "results/reduced/manifest.json", workdir / "first-manifest.json")
+    return workdir / "results" / "reduced"

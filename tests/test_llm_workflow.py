@@ -13,8 +13,7 @@ import pytest
 import yaml
 
 from compress_distill import compressor, problems, student, target, teacher, trainer
-from conftest import ARITH, copy_workflow
-from test_workflow import REDUCED, snakemake
+from conftest import ARITH, REDUCED, copy_workflow, snakemake
 
 SERVE = {"kind": "transformers", "device": "cpu", "startup_timeout_s": 120}
 

@@ -4,73 +4,13 @@ a full run, partial rebuilds, byte-identical reruns, lint, and the paper preset'
 from __future__ import annotations
 
 import json
-import os
-import re
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
-from conftest import ROOT, copy_workflow
-
-REDUCED = "tests/configs/reduced.yaml"
-
-
-def snakemake(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    proc = subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
-    return proc
-
-
-def planned(cwd: Path, *args: str) -> list[tuple[str, dict]]:
-    """(rule, wildcards) of every job a dry run plans."""
-    out = snakemake(cwd, "-n", *args).stdout
-    jobs = []
-    for block in re.split(r"\n(?=(?:local)?rule \w+:)", out):
-        m = re.match(r"(?:local)?rule (\w+):", block)
-        if m:
-            wc = re.search(r"^\s+wildcards: (.*)$", block, re.M)
-            pairs = dict(p.split("=", 1) for p in wc.group(1).split(", ")) if wc else {}
-            jobs.append((m.group(1), pairs))
-    return jobs
-
-
-def rules_of(jobs) -> set[str]:
-    return {rule for rule, _ in jobs}
-
-
-@pytest.fixture(scope="session")
-def workdir(tmp_path_factory) -> Path:
-    return copy_workflow(tmp_path_factory.mktemp("workflow"))
-
-
-@pytest.fixture(scope="session")
-def finished(workdir) -> Path:
-    snakemake(workdir, "--configfile", REDUCED, "--cores", "2")
-    return workdir / "results" / "reduced"
-
-
-@pytest.fixture
-def edited(workdir):
-    """Append a comment to a file of the scratch copy; restore content and mtime afterwards."""
-    saved = []
-
-    def edit(rel: str):
-        path = workdir / rel
-        saved.append((path, path.read_bytes(), path.stat().st_mtime_ns))
-        path.write_text(path.read_text() + "\n# an edit\n")
-
-    yield edit
-    for path, content, mtime in saved:
-        path.write_bytes(content)
-        os.utime(path, ns=(mtime, mtime))
+from conftest import REDUCED, ROOT, planned, rules_of, snakemake
 
 
 def test_every_stage_has_data(finished):
@@ -131,20 +71,6 @@ def test_execution_settings_rerun_nothing(finished, workdir, tmp_path):
     changed = tmp_path / "execution.yaml"
     changed.write_text(yaml.safe_dump(cfg, sort_keys=False))
     assert planned(workdir, "--configfile", str(changed)) == []
-
-
-def test_editing_a_stage_reruns_that_stage_and_what_follows(finished, workdir, edited):
-    edited("compress_distill/truncation.py")
-    jobs = planned(workdir, "--configfile", REDUCED)
-    assert "truncate" in rules_of(jobs)
-    assert not rules_of(jobs) & {"problems", "teacher_generate", "verify", "compress", "tokenizer", "pretrain",
-                                 "selection"}
-    assert {wc["target"] for rule, wc in jobs if rule in ("target", "train")} == {"truncated-lean"}
-
-
-def test_editing_figure_code_plans_only_figures(finished, workdir, edited):
-    edited("compress_distill/figures.py")
-    assert rules_of(planned(workdir, "--configfile", REDUCED)) == {"figures", "manifest", "all"}
 
 
 def test_rerun_from_scratch_gives_a_byte_identical_manifest(finished, workdir):

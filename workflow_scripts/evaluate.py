@@ -1,8 +1,9 @@
 import tempfile
 
-from compress_distill import engine, evaluation, io, runtime
+from compress_distill import engine, evaluation, io, numerics, runtime
 
-log = runtime.start(snakemake, "evaluate", uses_torch=True)
+log = runtime.start(snakemake, "evaluate")
+log.info("numerics: %s", numerics.pin_torch(runtime.job_threads(snakemake)))
 cfg = snakemake.params.evaluation
 spec = evaluation.engine_spec(cfg)
 metrics = io.read_json(snakemake.input.metrics)
@@ -22,6 +23,7 @@ with tempfile.TemporaryDirectory() as scratch:
         )
 graded = evaluation.grade_outputs(outputs, snakemake.params.verifier, workers=snakemake.threads)
 summary = evaluation.summarise(graded, cfg["max_new_tokens"], cfg["bootstrap_resamples"], snakemake.params.seed)
+summary["outputs_sha256"] = io.records_digest(graded)
 io.write_json(snakemake.output.summary, {**summary, "benchmark": snakemake.wildcards.benchmark})
 io.write_jsonl(snakemake.output.outputs, graded)
 log.info("%s", summary)

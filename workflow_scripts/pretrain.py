@@ -1,8 +1,9 @@
 from transformers import AutoTokenizer
 
-from compress_distill import io, problems, runtime, student
+from compress_distill import io, numerics, problems, runtime, student
 
-log = runtime.start(snakemake, "pretrain", uses_torch=True)
+log = runtime.start(snakemake, "pretrain")
+log.info("numerics: %s", numerics.pin_torch(runtime.job_threads(snakemake)))
 spec = snakemake.params.student
 tokenizer = AutoTokenizer.from_pretrained(snakemake.input.tokenizer)
 model = student.build_model(spec["model"], tokenizer, snakemake.params.seed)

@@ -26,6 +26,7 @@ built = {
     "efficiency": efficiency,
     "claims": tables.claims(efficiency, timings),
     "timings": timings,
+    "fingerprints": tables.fingerprints(p.runs, metrics, summaries),
 }
 for name, df in built.items():
     tables.write_table(df, out[f"{name}_csv"][: -len(".csv")])

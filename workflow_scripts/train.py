@@ -1,6 +1,7 @@
-from compress_distill import runtime, trainer
+from compress_distill import numerics, runtime, trainer
 
-log = runtime.start(snakemake, "train", uses_torch=True)
+log = runtime.start(snakemake, "train")
+log.info("numerics: %s", numerics.pin_torch(runtime.job_threads(snakemake)))
 gpus = int(snakemake.resources.gpu)
 spec = {
     "base": snakemake.input.base or snakemake.params.student["model"]["hub"],
@@ -17,6 +18,6 @@ spec = {
     "gpus": gpus,
 }
 if gpus > 1:  # one worker per GPU, started by accelerate inside this one SLURM task
-    trainer.launch(spec, gpus, snakemake.threads, snakemake.log[0])
+    trainer.launch(spec, gpus, runtime.job_threads(snakemake), snakemake.log[0])
 else:
     trainer.run_job(spec, log=log.info)

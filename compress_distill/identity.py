@@ -1,0 +1,136 @@
+"""The identity of a job, by content: the code it really runs and the software that code imports.
+
+Snakemake reruns a job when its params change; the rules put :func:`code_identity` into every rule's params, so a job
+reruns exactly when the code it runs changes — never because a file's clock moved (a clone, a ``touch``, a synced
+results folder). The code a rule runs is computed, not listed by hand: its script plus every package module reachable
+through imports (module level and inside functions), plus the engine modules that config picks at run time (their
+names are strings in ``engine.ENGINE_KINDS``, which no import reveals). Each file counts by its syntax tree without
+docstrings, so editing a comment, a docstring or the layout changes nothing, while any change to what runs does. The
+third-party distributions those files import count by version (the release, without a local build label such as
+``+cpu``: a CPU and a GPU build of one release are the same software, and GPU numerics are machine-dependent anyway).
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib.metadata
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+PACKAGE = "compress_distill"
+DIGEST_CHARS = 16  # 64 bits per file: plenty to tell versions of one file apart
+
+
+def _strip_docstrings(tree: ast.AST) -> ast.AST:
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return tree
+
+
+@lru_cache(maxsize=None)
+def _parsed(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
+@lru_cache(maxsize=None)
+def source_digest(path: Path) -> str:
+    """A digest of what the file runs: its syntax tree without docstrings (comments and layout are not in it)."""
+    tree = _strip_docstrings(ast.parse(path.read_text(encoding="utf-8"), filename=str(path)))
+    return hashlib.sha256(ast.dump(tree, annotate_fields=False).encode()).hexdigest()[:DIGEST_CHARS]
+
+
+@lru_cache(maxsize=None)
+def file_digest(path: str | Path) -> str:
+    """A digest of a data file's bytes (prompt templates, local datasets)."""
+    return "sha256:" + hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _module_file(package_dir: Path, module: str) -> Path | None:
+    """``compress_distill.x`` -> ``<package>/x.py`` (the package itself -> ``__init__.py``); None for a name that is
+    an attribute, not a module (``from compress_distill.engine import Request``)."""
+    parts = module.split(".")[1:]
+    candidate = package_dir.joinpath(*parts).with_suffix(".py") if parts else package_dir / "__init__.py"
+    return candidate if candidate.exists() else None
+
+
+def _imports(path: Path, package_dir: Path) -> tuple[set[str], set[str]]:
+    """(package names, third-party top-level names) that ``path`` imports anywhere in its body."""
+    inside = path.is_relative_to(package_dir)
+    own, third = set(), set()
+    for node in ast.walk(_parsed(path)):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level and inside:  # relative: from . import x / from .x import y
+                base = PACKAGE if node.level == 1 else None
+                if base is None:
+                    raise ValueError(f"{path}: imports beyond the package are not supported")
+                base = f"{base}.{node.module}" if node.module else base
+            else:
+                base = node.module or ""
+            # `from pkg import name` may name a submodule or an attribute of the package
+            names = [base] + [f"{base}.{a.name}" for a in node.names]
+        else:
+            continue
+        for name in names:
+            top = name.split(".")[0]
+            if top == PACKAGE:
+                own.add(name)
+            elif top and top not in sys.stdlib_module_names and top != "__future__":
+                third.add(top)
+    return own, third
+
+
+def closure(root: Path, entry: str, extra_modules: tuple[str, ...] = ()) -> tuple[list[Path], list[str]]:
+    """Files (the entry script and every package module it reaches) and third-party top-level names, sorted."""
+    package_dir = root / PACKAGE
+    files, third = {root / entry}, set()
+    todo = [root / entry] + [package_dir / f"{m}.py" for m in extra_modules]
+    seen: set[Path] = set()
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        files.add(path)
+        own, ext = _imports(path, package_dir)
+        third |= ext
+        todo += [f for f in (_module_file(package_dir, m) for m in own) if f]
+    return sorted(files), sorted(third)
+
+
+@lru_cache(maxsize=1)
+def _distributions() -> dict[str, list[str]]:
+    return importlib.metadata.packages_distributions()
+
+
+def _release(version: str) -> str:
+    return version.split("+", 1)[0]
+
+
+def versions(top_level_names: list[str]) -> dict[str, str]:
+    """Installed release of the distribution behind each import name (``not installed`` where none is)."""
+    out = {}
+    for name in top_level_names:
+        for dist in _distributions().get(name, [name]):
+            try:
+                out[dist] = _release(importlib.metadata.version(dist))
+            except importlib.metadata.PackageNotFoundError:
+                out[dist] = "not installed"
+    return dict(sorted(out.items()))
+
+
+@lru_cache(maxsize=None)
+def code_identity(root: str | Path, script: str, extra_modules: tuple[str, ...] = ()) -> dict:
+    """What a rule's result depends on besides its inputs and settings: ``{"code": {file: digest}, "software":
+    {distribution: release}}`` for the rule's ``script`` (relative to ``root``) and the package modules it reaches."""
+    root = Path(root)
+    files, third = closure(root, script, tuple(sorted(extra_modules)))
+    software = {"python": ".".join(map(str, sys.version_info[:2])), **versions(third)}
+    return {"code": {str(p.relative_to(root)): source_digest(p) for p in files}, "software": software}

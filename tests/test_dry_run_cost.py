@@ -1,0 +1,102 @@
+"""The paper preset's dry run costs at most 1.5x the CPU time of a bare Snakefile of the same shape: the same rules,
+output patterns, wildcards and input files for every one of its jobs, with nothing else (no params, identities,
+resources, logs). The bare Snakefile is generated from the real dry run's job list, so it follows the workflow."""
+
+from __future__ import annotations
+
+import json
+import re
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import copy_workflow
+
+LIMIT = 1.5
+
+BARE = '''import json
+JOBS = json.load(open("jobs.json"))
+PATTERNS = JOBS.pop("__patterns__")
+
+
+def inputs(rule):
+    return lambda wc: JOBS[rule][",".join(f"{k}={wc[k]}" for k in sorted(wc.keys()))]
+
+
+{rules}
+'''
+RULE = '''rule {name}:
+    input: inputs("{name}")
+    output: {outputs}
+    shell: "touch {{output}}"
+'''
+
+
+def dry_run(cwd: Path, *args: str) -> tuple[str, float]:
+    """stdout and the CPU seconds (user + system) the dry run took."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--workflow-profile", "none", *args], cwd=cwd,
+                          capture_output=True, text=True, check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return proc.stdout, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def parse_jobs(out: str) -> list[dict]:
+    jobs = []
+    for block in re.split(r"\n(?=(?:local)?rule \w+:)", out):
+        m = re.match(r"(?:local)?rule (\w+):", block)
+        if not m:
+            continue
+        field = lambda name: re.search(rf"^\s+{name}: (.*)$", block, re.M)  # noqa: E731
+        wc = field("wildcards")
+        jobs.append({
+            "rule": m.group(1),
+            "input": field("input").group(1).split(", ") if field("input") else [],
+            "output": field("output").group(1).split(", ") if field("output") else [],
+            "wildcards": dict(p.split("=", 1) for p in wc.group(1).split(", ")) if wc else {},
+        })
+    return jobs
+
+
+def pattern(path: str, wildcards: dict) -> str:
+    """An output path with its wildcard values put back as ``{name}`` (whole path segments, a file's stem, or
+    ``seed<k>``)."""
+    segments = path.split("/")
+    for name, value in wildcards.items():
+        for i, seg in enumerate(segments):
+            if seg == value or seg.startswith(value + "."):
+                segments[i] = "{" + name + "}" + seg[len(value):]
+            elif seg == f"seed{value}" and name == "seed":
+                segments[i] = "seed{seed}"
+    return "/".join(segments)
+
+
+def bare_snakefile(jobs: list[dict], dest: Path) -> None:
+    table: dict = {}
+    patterns: dict = {}
+    for job in jobs:
+        key = ",".join(f"{k}={job['wildcards'][k]}" for k in sorted(job["wildcards"]))
+        table.setdefault(job["rule"], {})[key] = job["input"]
+        patterns.setdefault(job["rule"], [pattern(o, job["wildcards"]) for o in job["output"]])
+    rules = ['rule all:\n    input: inputs("all")\n'] + [RULE.format(name=name, outputs=", ".join(repr(p) for p in outs))
+              for name, outs in patterns.items() if name != "all"]
+    dest.mkdir(parents=True, exist_ok=True)
+    (dest / "jobs.json").write_text(json.dumps({**table, "__patterns__": patterns}))
+    (dest / "Snakefile").write_text(BARE.format(rules="\n\n".join(rules)))
+
+
+def test_paper_dry_run_costs_at_most_1_5x_a_bare_snakefile(tmp_path):
+    real = copy_workflow(tmp_path / "real")
+    out, _ = dry_run(real)
+    jobs = parse_jobs(out)
+    assert len(jobs) == 4028
+    bare = tmp_path / "bare"
+    bare_snakefile(jobs, bare)
+    bare_out, _ = dry_run(bare)
+    assert len(parse_jobs(bare_out)) == len(jobs)
+    real_cpu = min(dry_run(real)[1] for _ in range(2))
+    bare_cpu = min(dry_run(bare)[1] for _ in range(2))
+    print(f"paper preset dry run: {real_cpu:.2f} s CPU; bare Snakefile of the same shape: {bare_cpu:.2f} s CPU; "
+          f"ratio {real_cpu / bare_cpu:.2f}")
+    assert real_cpu <= LIMIT * bare_cpu

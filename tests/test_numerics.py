@@ -1,0 +1,70 @@
+"""Same numbers on any x86-64 machine: the reduced run under this CPU's own dispatch and under an emulated AVX2-only
+CPU (ATen, MKL and oneDNN each held to AVX2 through the environment) gives byte-identical manifests, equal to the
+one committed beside the config; without the pins (cpu.dispatch: native) the same two runs differ."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from compress_distill import manifest, numerics
+from conftest import REDUCED, ROOT, copy_workflow, snakemake
+
+AVX2_ONLY_CPU = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+EXPECTED = ROOT / "tests/configs/reduced.expected.json"
+
+
+def run_reduced(dest: Path, config: str, env: dict) -> Path:
+    copy_workflow(dest)
+    snakemake(dest, "--configfile", config, "--cores", "2", env=env)
+    return dest / "results/reduced/manifest.json"
+
+
+def native_config(dest: Path) -> str:
+    cfg = yaml.safe_load((ROOT / REDUCED).read_text())
+    cfg["cpu"] = {"dispatch": "native"}
+    path = dest / "native.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return str(path)
+
+
+def test_the_pins_are_the_documented_switches():
+    pins = numerics.environment("avx2")
+    assert pins["ATEN_CPU_CAPABILITY"] == "avx2" and pins["MKL_CBWR"] == "COMPATIBLE"
+    assert pins["ONEDNN_MAX_CPU_ISA"] == "AVX2" and pins[numerics.DISPATCH_VARIABLE] == "avx2"
+    assert not set(numerics.environment("native")) & set(AVX2_ONLY_CPU)
+
+
+def test_a_torch_job_refuses_to_compute_without_its_pins(monkeypatch):
+    monkeypatch.setenv(numerics.DISPATCH_VARIABLE, "avx2")
+    monkeypatch.delenv("MKL_CBWR", raising=False)
+    with pytest.raises(RuntimeError, match="MKL_CBWR=COMPATIBLE"):
+        numerics.pin_torch(1)
+
+
+def test_pinned_runs_agree_across_dispatch_and_with_the_committed_manifest(finished, workdir, tmp_path):
+    """The session's reduced run used this CPU's default dispatch; a second run emulates an AVX2-only CPU."""
+    default = (workdir / "first-manifest.json").read_bytes()
+    emulated = run_reduced(tmp_path / "avx2-only", REDUCED, AVX2_ONLY_CPU).read_bytes()
+    assert emulated == default
+    built = json.loads(default)
+    assert built["provenance"]["cpu_dispatch"] == "avx2"
+    lines = manifest.differences(built, json.loads(EXPECTED.read_text()))
+    assert not lines, ("this machine computes differently from the committed manifest "
+                       f"({built['provenance']['machine']['cpu']}):\n" + "\n".join(lines))
+
+
+def test_control_without_the_pins_the_same_two_runs_differ(tmp_path):
+    """On a CPU whose own dispatch is AVX2 already, the other run uses ATen's scalar kernels instead."""
+    import torch
+
+    other = AVX2_ONLY_CPU if torch.backends.cpu.get_cpu_capability() != "AVX2" else {"ATEN_CPU_CAPABILITY": "default"}
+    config = native_config(tmp_path)
+    default = json.loads(run_reduced(tmp_path / "native", config, {}).read_text())
+    emulated = json.loads(run_reduced(tmp_path / "native-other", config, other).read_text())
+    differing = [f for f, h in default["results"]["deterministic"].items()
+                 if emulated["results"]["deterministic"][f] != h]
+    assert "tables/fingerprints.csv" in differing

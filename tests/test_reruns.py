@@ -1,0 +1,133 @@
+"""Reruns follow content, not clocks, on a finished reduced run: a clone with the results copied in, a `touch` of
+every file, and comment or docstring edits plan nothing; real edits rerun their stage and what follows, and never
+the expensive generation stages they do not reach; protected generations stop even a dry run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from compress_distill import identity
+from conftest import REDUCED, ROOT, copy_workflow, planned, rules_of, snakemake
+
+GENERATION = {"problems", "teacher_generate", "verify", "compress"}
+
+
+def touch_all(root: Path, skip=("results", ".snakemake")) -> int:
+    now = time.time() + 5  # later than every output, whatever the file system's clock granularity
+    count = 0
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d not in skip]
+        for name in filenames:
+            os.utime(Path(dirpath) / name, (now, now))
+            count += 1
+    return count
+
+
+@pytest.fixture
+def edited(workdir):
+    """Change a file of the scratch copy; restore its content and mtime afterwards."""
+    saved = []
+
+    def edit(rel: str, old: str | None = None, new: str = "\n_EDIT = 1\n"):
+        path = workdir / rel
+        saved.append((path, path.read_bytes(), path.stat().st_mtime_ns))
+        text = path.read_text()
+        assert old is None or old in text, f"{old!r} not in {rel}"
+        path.write_text(text.replace(old, new, 1) if old else text + new)
+
+    yield edit
+    for path, content, mtime in saved:
+        path.write_bytes(content)
+        os.utime(path, ns=(mtime, mtime))
+
+
+def test_a_fresh_clone_with_the_results_copied_in_plans_nothing(finished, tmp_path):
+    clone = copy_workflow(tmp_path / "clone")
+    assert touch_all(clone) > 50  # a clone's files are all newer than the results
+    (clone / "results").mkdir()
+    subprocess.run(["cp", "-a", str(finished), str(clone / "results")], check=True)  # times kept, no .snakemake/
+    assert not (clone / ".snakemake").exists()
+    assert planned(clone, "--configfile", REDUCED) == []
+
+
+def test_touching_every_file_of_the_workflow_plans_nothing(finished, workdir):
+    assert touch_all(workdir) > 50  # scripts, package, rules, prompts, presets, config, schemas
+    assert planned(workdir, "--configfile", REDUCED) == []
+
+
+def test_comment_and_docstring_edits_plan_nothing(finished, workdir, edited):
+    edited("compress_distill/truncation.py", new="\n# a comment\n")
+    edited("compress_distill/teacher.py", old='"""', new='"""A docstring edit. ')
+    edited("workflow_scripts/truncate.py", new="\n\n# a comment at the end\n")
+    assert planned(workdir, "--configfile", REDUCED) == []
+
+
+def test_a_real_edit_of_truncation_reruns_truncation_and_what_follows_only(finished, workdir, edited):
+    edited("compress_distill/truncation.py")
+    jobs = planned(workdir, "--configfile", REDUCED)
+    assert "truncate" in rules_of(jobs)
+    assert not rules_of(jobs) & (GENERATION | {"tokenizer", "pretrain", "selection"})
+    assert {wc["target"] for rule, wc in jobs if rule in ("target", "train")} == {"truncated-lean"}
+
+
+def test_editing_figure_code_plans_only_figures(finished, workdir, edited):
+    edited("compress_distill/figures.py")
+    assert rules_of(planned(workdir, "--configfile", REDUCED)) == {"figures", "manifest", "all"}
+
+
+def test_a_change_that_regenerates_teacher_traces_says_so_in_the_dry_run(finished, workdir, edited):
+    edited("compress_distill/teacher.py")
+    out = snakemake(workdir, "-n", "--configfile", REDUCED).stdout
+    block = out.split("rule teacher_generate:", 1)[1].split("\n[", 1)[0]
+    assert "Params have changed since last execution" in block and "compress_distill/teacher.py" in block
+    changed = snakemake(workdir, "--list-changes", "params", "--configfile", REDUCED).stdout
+    assert "results/reduced/teachers/verbose/generated/0000.jsonl" in changed
+
+
+def test_protected_generations_stop_the_dry_run_naming_the_files(finished, workdir, edited, tmp_path):
+    cfg = yaml.safe_load((workdir / REDUCED).read_text())
+    cfg["protect_generations"] = True
+    protect = tmp_path / "protect.yaml"
+    protect.write_text(yaml.safe_dump(cfg))
+    traces = finished / "teachers/verbose/generated/0000.jsonl"
+    os.chmod(traces, 0o444)  # what Snakemake does to a protected output once made
+    try:
+        assert planned(workdir, "--configfile", str(protect)) == []  # protecting changes no result: nothing to do
+        edited("compress_distill/teacher.py")
+        proc = snakemake(workdir, "-n", "--configfile", str(protect), check=False)
+        assert proc.returncode != 0
+        assert "Write-protected output files" in proc.stderr + proc.stdout and str(traces.relative_to(workdir)) in (
+            proc.stderr + proc.stdout)
+    finally:
+        os.chmod(traces, 0o644)
+
+
+def test_identity_follows_what_runs_not_how_it_is_written(tmp_path):
+    root = tmp_path / "w"
+    copy_workflow(root)
+    before = identity.code_identity(root, "workflow_scripts/train.py")
+    assert {"compress_distill/trainer.py", "compress_distill/fsdp.py"} <= set(before["code"])
+    assert "compress_distill/compressor.py" in identity.code_identity(root, "workflow_scripts/tables.py")["code"]
+    assert {"torch", "transformers", "peft"} <= set(before["software"])
+    assert "torch" not in identity.code_identity(root, "workflow_scripts/verify.py")["software"]
+    trainer = root / "compress_distill/trainer.py"
+    source = trainer.read_text()
+    trainer.write_text(source.replace('"""', '"""Reworded. ', 1) + "\n# note\n")
+    identity.source_digest.cache_clear()
+    assert identity.code_identity.__wrapped__(root, "workflow_scripts/train.py") == before
+    trainer.write_text(source + "\nX = 1\n")
+    identity.source_digest.cache_clear()
+    after = identity.code_identity.__wrapped__(root, "workflow_scripts/train.py")
+    assert [f for f in after["code"] if after["code"][f] != before["code"][f]] == ["compress_distill/trainer.py"]
+
+
+def test_every_rule_carries_its_identity_and_no_code_file_is_an_input():
+    rules = "".join(p.read_text() for p in (ROOT / "rules").glob("*.smk"))
+    assert rules.count("script:") == rules.count("identity=") > 10
+    assert "code=" not in rules and "compress_distill/" not in rules
