@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: demo test test-slurm lint paper-dry-run clean-demo
+.PHONY: demo check-demo readme-results test test-slurm lint paper-dry-run clean-demo
 
 # torch is pinned in the same pip command as everything else, so no dependency pulls a CUDA build.
 $(VENV)/.installed: requirements.txt
@@ -13,8 +13,17 @@ $(VENV)/.installed: requirements.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
+# the demo, then a check that this machine computed the committed results (presets/demo.expected.json)
 demo: $(VENV)/.installed
 	$(BIN)/snakemake --configfile presets/demo.yaml --cores $(CORES)
+	$(MAKE) check-demo
+
+check-demo: $(VENV)/.installed
+	$(BIN)/python -m compress_distill.manifest check results/demo/manifest.json presets/demo.expected.json
+
+# the README's demo table, regenerated from results/demo/tables (never typed by hand)
+readme-results: $(VENV)/.installed
+	$(BIN)/python -m compress_distill.readme results/demo README.md
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest -q

@@ -22,6 +22,10 @@ include: "rules/evaluation.smk"
 include: "rules/report.smk"
 
 
+onstart:
+    guard_generations()
+
+
 rule all:
     default_target: True
     input:

@@ -4,7 +4,7 @@ rule compress:
         prompt=prompt("compressors", "compressor"),
         tokenizer=reference_tokenizer_input,
     output:
-        records=expensive(f"{R}/compressors/{{compressor}}/{{teacher}}/{{shard}}.jsonl"),
+        records=f"{R}/compressors/{{compressor}}/{{teacher}}/{{shard}}.jsonl",
     log:
         f"{R}/logs/compress/{{compressor}}/{{teacher}}/{{shard}}.log",
     benchmark:
@@ -15,9 +15,7 @@ rule compress:
     resources:
         **COMPRESSOR_RES["resources"],
     params:
-        identity=lambda wc: engine_identity(
-            "compress", config["compressors"][wc.compressor]["engine"]
-        ),
+        identity=model_identity("compress", "compressors", "compressor"),
         prompt=prompt_digest("compressors", "compressor"),
         compressor=settings(
             "compressors", "compressor", "engine", "min_reasoning_chars", "retries"

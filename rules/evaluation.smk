@@ -24,7 +24,7 @@ rule evaluate:
             for k, v in config["evaluation"].items()
             if k not in ("resources", "chunk_size")
         },
-        verifier=lambda wc: config["problems"]["benchmarks"][wc.benchmark]["verifier"],
+        verifier=benchmark_verifier,
         seed=config["seed"],
     script:
         "../workflow_scripts/evaluate.py"

@@ -1,8 +1,6 @@
 rule tokenizer:
     input:
-        verified=lambda wc: expand(
-            rules.verify.output.kept, teacher=TEACHERS, shard=SHARDS
-        ),
+        verified=expand(rules.verify.output.kept, teacher=TEACHERS, shard=SHARDS),
     output:
         folder=directory(f"{R}/students/tokenizer"),
     log:
@@ -60,8 +58,6 @@ rule train:
     params:
         identity=identity("train"),
         student=settings("students", "student", "model", "lora"),
-        training=lambda wc: cd_config.result_settings(
-            cd_config.student_training(config, wc.student)
-        ),
+        training=student_training,
     script:
         "../workflow_scripts/train.py"

@@ -1,9 +1,7 @@
 rule selection:
     input:
         verified=verified_shards,
-        compressed=lambda wc: [
-            p for c in COMPRESSORS for p in compressed_shards(wc.teacher, c)
-        ],
+        compressed=every_compressors_shards,
     output:
         selection=f"{R}/targets/{{teacher}}/{{regime}}/selection.json",
     log:
@@ -13,7 +11,7 @@ rule selection:
     params:
         identity=identity("selection"),
         compressors=COMPRESSORS,
-        size=lambda wc: config["regimes"][wc.regime]["size"],
+        size=settings("regimes", "regime", "size"),
         seed=config["seed"],
     script:
         "../workflow_scripts/selection.py"

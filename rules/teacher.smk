@@ -3,7 +3,7 @@ rule teacher_generate:
         shard=f"{R}/problems/shards/{{shard}}.jsonl",
         prompt=prompt("teachers", "teacher"),
     output:
-        traces=expensive(f"{R}/teachers/{{teacher}}/generated/{{shard}}.jsonl"),
+        traces=f"{R}/teachers/{{teacher}}/generated/{{shard}}.jsonl",
     log:
         f"{R}/logs/teacher_generate/{{teacher}}/{{shard}}.log",
     benchmark:
@@ -14,9 +14,7 @@ rule teacher_generate:
     resources:
         **TEACHER_RES["resources"],
     params:
-        identity=lambda wc: engine_identity(
-            "teacher_generate", config["teachers"][wc.teacher]["engine"]
-        ),
+        identity=model_identity("teacher_generate", "teachers", "teacher"),
         prompt=prompt_digest("teachers", "teacher"),
         teacher=settings("teachers", "teacher", "engine"),
         seed=config["seed"],

@@ -7,11 +7,12 @@ from __future__ import annotations
 import json
 import re
 import resource
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from conftest import copy_workflow
+from conftest import ROOT, copy_workflow
 
 LIMIT = 1.5
 
@@ -21,7 +22,7 @@ PATTERNS = JOBS.pop("__patterns__")
 
 
 def inputs(rule):
-    return lambda wc: JOBS[rule][",".join(f"{k}={wc[k]}" for k in sorted(wc.keys()))]
+    return lambda wc: JOBS[rule][",".join(f"{{k}}={{wc[k]}}" for k in sorted(wc.keys()))]
 
 
 {rules}
@@ -81,7 +82,7 @@ def bare_snakefile(jobs: list[dict], dest: Path) -> None:
         patterns.setdefault(job["rule"], [pattern(o, job["wildcards"]) for o in job["output"]])
     rules = ['rule all:\n    input: inputs("all")\n'] + [RULE.format(name=name, outputs=", ".join(repr(p) for p in outs))
               for name, outs in patterns.items() if name != "all"]
-    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(ROOT / "prompts", dest / "prompts")  # the tracked inputs the jobs name
     (dest / "jobs.json").write_text(json.dumps({**table, "__patterns__": patterns}))
     (dest / "Snakefile").write_text(BARE.format(rules="\n\n".join(rules)))
 

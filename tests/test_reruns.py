@@ -1,6 +1,6 @@
 """Reruns follow content, not clocks, on a finished reduced run: a clone with the results copied in, a `touch` of
 every file, and comment or docstring edits plan nothing; real edits rerun their stage and what follows, and never
-the expensive generation stages they do not reach; protected generations stop even a dry run."""
+the expensive generation stages they do not reach; guarded generations stop a run before any job starts."""
 
 from __future__ import annotations
 
@@ -90,22 +90,29 @@ def test_a_change_that_regenerates_teacher_traces_says_so_in_the_dry_run(finishe
     assert "results/reduced/teachers/verbose/generated/0000.jsonl" in changed
 
 
-def test_protected_generations_stop_the_dry_run_naming_the_files(finished, workdir, edited, tmp_path):
-    cfg = yaml.safe_load((workdir / REDUCED).read_text())
+def test_protected_generations_stop_the_run_before_any_job_and_touch_accepts(finished, workdir, tmp_path):
+    """In a copy of the finished run (with Snakemake's metadata), so the shared run is left as it was."""
+    copy = copy_workflow(tmp_path / "copy")
+    (copy / "results").mkdir()
+    subprocess.run(["cp", "-a", str(finished), str(copy / "results")], check=True)
+    subprocess.run(["cp", "-a", str(workdir / ".snakemake"), str(copy)], check=True)
+    cfg = yaml.safe_load((copy / REDUCED).read_text())
     cfg["protect_generations"] = True
-    protect = tmp_path / "protect.yaml"
+    protect = copy / "protect.yaml"
     protect.write_text(yaml.safe_dump(cfg))
-    traces = finished / "teachers/verbose/generated/0000.jsonl"
-    os.chmod(traces, 0o444)  # what Snakemake does to a protected output once made
-    try:
-        assert planned(workdir, "--configfile", str(protect)) == []  # protecting changes no result: nothing to do
-        edited("compress_distill/teacher.py")
-        proc = snakemake(workdir, "-n", "--configfile", str(protect), check=False)
-        assert proc.returncode != 0
-        assert "Write-protected output files" in proc.stderr + proc.stdout and str(traces.relative_to(workdir)) in (
-            proc.stderr + proc.stdout)
-    finally:
-        os.chmod(traces, 0o644)
+    assert planned(copy, "--configfile", str(protect)) == []  # guarding changes no result: nothing to do
+    teacher = copy / "compress_distill/teacher.py"
+    teacher.write_text(teacher.read_text() + "\n_EDIT = 1\n")
+    traces = copy / "results/reduced/teachers/verbose/generated/0000.jsonl"
+    before = (traces.read_bytes(), traces.stat().st_mtime_ns)
+    proc = snakemake(copy, "--configfile", str(protect), "--cores", "2", check=False)
+    assert proc.returncode != 0
+    message = proc.stdout + proc.stderr
+    assert "protect_generations: this run would regenerate 12 existing" in message  # 4 traces + their 8 compressions
+    assert "results/reduced/teachers/verbose/generated/0000.jsonl" in message
+    assert (traces.read_bytes(), traces.stat().st_mtime_ns) == before  # nothing ran
+    snakemake(copy, "--configfile", str(protect), "--touch", "--cores", "1")  # accept the change
+    assert planned(copy, "--configfile", str(protect)) == []
 
 
 def test_identity_follows_what_runs_not_how_it_is_written(tmp_path):

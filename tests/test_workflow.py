@@ -38,8 +38,9 @@ def test_every_stage_has_data(finished):
     for name in ("accuracy_vs_output_tokens", "flops_vs_accuracy", "per_token_efficiency", "ablation", "timings"):
         assert (finished / "figures" / f"{name}.png").stat().st_size > 1000
     manifest = json.loads((finished / "manifest.json").read_text())
-    assert "tables/main_grid.csv" in manifest["deterministic"] and "tables/timings.csv" in manifest["measured"]
-    assert manifest["prompts"] and manifest["versions"]["torch"]
+    results = manifest["results"]
+    assert "tables/main_grid.csv" in results["deterministic"] and "tables/timings.csv" in results["measured"]
+    assert results["prompts"] and manifest["provenance"]["versions"]["torch"]
     assert not list(finished.glob("runs/**/*.ckpt"))  # checkpoints (every 2 steps here) are removed after the run
     metrics = json.loads(next(finished.glob("runs/*/*/*/raw/seed0/metrics.json")).read_text())
     assert {"train_tokens", "train_flops", "final_loss"} <= metrics.keys()

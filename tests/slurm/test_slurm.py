@@ -99,7 +99,7 @@ def sacct_state(job: str) -> str:
 
 def deterministic(results: Path) -> dict[str, bytes]:
     manifest = json.loads((results / "manifest.json").read_text())
-    return {rel: (results / rel).read_bytes() for rel in manifest["deterministic"]}
+    return {rel: (results / rel).read_bytes() for rel in manifest["results"]["deterministic"]}
 
 
 # ---- the reduced demo through the profile, one training job cancelled once
