@@ -72,8 +72,23 @@ def result_settings(obj):
     return obj
 
 
+SECRET_KEYS = ("api_key", "token", "password", "secret")
+
+
+def _secrets(obj, path=()) -> list[str]:
+    """Paths of keys that would hold a secret: config ends up in Snakemake's metadata and in the manifest."""
+    if isinstance(obj, dict):
+        return [p for k, v in obj.items() for p in
+                ([".".join((*path, k))] if k in SECRET_KEYS else _secrets(v, (*path, k)))]
+    if isinstance(obj, list):
+        return [p for i, v in enumerate(obj) for p in _secrets(v, (*path, str(i)))]
+    return []
+
+
 def check_references(config: dict) -> None:
-    problems = []
+    problems = [f"config key '{p}': secrets are never read from config (it is stored in .snakemake/metadata and "
+                "the manifest); put the key in an environment variable and name it with 'api_key_env'"
+                for p in _secrets(config)]
     for i, block in enumerate(config["grid"]):
         for factor, known in (("teachers", config["teachers"]), ("students", config["students"]),
                               ("regimes", config["regimes"])):

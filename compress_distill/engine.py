@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
+import logging
 import os
 import re
 from dataclasses import dataclass, field
@@ -123,6 +124,19 @@ def _done_ids(partial: Path) -> dict[str, dict]:
     return done
 
 
+def _claim_partial(partial: Path, fingerprint: str) -> None:
+    """Keep ``partial`` only if it was written by this very job (``<partial>.fingerprint``); stamp it for this job."""
+    stamp = partial.with_name(partial.name + ".fingerprint")
+    made_for = stamp.read_text().strip() if stamp.exists() else "unknown"
+    if partial.exists() and made_for != fingerprint:
+        logging.getLogger(__name__).warning(
+            "%s was written for other inputs, settings or code (fingerprint %s, this job %s): discarded",
+            partial, made_for[:16], fingerprint[:16])
+        partial.unlink()
+    with atomic_path(stamp) as tmp:
+        tmp.write_text(fingerprint + "\n")
+
+
 def run_chunked(
     engine: Engine,
     requests: list[Request],
@@ -130,10 +144,14 @@ def run_chunked(
     chunk_size: int,
     to_record: Callable[[Request, Completion], dict],
     desc: str = "generate",
+    fingerprint: str = "",
 ) -> list[dict]:
-    """Generate for ``requests`` chunk by chunk, resuming from ``<out_path>.partial``; write ``out_path`` atomically."""
+    """Generate for ``requests`` chunk by chunk, resuming from ``<out_path>.partial`` when it was written by a job
+    with the same ``fingerprint`` (see :func:`compress_distill.identity.job_fingerprint`); write ``out_path``
+    atomically."""
     out_path = Path(out_path)
     partial = out_path.with_name(out_path.name + ".partial")
+    _claim_partial(partial, fingerprint)
     done = _done_ids(partial)
     # rewrite the partial without any torn tail before appending to it
     with atomic_path(partial) as tmp, open(tmp, "w", encoding="utf-8") as fh:
@@ -158,4 +176,5 @@ def run_chunked(
     with atomic_path(out_path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
         fh.writelines(dumps(r) + "\n" for r in records)
     partial.unlink()
+    partial.with_name(partial.name + ".fingerprint").unlink()
     return records

@@ -53,13 +53,13 @@ def full_model(root):
     return model
 
 
-def save_checkpoint(folder: Path, root, opt, sched, state: dict, rank: int) -> None:
+def save_checkpoint(folder: Path, root, opt, sched, state: dict, rank: int, fingerprint: str) -> None:
     import torch
     import torch.distributed as dist
     import torch.distributed.checkpoint as dcp
     from torch.distributed.checkpoint.state_dict import get_state_dict
 
-    from .trainer import checkpoint_name, publish_checkpoint
+    from .trainer import FINGERPRINT, checkpoint_name, publish_checkpoint
 
     name = checkpoint_name(state["step"])
     if rank == 0:
@@ -70,27 +70,23 @@ def save_checkpoint(folder: Path, root, opt, sched, state: dict, rank: int) -> N
     if rank == 0:
         torch.save({"sched": sched.state_dict(), "torch_rng": torch.get_rng_state(), **state},
                    folder / name / "loop.pt")
+        (folder / name / FINGERPRINT).write_text(fingerprint + "\n")
     dist.barrier()  # every shard is on disk before the checkpoint is published
     if rank == 0:
         publish_checkpoint(folder, name)
     dist.barrier()
 
 
-def load_checkpoint(folder: Path, root, opt, sched) -> dict | None:
+def load_checkpoint(latest: Path, root, opt, sched) -> dict:
     import torch
     import torch.distributed.checkpoint as dcp
     from torch.distributed.checkpoint.state_dict import get_state_dict, set_state_dict
 
-    from .trainer import latest_checkpoint
-
-    latest = latest_checkpoint(folder)
-    if latest is None:
-        return None
     model_state, optim_state = get_state_dict(root, opt)
     both = {"model": model_state, "optim": optim_state}
     dcp.load(both, checkpoint_id=str(latest))
     set_state_dict(root, opt, model_state_dict=both["model"], optim_state_dict=both["optim"])
-    saved = torch.load(latest / "loop.pt", weights_only=False)
+    saved = torch.load(latest / "loop.pt", weights_only=True)
     sched.load_state_dict(saved.pop("sched"))
     torch.set_rng_state(saved.pop("torch_rng"))
     return saved

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import importlib.metadata
+import json
 import sys
 from functools import lru_cache
 from pathlib import Path
@@ -124,6 +125,23 @@ def versions(top_level_names: list[str]) -> dict[str, str]:
             except importlib.metadata.PackageNotFoundError:
                 out[dist] = "not installed"
     return dict(sorted(out.items()))
+
+
+def _content_digest(path: Path) -> str:
+    if path.is_dir():
+        return hashlib.sha256("".join(f"{p.relative_to(path)}\0{_content_digest(p)}\n"
+                                      for p in sorted(path.rglob("*")) if p.is_file()).encode()).hexdigest()
+    return file_digest.__wrapped__(path)
+
+
+def job_fingerprint(params: dict, inputs: list[str | Path]) -> str:
+    """What a job's result is computed from: its params (settings and :func:`code_identity`) and the content of its
+    input files (a folder by every file in it). Resume state — a training checkpoint, a generation's ``.partial`` —
+    carries it and is used only by a job with the same fingerprint."""
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode())
+    for path in inputs:
+        digest.update(f"\n{path}\0{_content_digest(Path(path))}".encode())
+    return digest.hexdigest()
 
 
 @lru_cache(maxsize=None)

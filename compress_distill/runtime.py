@@ -13,6 +13,15 @@ def job_threads(smk) -> int:
     return max(1, int(smk.resources.get("fixed_threads", smk.threads)))
 
 
+def fingerprint(smk, inputs: list) -> str:
+    """The job's fingerprint (:func:`compress_distill.identity.job_fingerprint`) over its params and ``inputs`` (each
+    a path, or a list of paths as Snakemake gives a named input of several — or no — files)."""
+    from .identity import job_fingerprint
+
+    paths = [p for item in inputs for p in ([item] if isinstance(item, str) else item)]
+    return job_fingerprint(dict(smk.params.items()), paths)
+
+
 def start(smk, name: str) -> logging.Logger:
     """Log to ``smk.log[0]`` (stdout and stderr too, so library warnings and progress bars land there), and pin
     thread counts (OpenMP, MKL) to the rule's threads so results do not depend on where the job ran. Jobs that

@@ -156,6 +156,24 @@ def latest_checkpoint(folder: Path) -> Path | None:
     return folder / pointer.read_text().strip() if pointer.exists() else None
 
 
+FINGERPRINT = "fingerprint"  # in each checkpoint: the job it was made for (compress_distill.identity)
+
+
+def resumable_checkpoint(folder: Path, fingerprint: str, log=print) -> Path | None:
+    """The latest checkpoint in ``folder`` if it was made for this very job — same inputs, settings, code — else None:
+    a stale one (say, from before a learning-rate change) is never resumed; the first new checkpoint replaces it."""
+    latest = latest_checkpoint(folder)
+    if latest is None:
+        return None
+    stamp = latest / FINGERPRINT
+    made_for = stamp.read_text().strip() if stamp.exists() else "unknown"
+    if made_for != fingerprint:
+        log(f"checkpoint {latest} was made for other inputs, settings or code (fingerprint {made_for[:16]}, this "
+            f"job {fingerprint[:16]}): discarded, training from the start")
+        return None
+    return latest
+
+
 def checkpoint_name(step: int) -> str:
     return f"step-{step:08d}"
 
@@ -171,8 +189,9 @@ def publish_checkpoint(folder: Path, name: str) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def save_checkpoint(folder: Path, model, opt, sched, state: dict) -> None:
-    """Trainable weights, optimiser, schedule and loop state, as ``folder/step-N``."""
+def save_checkpoint(folder: Path, model, opt, sched, state: dict, fingerprint: str) -> None:
+    """Trainable weights, optimiser, schedule and loop state, as ``folder/step-N``, stamped with the job's
+    fingerprint."""
     import torch
 
     from .io import atomic_dir
@@ -182,16 +201,15 @@ def save_checkpoint(folder: Path, model, opt, sched, state: dict) -> None:
         weights = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
         torch.save({"weights": weights, "opt": opt.state_dict(), "sched": sched.state_dict(),
                     "torch_rng": torch.get_rng_state(), **state}, tmp / "state.pt")
+        (tmp / FINGERPRINT).write_text(fingerprint + "\n")
     publish_checkpoint(folder, name)
 
 
-def load_checkpoint(folder: Path, model, opt, sched) -> dict | None:
+def load_checkpoint(latest: Path, model, opt, sched) -> dict:
+    """Restore a checkpoint made by :func:`save_checkpoint` (tensors and plain data only: no pickled code runs)."""
     import torch
 
-    latest = latest_checkpoint(folder)
-    if latest is None:
-        return None
-    saved = torch.load(latest / "state.pt", weights_only=False)
+    saved = torch.load(latest / "state.pt", weights_only=True)
     params = dict(model.named_parameters())
     with torch.no_grad():
         for name, value in saved.pop("weights").items():
@@ -255,11 +273,12 @@ def all_reduce_grads(params) -> None:
 
 
 def train(model, tokenizer, examples: list[dict], hp: dict, seed: int, lora: dict | None = None, log=print,
-          checkpoint: str | Path | None = None):
+          checkpoint: str | Path | None = None, fingerprint: str = ""):
     """Fine-tune ``model`` on ``examples`` (question, completion); return (model, metrics, loss curve rows).
 
     With ``checkpoint`` (a folder outside the job's outputs) the loop state is saved every
-    ``hp['checkpoint_every']`` steps, and a restarted run resumes from it to the same final weights.
+    ``hp['checkpoint_every']`` steps, and a restarted run resumes from it to the same final weights — only if the
+    checkpoint carries this job's ``fingerprint`` (its inputs, settings and code).
     Under ``accelerate launch`` each worker takes every n-th example of a step; gradients are summed across workers
     before the optimiser step (``hp['distributed']``: ``ddp``, whole replicas) or reduce-scattered into shards
     (``fsdp``), so the result does not depend on the number of workers."""
@@ -301,11 +320,11 @@ def train(model, tokenizer, examples: list[dict], hp: dict, seed: int, lora: dic
     model.train()
     state = {"step": 0, "curve": [], "real_tokens": 0, "completion_tokens": 0, "padded_tokens": 0}
     folder = Path(checkpoint) if checkpoint else None
-    if folder:
-        resumed = (sharding.load_checkpoint(folder, sharded, opt, sched) if fsdp
-                   else load_checkpoint(folder, model, opt, sched))
-    else:
-        resumed = None
+    latest = resumable_checkpoint(folder, fingerprint, log) if folder else None
+    resumed = None
+    if latest:
+        resumed = (sharding.load_checkpoint(latest, sharded, opt, sched) if fsdp
+                   else load_checkpoint(latest, model, opt, sched))
     saved_order = None
     if resumed:
         rng.setstate(resumed.pop("rng"))
@@ -358,9 +377,9 @@ def train(model, tokenizer, examples: list[dict], hp: dict, seed: int, lora: dic
                         "completion_tokens": completion_tokens, "padded_tokens": padded_tokens,
                         "rng": rng.getstate(), "epoch": epoch, "order": order}
                 if fsdp:
-                    sharding.save_checkpoint(folder, sharded, opt, sched, loop, rank)
+                    sharding.save_checkpoint(folder, sharded, opt, sched, loop, rank, fingerprint)
                 elif rank == 0:
-                    save_checkpoint(folder, model, opt, sched, loop)
+                    save_checkpoint(folder, model, opt, sched, loop, fingerprint)
                 workers.wait_for_everyone()
     seconds = time.perf_counter() - start
     if fsdp:
@@ -425,7 +444,7 @@ def run_job(spec: dict, log=print) -> None:
     examples = io.read_jsonl(spec["examples"])
     checkpoint = spec.get("checkpoint")
     model, metrics, curve = train(model, tokenizer, examples, spec["hp"], spec["seed"], lora=spec.get("lora"),
-                                  log=log, checkpoint=checkpoint)
+                                  log=log, checkpoint=checkpoint, fingerprint=spec.get("fingerprint", ""))
     if data_parallel().process_index != 0:
         return
     metrics.update(spec.get("meta", {}))

@@ -219,6 +219,11 @@ def student_training(wc):
 
 
 @signed
+def regime_size(wc):
+    return config["regimes"][wc.regime]["size"]
+
+
+@signed
 def benchmark_verifier(wc):
     return config["problems"]["benchmarks"][wc.benchmark]["verifier"]
 

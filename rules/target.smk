@@ -11,7 +11,7 @@ rule selection:
     params:
         identity=identity("selection"),
         compressors=COMPRESSORS,
-        size=settings("regimes", "regime", "size"),
+        size=regime_size,
         seed=config["seed"],
     script:
         "../workflow_scripts/selection.py"

@@ -121,3 +121,10 @@ def test_gpu_hour_estimate_follows_the_dag_and_the_resources():
     assert after[("training", "qwen3.5_9b")] == 2 * rows[("training", "qwen3.5_9b")]["gpu_hours"]
     assert all(after[k] == r["gpu_hours"] for k, r in rows.items() if k != ("training", "qwen3.5_9b"))
     assert budget.report(cfg).splitlines()[-1].startswith("| **all** |")
+
+
+def test_an_api_key_in_config_is_refused_naming_the_key():
+    cfg = yaml.safe_load((ROOT / "tests/configs/reduced.yaml").read_text())
+    cfg["teachers"]["verbose"]["engine"]["api_key"] = "sk-not-a-real-key"
+    with pytest.raises(cd_config.ConfigError, match=r"config key 'teachers\.verbose\.engine\.api_key'.*api_key_env"):
+        cd_config.validate(cfg)

@@ -90,3 +90,29 @@ def test_an_empty_shard_gives_empty_files_not_a_crash(tmp_path):
     assert out == [] and (tmp_path / "empty.jsonl").read_text() == ""
     kept, rejects = verifier.verify_traces([], "math")
     assert kept == [] and sum(rejects.values()) == 0
+
+
+def test_a_partial_written_for_another_job_is_discarded_not_mixed_in(arith, tmp_path, caplog):
+    """A kill leaves a .partial; the job's inputs then change (another fingerprint): the rerun starts afresh."""
+    eng, reqs, to_record = _setup(arith)
+    out = tmp_path / "out.jsonl"
+    old_record = lambda r, c: {**to_record(r, c), "made_by": "old job"}  # noqa: E731
+    with pytest.raises(KeyboardInterrupt):
+        engine.run_chunked(Crashing(eng, 2), reqs, out, 8, old_record, fingerprint="old")
+    assert len(out.with_name(out.name + ".partial").read_text().splitlines()) == 16
+    engine.run_chunked(eng, reqs, out, 8, to_record, fingerprint="new")
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(records) == len(reqs) and not any("made_by" in r for r in records)
+    assert "was written for other inputs, settings or code" in caplog.text
+    assert not list(tmp_path.glob("*.partial*"))
+
+
+def test_a_partial_of_the_same_job_is_resumed(arith, tmp_path):
+    eng, reqs, to_record = _setup(arith)
+    out = tmp_path / "out.jsonl"
+    marked = lambda r, c: {**to_record(r, c), "made_by": "first attempt"}  # noqa: E731
+    with pytest.raises(KeyboardInterrupt):
+        engine.run_chunked(Crashing(eng, 2), reqs, out, 8, marked, fingerprint="same")
+    engine.run_chunked(eng, reqs, out, 8, to_record, fingerprint="same")
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert sum("made_by" in r for r in records) == 16  # the first two chunks came from the partial

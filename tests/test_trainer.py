@@ -198,3 +198,35 @@ def test_a_killed_run_resumes_to_the_same_final_weights(tiny_tokenizer, tiny_mod
     assert curve == clean_curve
     assert {k: metrics[k] for k in ("train_tokens", "padded_tokens", "completion_tokens")} == {
         k: clean_metrics[k] for k in ("train_tokens", "padded_tokens", "completion_tokens")}
+
+
+def test_a_checkpoint_made_for_other_settings_is_discarded_not_resumed(tiny_tokenizer, tiny_model, tmp_path,
+                                                                       monkeypatch):
+    """Killed after a checkpoint at lr 1e-2; rerun at lr 1e-3 (another fingerprint): the result is the clean
+    lr 1e-3 run, not a resumed mix of the two."""
+    examples = EXAMPLES * 3
+    new_hp = {**HP, "lr": 1e-3}
+    clean, _, clean_curve = trainer.train(copy.deepcopy(tiny_model), tiny_tokenizer, examples, new_hp, seed=0,
+                                          log=lambda *_: None)
+    calls, real_loss = {"n": 0}, trainer.summed_loss
+
+    def dying_loss(model, batch):
+        calls["n"] += 1
+        if calls["n"] == 9:
+            raise Killed
+        return real_loss(model, batch)
+
+    ckpt = tmp_path / "ckpt"
+    monkeypatch.setattr(trainer, "summed_loss", dying_loss)
+    with pytest.raises(Killed):
+        trainer.train(copy.deepcopy(tiny_model), tiny_tokenizer, examples, HP, seed=0, log=lambda *_: None,
+                      checkpoint=ckpt, fingerprint="job-at-lr-1e-2")
+    monkeypatch.setattr(trainer, "summed_loss", real_loss)
+    assert trainer.latest_checkpoint(ckpt) is not None
+    messages = []
+    rerun, _, curve = trainer.train(copy.deepcopy(tiny_model), tiny_tokenizer, examples, new_hp, seed=0,
+                                    log=messages.append, checkpoint=ckpt, fingerprint="job-at-lr-1e-3")
+    assert any("discarded" in m for m in messages) and not any("resumed" in m for m in messages)
+    for name, value in _weights(clean).items():
+        torch.testing.assert_close(_weights(rerun)[name], value, rtol=0, atol=0)
+    assert curve == clean_curve and max(row["lr"] for row in curve) <= 1e-3

@@ -20,6 +20,8 @@ with tempfile.TemporaryDirectory() as scratch:
             snakemake.config["evaluation"]["chunk_size"],
             lambda req, comp: evaluation.output_record(by_id[req.id], comp),
             desc=f"evaluate on {snakemake.wildcards.benchmark}",
+            # the model by its metrics, which carry the trained weights' sha256
+            fingerprint=runtime.fingerprint(snakemake, [snakemake.input.metrics, snakemake.input.benchmark]),
         )
 graded = evaluation.grade_outputs(outputs, snakemake.params.verifier, workers=snakemake.threads)
 summary = evaluation.summarise(graded, cfg["max_new_tokens"], cfg["bootstrap_resamples"], snakemake.params.seed)

@@ -16,5 +16,6 @@ with engine.open_engine(spec["engine"], snakemake.log[0]) as eng:
         snakemake.config["teachers"][snakemake.wildcards.teacher]["chunk_size"],
         lambda req, comp: teacher.trace_record(req, comp, by_id[req.id]),
         desc=f"teacher {snakemake.wildcards.teacher} shard {snakemake.wildcards.shard}",
+        fingerprint=runtime.fingerprint(snakemake, [snakemake.input.shard, snakemake.input.prompt]),
     )
 log.info("generated %d traces", len(records))

@@ -16,6 +16,8 @@ spec = {
     "curve": snakemake.output.curve,
     "meta": {k: snakemake.wildcards[k] for k in ("teacher", "student", "regime", "target")},
     "gpus": gpus,
+    # a checkpoint is resumed only by a job with the same inputs, settings and code
+    "fingerprint": runtime.fingerprint(snakemake, [snakemake.input.examples, snakemake.input.base]),
 }
 if gpus > 1:  # one worker per GPU, started by accelerate inside this one SLURM task
     trainer.launch(spec, gpus, runtime.job_threads(snakemake), snakemake.log[0])
