@@ -43,12 +43,14 @@ def cpu_model() -> str:
 
 
 def pin_torch(threads: int) -> dict:
-    """Fix torch's threads and check the dispatch pins are in effect; return what this process computes with."""
+    """Fix torch's threads and, in a workflow job, check the dispatch pins are in effect; return what this process
+    computes with. Outside the workflow (the package used as a library, its tests) nothing is enforced."""
     dispatch = os.environ.get(DISPATCH_VARIABLE)
-    if dispatch not in DISPATCH_PINS:
-        raise RuntimeError(f"numerics: {DISPATCH_VARIABLE} is {dispatch!r}, not one of {sorted(DISPATCH_PINS)}; run "
-                           "jobs through Snakemake (rules/common.smk sets it from cpu.dispatch)")
-    missing = {k: v for k, v in DISPATCH_PINS[dispatch].items() if os.environ.get(k) != v}
+    if dispatch is None:
+        dispatch = "unmanaged"
+    elif dispatch not in DISPATCH_PINS:
+        raise RuntimeError(f"numerics: {DISPATCH_VARIABLE} is {dispatch!r}, not one of {sorted(DISPATCH_PINS)}")
+    missing = {k: v for k, v in DISPATCH_PINS.get(dispatch, {}).items() if os.environ.get(k) != v}
     if missing:
         wanted = " ".join(f"{k}={v}" for k, v in missing.items())
         raise RuntimeError(f"numerics: cpu.dispatch is '{dispatch}' but this process lacks {wanted}; they must be "

@@ -68,3 +68,8 @@ def test_control_without_the_pins_the_same_two_runs_differ(tmp_path):
     differing = [f for f, h in default["results"]["deterministic"].items()
                  if emulated["results"]["deterministic"][f] != h]
     assert "tables/fingerprints.csv" in differing
+
+
+def test_outside_the_workflow_the_package_computes_unmanaged(monkeypatch):
+    monkeypatch.delenv(numerics.DISPATCH_VARIABLE, raising=False)
+    assert numerics.pin_torch(1)["dispatch"] == "unmanaged"
