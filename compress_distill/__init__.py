@@ -20,8 +20,10 @@ One module per stage of the study, named in the paper's words:
 - ``tables``, ``figures``, ``manifest``  the study's outputs.
 
 Support: ``config`` (schema validation), ``io`` (atomic writes, seeds), ``tokens`` (token counts), ``runtime``
-(per-rule logging and thread pinning), ``budget`` (GPU-hours a config reserves on SLURM), ``benchmark`` (training
-throughput: the trainer against plain transformers baselines).
+(per-rule logging and thread pinning), ``identity`` (what a job computes from, by content: the rerun trigger and
+the resume-state fingerprint), ``numerics`` (CPU kernel dispatch pinned for machine-independent results),
+``readme`` (the README's result tables from a run), ``budget`` (GPU-hours a config reserves on SLURM),
+``benchmark`` (training throughput: the trainer against plain transformers baselines).
 """
 
 __version__ = "0.1.0"

@@ -50,23 +50,24 @@ def _latex(df: pd.DataFrame) -> str:
     return "\n".join(lines + ["\\hline", "\\end{tabular}"]) + "\n"
 
 
+RUN_COLUMNS = ("block", "teacher", "student", "regime", "target", "seed")
+
+
+def _run_benchmark_rows(runs: list[dict], metrics: dict[tuple, dict], summaries: dict[tuple, dict], columns):
+    """One row per run × benchmark: the run's factors, the benchmark, then ``columns(metrics, summary)``."""
+    for run in runs:
+        key = (run["teacher"], run["student"], run["regime"], run["target"], run["seed"])
+        for bench, summary in summaries[key].items():
+            yield {**{k: run[k] for k in RUN_COLUMNS}, "benchmark": bench, **columns(metrics[key], summary)}
+
+
 def main_grid(runs: list[dict], metrics: dict[tuple, dict], summaries: dict[tuple, dict]) -> pd.DataFrame:
     """One row per run × benchmark, with accuracy and efficiency relative to the raw run of the same
     teacher, student, regime, seed (NaN where that raw run is not in the grid)."""
-    rows = []
-    for run in runs:
-        key = (run["teacher"], run["student"], run["regime"], run["target"], run["seed"])
-        m = metrics[key]
-        for bench, s in summaries[key].items():
-            rows.append({
-                "block": run["block"], "teacher": run["teacher"], "student": run["student"],
-                "regime": run["regime"], "target": run["target"], "seed": run["seed"], "benchmark": bench,
-                "accuracy": s["accuracy"], "accuracy_ci_low": s["accuracy_ci_low"],
-                "accuracy_ci_high": s["accuracy_ci_high"], "mean_output_tokens": s["mean_output_tokens"],
-                "hit_cap_share": s["hit_cap_share"], "train_examples": m["examples"],
-                "train_tokens": m["train_tokens"], "train_flops": float(m["train_flops"]),
-            })
-    df = pd.DataFrame(rows)
+    df = pd.DataFrame(_run_benchmark_rows(runs, metrics, summaries, lambda m, s: {
+        "accuracy": s["accuracy"], "accuracy_ci_low": s["accuracy_ci_low"], "accuracy_ci_high": s["accuracy_ci_high"],
+        "mean_output_tokens": s["mean_output_tokens"], "hit_cap_share": s["hit_cap_share"],
+        "train_examples": m["examples"], "train_tokens": m["train_tokens"], "train_flops": float(m["train_flops"])}))
     raw = df[df.target == "raw"].set_index(["teacher", "student", "regime", "seed", "benchmark"])
     idx = pd.MultiIndex.from_frame(df[["teacher", "student", "regime", "seed", "benchmark"]])
     raw_acc = raw["accuracy"].reindex(idx).to_numpy()
@@ -159,7 +160,7 @@ def timings(runs: list[dict], metrics: dict[tuple, dict]) -> pd.DataFrame:
         measured = metrics[key]["measured"]
         raw = metrics.get((*key[:3], "raw", key[4]))
         rows.append({
-            **{k: run[k] for k in ("block", "teacher", "student", "regime", "target", "seed")},
+            **{k: run[k] for k in RUN_COLUMNS},
             "train_seconds": measured["wall_seconds"], "tokens_per_second": measured["tokens_per_second"],
             "peak_memory_mb": measured["peak_memory_bytes"] / 2**20,
             "speedup_vs_raw": raw["measured"]["wall_seconds"] / measured["wall_seconds"] if raw else math.nan,
@@ -170,17 +171,9 @@ def timings(runs: list[dict], metrics: dict[tuple, dict]) -> pd.DataFrame:
 def fingerprints(runs: list[dict], metrics: dict[tuple, dict], summaries: dict[tuple, dict]) -> pd.DataFrame:
     """Per run × benchmark, the bits behind the numbers: final training loss, sha256 of the trained weights and of
     the evaluation outputs. Two machines that agree here computed the same training and the same generations."""
-    rows = []
-    for run in runs:
-        key = (run["teacher"], run["student"], run["regime"], run["target"], run["seed"])
-        m = metrics[key]
-        for bench, s in summaries[key].items():
-            rows.append({
-                **{k: run[k] for k in ("block", "teacher", "student", "regime", "target", "seed")},
-                "benchmark": bench, "steps": m["steps"], "final_loss": m["final_loss"],
-                "weights_sha256": m["weights_sha256"], "outputs_sha256": s["outputs_sha256"],
-            })
-    return pd.DataFrame(rows)
+    return pd.DataFrame(_run_benchmark_rows(runs, metrics, summaries, lambda m, s: {
+        "steps": m["steps"], "final_loss": m["final_loss"], "weights_sha256": m["weights_sha256"],
+        "outputs_sha256": s["outputs_sha256"]}))
 
 
 def claims(efficiency_df: pd.DataFrame, timings_df: pd.DataFrame) -> pd.DataFrame:
