@@ -18,7 +18,9 @@ import os
 import platform
 
 DISPATCH_PINS: dict[str, dict[str, str]] = {
-    "avx2": {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "COMPATIBLE", "ONEDNN_MAX_CPU_ISA": "AVX2"},
+    # MKL's reproducibility conditions also ask that it never change its thread count at run time
+    "avx2": {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "COMPATIBLE", "ONEDNN_MAX_CPU_ISA": "AVX2",
+             "MKL_DYNAMIC": "FALSE", "OMP_DYNAMIC": "FALSE"},
     "native": {},  # whatever the machine and the environment pick: results may differ from machine to machine
 }
 DISPATCH_VARIABLE = "COMPRESS_DISTILL_CPU_DISPATCH"  # tells a job which setting its environment was made for
