@@ -32,13 +32,6 @@ def native_config(dest: Path) -> str:
     return str(path)
 
 
-def test_the_pins_are_the_documented_switches():
-    pins = numerics.environment("avx2")
-    assert pins["ATEN_CPU_CAPABILITY"] == "avx2" and pins["MKL_CBWR"] == "COMPATIBLE"
-    assert pins["ONEDNN_MAX_CPU_ISA"] == "AVX2" and pins[numerics.DISPATCH_VARIABLE] == "avx2"
-    assert not set(numerics.environment("native")) & set(AVX2_ONLY_CPU)
-
-
 def test_a_torch_job_refuses_to_compute_without_its_pins(monkeypatch):
     monkeypatch.setenv(numerics.DISPATCH_VARIABLE, "avx2")
     monkeypatch.delenv("MKL_CBWR", raising=False)
