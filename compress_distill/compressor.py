@@ -28,6 +28,8 @@ class ExtractiveCompressor:
     - ``dedupe``: drop a kept line already kept once (self-checks repeat steps).
     """
 
+    SETTINGS = ("keep", "dedupe")  # config keys (schema)
+
     def __init__(self, spec: dict, **_):
         if spec["keep"] not in ("equations", "numeric"):
             raise ValueError(f"extractive compressor: keep must be 'equations' or 'numeric', not {spec['keep']!r}")

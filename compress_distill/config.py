@@ -39,11 +39,15 @@ def validate(config: dict, schema_path: str | Path = SCHEMA) -> dict:
     bad key."""
     schema = yaml.safe_load(Path(schema_path).read_text())
     validator = _with_defaults(Draft202012Validator)(schema)
+    # secrets first: a key the schema does not know would otherwise be reported as merely unknown
+    lines = [f"config key '{p}': secrets are never read from config (it is stored in .snakemake/metadata and the "
+             "manifest); put the key in an environment variable and name it with 'api_key_env'"
+             for p in _secrets(config)]
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
-    if errors:
-        lines = [f"config key '{_key(e.absolute_path)}': {e.message}" for e in errors]
+    lines += [f"config key '{_key(e.absolute_path)}': {e.message}" for e in errors]
+    if lines:
         raise ConfigError("invalid config:\n  " + "\n  ".join(lines))
-    check_references(config)
+    check_references(config, schema)
     sorted_config = canonical(config)
     config.clear()
     config.update(sorted_config)
@@ -85,10 +89,54 @@ def _secrets(obj, path=()) -> list[str]:
     return []
 
 
-def check_references(config: dict) -> None:
-    problems = [f"config key '{p}': secrets are never read from config (it is stored in .snakemake/metadata and "
-                "the manifest); put the key in an environment variable and name it with 'api_key_env'"
-                for p in _secrets(config)]
+def _student_overrides(config: dict, schema: dict) -> list[str]:
+    """A student's ``training`` overrides, checked against ``training``'s own keys and types (no defaults added:
+    the global block supplies them)."""
+    validator = Draft202012Validator({"$ref": "#/$defs/training", "$defs": schema["$defs"]})
+    return [f"config key '{_key(('students', name, 'training', *e.absolute_path))}': {e.message}"
+            for name, student in config["students"].items()
+            for e in validator.iter_errors(student.get("training", {}))]
+
+
+def _engines(config: dict):
+    """(config key, engine spec) of every engine in config."""
+    for section in ("teachers", "compressors"):
+        for name, block in config[section].items():
+            yield f"{section}.{name}.engine", block["engine"]
+    if "engine" in config["evaluation"]:
+        yield "evaluation.engine", config["evaluation"]["engine"]
+
+
+def _endpoints(config: dict) -> list[str]:
+    """An openai engine talks to a server the job starts (serve) or to one someone else runs (base_url)."""
+    problems = []
+    for key, spec in _engines(config):
+        if spec["kind"] == "openai" and ("serve" in spec) == ("base_url" in spec):
+            problems.append(f"config key '{key}': an openai engine needs exactly one of 'serve' (the job starts a "
+                            "server) or 'base_url' (a server someone else runs)")
+    return problems
+
+
+PLACEHOLDERS = {"teachers": ("{question}",), "compressors": ("{question}", "{trace}")}
+
+
+def _prompts(config: dict) -> list[str]:
+    """Prompt templates exist and contain their placeholders (without one every request would get the same text)."""
+    problems = []
+    for section, needed in PLACEHOLDERS.items():
+        for name, block in config[section].items():
+            key, path = f"{section}.{name}.prompt", Path(block["prompt"])
+            if not path.is_file():
+                problems.append(f"config key '{key}': prompt template {path} does not exist")
+                continue
+            text = path.read_text(encoding="utf-8")
+            problems += [f"config key '{key}': prompt template {path} has no {p} placeholder"
+                         for p in needed if p not in text]
+    return problems
+
+
+def check_references(config: dict, schema: dict) -> None:
+    problems = _student_overrides(config, schema) + _endpoints(config) + _prompts(config)
     for i, block in enumerate(config["grid"]):
         for factor, known in (("teachers", config["teachers"]), ("students", config["students"]),
                               ("regimes", config["regimes"])):

@@ -34,6 +34,8 @@ def load_student(model_dir: str | Path):
 class HFEngine:
     """transformers ``generate``; ``spec`` keys: max_new_tokens, batch_size, temperature (0 = greedy)."""
 
+    SETTINGS = ("model", "max_new_tokens", "batch_size", "temperature")  # config keys (schema)
+
     def __init__(self, spec: dict, model_path: str | None = None, **_):
         import os
 

@@ -32,6 +32,8 @@ class EndpointError(RuntimeError):
 
 
 class OpenAIEngine:
+    SETTINGS = ("model", "base_url", "serve", "max_tokens", "api_key_env", *DEFAULTS)  # config keys (schema)
+
     def __init__(self, spec: dict, base_url: str | None = None, model_path: str | None = None, **_):
         self.spec = {**DEFAULTS, **spec}
         self.base_url = (base_url or self.spec["base_url"]).rstrip("/")

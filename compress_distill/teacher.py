@@ -47,6 +47,8 @@ class SyntheticTeacher:
     """A programmatic teacher; ``spec`` keys: verbosity (filler sentences per gap, max), self_check (probability),
     error_rate, no_answer_rate, max_tokens (whitespace words; longer traces are cut, finish_reason 'length')."""
 
+    SETTINGS = ("verbosity", "self_check", "error_rate", "no_answer_rate", "max_tokens")  # config keys (schema)
+
     def __init__(self, spec: dict, **_):
         self.spec = spec
 

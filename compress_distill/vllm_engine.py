@@ -36,6 +36,8 @@ def to_completion(req_id: str, output) -> Completion:
 
 
 class VLLMEngine:
+    SETTINGS = ("model", "batch_invariant", *LLM_KEYS, *SAMPLING_KEYS)  # config keys (schema)
+
     def __init__(self, spec: dict, model_path: str | None = None, **_):
         if spec.get("batch_invariant"):
             os.environ["VLLM_BATCH_INVARIANT"] = "1"  # read by vLLM at import

@@ -128,3 +128,53 @@ def test_an_api_key_in_config_is_refused_naming_the_key():
     cfg["teachers"]["verbose"]["engine"]["api_key"] = "sk-not-a-real-key"
     with pytest.raises(cd_config.ConfigError, match=r"config key 'teachers\.verbose\.engine\.api_key'.*api_key_env"):
         cd_config.validate(cfg)
+
+
+@pytest.mark.parametrize("mutate,key,words", [
+    (lambda c: c["teachers"]["verbose"]["engine"].update(verbosty=2), "teachers.verbose.engine", "'verbosty' is not one of"),
+    (lambda c: c["compressors"]["lean"]["engine"].update(kind="vllm", model="m", temperatur=0.6),
+     "compressors.lean.engine", "'temperatur' is not one of"),
+    (lambda c: c["compressors"]["lean"]["engine"].pop("keep"), "compressors.lean.engine", "'keep' is a required"),
+    (lambda c: c["evaluation"].update(engine={"kind": "openai", "model": "m"}), "evaluation.engine",
+     "exactly one of 'serve'"),
+    (lambda c: c["evaluation"].update(engine={"kind": "openai", "serve": {"kind": "vllm", "tensor_paralel": 2}}),
+     "evaluation.engine.serve", "Additional properties"),
+    (lambda c: c["problems"]["pool"].update(feilds={"question": "q"}), "problems.pool", "'feilds' was unexpected"),
+    (lambda c: c["problems"]["pool"].update(kind="jsonl"), "problems.pool", "'path' is a required"),
+    (lambda c: c["students"]["tiny"]["training"].update(lr="fast"), "students.tiny.training.lr", "is not of type"),
+    (lambda c: c["students"]["tiny"]["training"].update(learning_rate=0.1), "students.tiny.training",
+     "'learning_rate' was unexpected"),
+    (lambda c: c["grid"][0].update(exclude=[{"teachers": "verbose"}]), "grid.0.exclude.0", "'teachers' is not one of"),
+])
+def test_unknown_or_misspelt_keys_are_rejected_naming_the_key(mutate, key, words):
+    message = _error(mutate)
+    assert f"config key '{key}'" in message and words in message, message
+
+
+def test_prompt_templates_must_hold_their_placeholders(tmp_path):
+    cfg = _load("presets/demo.yaml")
+    no_trace = tmp_path / "compressor.txt"
+    no_trace.write_text((ROOT / "prompts/compressor.txt").read_text().replace("{trace}", "the solution"))
+    cfg["compressors"]["lean"]["prompt"] = str(no_trace)
+    cfg["teachers"]["terse"]["prompt"] = str(tmp_path / "missing.txt")
+    with pytest.raises(cd_config.ConfigError) as err:
+        cd_config.validate(cfg)
+    assert f"config key 'compressors.lean.prompt': prompt template {no_trace} has no {{trace}}" in str(err.value)
+    assert "config key 'teachers.terse.prompt'" in str(err.value) and "does not exist" in str(err.value)
+
+
+def test_each_engine_kind_accepts_exactly_its_engines_settings():
+    """The schema's per-kind keys and kinds agree with the engine registry and each engine's SETTINGS."""
+    import importlib
+
+    from compress_distill.engine import ENGINE_KINDS
+
+    engine = yaml.safe_load((ROOT / "schemas/config.schema.yaml").read_text())["$defs"]["engine"]
+    assert sorted(engine["properties"]["kind"]["enum"]) == sorted(ENGINE_KINDS)
+    allowed = {rule["if"]["properties"]["kind"]["const"]: set(rule["then"]["propertyNames"]["enum"])
+               for rule in engine["allOf"]}
+    for kind, target in ENGINE_KINDS.items():
+        module, cls = target.split(":")
+        settings = set(getattr(importlib.import_module(module), cls).SETTINGS)
+        assert allowed[kind] == settings | {"kind"}, kind
+        assert allowed[kind] <= set(engine["properties"]), kind
