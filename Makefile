@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: demo check-demo readme-results test test-slurm lint paper-dry-run clean-demo
+.PHONY: demo check-demo verify readme-results test test-slurm lint paper-dry-run clean-demo
 
 # torch is pinned in the same pip command as everything else, so no dependency pulls a CUDA build.
 $(VENV)/.installed: requirements.txt
@@ -20,6 +20,13 @@ demo: $(VENV)/.installed
 
 check-demo: $(VENV)/.installed
 	$(BIN)/python -m compress_distill.manifest check results/demo/manifest.json presets/demo.expected.json
+
+# every intermediate of a run checked against what its job wrote, and every output Snakemake finds missing: each is
+# named, then rebuilt with everything that depends on it. CONFIG=... RUN=... for another preset.
+CONFIG ?= presets/demo.yaml
+RUN ?= demo
+verify: $(VENV)/.installed
+	$(BIN)/python -m compress_distill.ledger rebuild results/$(RUN) -- --configfile $(CONFIG) --cores $(CORES)
 
 # the README's demo table, regenerated from results/demo/tables (never typed by hand)
 readme-results: $(VENV)/.installed

@@ -173,7 +173,7 @@ def run_chunked(
             os.fsync(fh.fileno())
             bar.update(len(chunk))
     records = [done[r.id] for r in requests]
-    with atomic_path(out_path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+    with atomic_path(out_path, record=True) as tmp, open(tmp, "w", encoding="utf-8") as fh:
         fh.writelines(dumps(r) + "\n" for r in records)
     partial.unlink()
     partial.with_name(partial.name + ".fingerprint").unlink()

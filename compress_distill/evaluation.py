@@ -20,6 +20,9 @@ def load_student(model_dir: str | Path):
     """Model and tokenizer from a trained-student folder; LoRA adapters are merged into their base."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from . import ledger
+
+    ledger.check(model_dir)
     model_dir = Path(model_dir)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     if (model_dir / "adapter_config.json").exists():

@@ -20,9 +20,9 @@ PNG_METADATA = {"Software": None}
 
 def save(fig, stem: str | Path) -> None:
     stem = str(stem)
-    with atomic_path(stem + ".pdf") as tmp:
+    with atomic_path(stem + ".pdf", record=True) as tmp:
         fig.savefig(tmp, format="pdf", metadata=PDF_METADATA, bbox_inches="tight")
-    with atomic_path(stem + ".png") as tmp:
+    with atomic_path(stem + ".png", record=True) as tmp:
         fig.savefig(tmp, format="png", metadata=PNG_METADATA, dpi=120, bbox_inches="tight")
     plt.close(fig)
 
@@ -48,8 +48,18 @@ def flops_vs_accuracy(grid: pd.DataFrame) -> plt.Figure:
     return _facets(grid, "train_flops", "accuracy", xlog=True)
 
 
+def _nothing_to_show(what: str) -> plt.Figure:
+    """A grid without such runs (e.g. raw only) still gets the figure file, saying so."""
+    fig, ax = plt.subplots(figsize=(4, 1.5))
+    ax.axis("off")
+    ax.text(0.5, 0.5, f"no {what} in this grid", ha="center", va="center")
+    return fig
+
+
 def per_token_efficiency(grid: pd.DataFrame) -> plt.Figure:
-    data = grid[grid.target != "raw"]
+    data = grid[grid.target != "raw"].dropna(subset=["per_token_efficiency_vs_raw"])
+    if data.empty:
+        return _nothing_to_show("run with a raw run to compare to")
     g = sns.catplot(data=data, x="target", y="per_token_efficiency_vs_raw", hue="student", col="teacher",
                     row="benchmark", kind="bar", height=3.2, errorbar=None)
     g.set_xticklabels(rotation=30, ha="right")

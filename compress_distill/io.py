@@ -9,24 +9,51 @@ import os
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from . import ledger
+
+
+class InputError(ValueError):
+    """A file that cannot be read as what it claims to be; the message names it."""
+
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary sibling path; rename it onto ``path`` only if the block succeeds."""
+def atomic_path(path: str | os.PathLike, record: bool = False) -> Iterator[Path]:
+    """Yield a temporary sibling path; rename it onto ``path`` only if the block succeeds. ``record``: a stage's
+    output, whose content goes to its ledger sidecar (:mod:`compress_distill.ledger`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     try:
         yield tmp
         os.replace(tmp, path)
+        if record:
+            ledger.record(path)
+    except OSError as err:  # a full disk's write error names no file: name the one being written
+        err.filename = err.filename or str(path)
+        raise
     finally:
-        if tmp.exists():
+        if tmp.exists() or tmp.is_symlink():
             tmp.unlink()
 
 
+def parse_jsonl(path: str | os.PathLike, lines: Iterable[str]) -> list[dict]:
+    """Records of a JSONL text; a line that is not JSON (a torn write, a hand edit) names the file and line."""
+    records = []
+    for number, line in enumerate(lines, 1):
+        if line.strip():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as err:
+                raise InputError(f"{path}, line {number}: not a JSON record ({err.msg}); the file is torn or was "
+                                 "edited: delete it so that its rule rebuilds it") from None
+    return records
+
+
 def read_jsonl(path: str | os.PathLike) -> list[dict]:
+    """A JSONL file's records, after checking it against its ledger sidecar where it has one."""
+    ledger.check(path)
     with open(path, encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+        return parse_jsonl(path, fh)
 
 
 def dumps(record: dict) -> str:
@@ -34,17 +61,19 @@ def dumps(record: dict) -> str:
 
 
 def write_jsonl(path: str | os.PathLike, records: Iterable[dict]) -> None:
-    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+    with atomic_path(path, record=True) as tmp, open(tmp, "w", encoding="utf-8") as fh:
         for record in records:
             fh.write(dumps(record) + "\n")
 
 
-def write_json(path: str | os.PathLike, obj) -> None:
-    with atomic_path(path) as tmp:
+def write_json(path: str | os.PathLike, obj, record: bool = True) -> None:
+    """``obj`` as sorted, indented JSON; ``record=False`` for files that are not a stage's output (no sidecar)."""
+    with atomic_path(path, record=record) as tmp:
         tmp.write_text(json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def read_json(path: str | os.PathLike):
+    ledger.check(path)
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
@@ -79,8 +108,9 @@ def stable_seed(*parts) -> int:
 
 
 @contextlib.contextmanager
-def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary sibling folder; it replaces ``path`` only if the block succeeds."""
+def atomic_dir(path: str | os.PathLike, record: bool = True) -> Iterator[Path]:
+    """Yield a temporary sibling folder; it replaces ``path`` only if the block succeeds (and, with ``record``, its
+    files go to its ledger sidecar)."""
     import shutil
 
     path = Path(path)
@@ -92,5 +122,7 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
         yield tmp
         shutil.rmtree(path, ignore_errors=True)
         os.replace(tmp, path)
+        if record:
+            ledger.record(path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

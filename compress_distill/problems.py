@@ -85,65 +85,107 @@ def synthetic_arithmetic(arith: dict, sizes: dict[str, int], seed: int) -> dict[
     return out
 
 
-def load_records(source: dict) -> list[dict]:
-    """Problems from a local JSONL or Parquet file or a Hugging Face dataset, mapped by ``source['fields']``."""
-    fields = {"question": "question", "answer": "answer", **source.get("fields", {})}
+DROP_REASONS = ("missing_field", "not_text", "empty_question", "empty_answer", "answer_pattern_mismatch",
+                "question_too_long", "duplicate_question", "duplicate_id")
+
+
+def _rows(source: dict) -> list[dict]:
     if source["kind"] == "jsonl":
-        rows = read_jsonl(source["path"])
-    elif source["kind"] == "parquet":
+        return read_jsonl(source["path"])
+    if source["kind"] == "parquet":
         import pandas as pd
 
-        rows = pd.read_parquet(source["path"]).to_dict("records")
-    elif source["kind"] == "hub":
+        return pd.read_parquet(source["path"]).to_dict("records")
+    if source["kind"] == "hub":
         from datasets import load_dataset  # only where a hub source is configured
 
-        rows = list(load_dataset(source["path"], source.get("name"), split=source["split"]))
-    else:
-        raise ValueError(f"problem source kind {source['kind']!r} is not jsonl, parquet or hub")
-    out = []
+        return list(load_dataset(source["path"], source.get("name"), split=source["split"]))
+    raise ValueError(f"problem source kind {source['kind']!r} is not jsonl, parquet or hub")
+
+
+def _blank(value) -> bool:
+    """null (JSON null, a missing Parquet cell) or whitespace only."""
+    return value is None or (isinstance(value, float) and value != value) or (isinstance(value, str) and not value.strip())
+
+
+def _text(value) -> str | None:
+    """A field as text: strings as they are, integers and floats written plainly; None for anything else (bytes,
+    lists, booleans), which would otherwise become their Python repr."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _problem(row, fields: dict, source: dict, index: int) -> dict | str:
+    """The problem a row holds, or the reason it is dropped (one of DROP_REASONS)."""
+    if not isinstance(row, dict) or any(f not in row for f in fields.values()):
+        return "missing_field"
+    q, a = row[fields["question"]], row[fields["answer"]]
+    if _blank(q):
+        return "empty_question"
+    if _blank(a):
+        return "empty_answer"
+    question, answer = (q if isinstance(q, str) else None), _text(a)
+    pid = _text(row[fields["id"]]) if "id" in fields else f"row{index:07d}"
+    if question is None or answer is None or pid is None:
+        return "not_text"
+    if source.get("answer_pattern"):
+        match = re.search(source["answer_pattern"], answer, re.S)
+        if not match:
+            return "answer_pattern_mismatch"
+        answer = match.group(1).strip()
+    if source.get("max_question_chars") and len(question) > source["max_question_chars"]:
+        return "question_too_long"
+    return {"id": pid, "question": question, "answer": answer}
+
+
+def load_records(source: dict, name: str = "pool") -> tuple[list[dict], dict[str, int]]:
+    """Problems from a local JSONL or Parquet file or a Hugging Face dataset, mapped by ``source['fields']``, and
+    the counts: rows read, usable, used (``size``), and dropped by reason — a missing, empty, null or non-text field,
+    a question longer than ``max_question_chars``, a duplicate question or id (the first is kept)."""
+    fields = {"question": "question", "answer": "answer", **source.get("fields", {})}
+    rows = _rows(source)
+    dropped = dict.fromkeys(DROP_REASONS, 0)
+    out, questions, ids = [], set(), set()
     for i, row in enumerate(rows):
-        missing = [f for f in ("question", "answer") if fields[f] not in row]
-        if missing:
-            raise ValueError(f"problems: row {i} of {source['path']} has no field {fields[missing[0]]!r} "
-                             f"(mapped from '{missing[0]}'); fix the 'fields' mapping in config")
-        pid = str(row[fields["id"]]) if "id" in fields and fields["id"] in row else f"row{i:07d}"
-        answer = str(row[fields["answer"]])
-        if source.get("answer_pattern"):
-            match = re.search(source["answer_pattern"], answer, re.S)
-            if not match:
-                raise ValueError(f"problems: row {i} of {source['path']}: answer {answer[-80:]!r} does not match "
-                                 f"'answer_pattern' {source['answer_pattern']!r}")
-            answer = match.group(1).strip()
-        out.append({"id": pid, "question": str(row[fields["question"]]), "answer": answer})
-    return dedupe(out)[: source.get("size") or len(out)]
+        problem = _problem(row, fields, source, i)
+        if isinstance(problem, dict):
+            key = normalise(problem["question"])
+            problem = ("duplicate_question" if key in questions else
+                       "duplicate_id" if problem["id"] in ids else problem)
+        if isinstance(problem, str):
+            dropped[problem] += 1
+            continue
+        questions.add(key)
+        ids.add(problem["id"])
+        out.append(problem)
+    if not out:
+        worst = max(dropped, key=dropped.get)
+        raise ValueError(f"problems: none of the {len(rows)} rows of {source['path']} (config key 'problems."
+                         f"{'pool' if name == 'pool' else 'benchmarks.' + name}') is usable; most were dropped as "
+                         f"{worst!r} ({dropped[worst]}): check its 'fields' mapping and the file")
+    used = out[: source.get("size") or len(out)]
+    return used, {"rows": len(rows), "usable": len(out), "used": len(used), **dropped}
 
 
-def dedupe(records: list[dict]) -> list[dict]:
-    """First occurrence of each (whitespace/case-normalised) question; ids must be unique."""
-    seen, out = set(), []
-    for rec in records:
-        key = normalise(rec["question"])
-        if key not in seen:
-            seen.add(key)
-            out.append(rec)
-    ids = [r["id"] for r in out]
-    if len(set(ids)) != len(ids):
-        raise ValueError("problems: ids are not unique; map a unique field to 'id' or drop the mapping")
-    return out
-
-
-def load_all(problems_cfg: dict, seed: int) -> tuple[list[dict], dict[str, list[dict]]]:
-    """The training pool and every benchmark, checked disjoint (pool vs each benchmark)."""
+def load_all(problems_cfg: dict, seed: int) -> tuple[list[dict], dict[str, list[dict]], dict[str, dict[str, int]]]:
+    """The training pool and every benchmark, checked disjoint (pool vs each benchmark), and each file source's row
+    counts (:func:`load_records`)."""
     sources = {"pool": problems_cfg["pool"], **problems_cfg["benchmarks"]}
     synthetic = {n: s["size"] for n, s in sources.items() if s["kind"] == "synthetic_arithmetic"}
     if synthetic and "arithmetic" not in problems_cfg:
         raise ValueError("problems: synthetic_arithmetic sources need 'problems.arithmetic'")
     sets = synthetic_arithmetic(problems_cfg["arithmetic"], synthetic, seed) if synthetic else {}
-    sets.update({n: load_records(s) for n, s in sources.items() if n not in sets})
+    counts = {}
+    for name, source in sources.items():
+        if name not in sets:
+            sets[name], counts[name] = load_records(source, name)
     pool = sets.pop("pool")
     for bench in sets.values():
         check_disjoint(pool, bench)
-    return pool, sets
+    return pool, sets, counts
 
 
 def normalise(question: str) -> str:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import sys
+import traceback
 
 
 def job_threads(smk) -> int:
@@ -35,4 +37,31 @@ def start(smk, name: str) -> logging.Logger:
     logging.basicConfig(stream=stream, level=logging.INFO, format="%(asctime)s %(name)s %(message)s", force=True)
     threads = job_threads(smk)
     os.environ.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), TOKENIZERS_PARALLELISM="false")
+    sys.excepthook = _report_failure(name, log_path)
     return logging.getLogger(name)
+
+
+def failure_line(stage: str, err: BaseException, log_path: str) -> str:
+    """What a failed job says on the terminal, in one line: the stage, what failed (the file, when one is known)
+    and what to do; the traceback stays in the log."""
+    if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+        where = f" writing {err.filename}" if err.filename else ""
+        what = (f"no space left on the device{where}; free space there and rerun snakemake (finished jobs are "
+                f"kept, resumable ones resume)")
+    else:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        what = f"{type(err).__name__}: {first}" if first else type(err).__name__
+    return f"{stage} failed: {what} (log: {log_path})"
+
+
+def _report_failure(stage: str, log_path: str):
+    def hook(kind, err, tb):
+        try:  # the traceback to the log; on a full disk that write fails too
+            traceback.print_exception(kind, err, tb)
+            sys.stderr.flush()
+        except OSError:
+            pass
+        sys.__stderr__.write(failure_line(stage, err, log_path) + "\n")
+        sys.__stderr__.flush()
+
+    return hook

@@ -52,6 +52,9 @@ def build_model(model_cfg: dict, tokenizer, seed: int):
     from transformers import Qwen3Config, Qwen3ForCausalLM
 
     arch = dict(model_cfg["architecture"])
+    unknown = sorted(set(arch) - set(Qwen3Config().to_dict()))
+    if unknown:  # Qwen3Config would keep them as inert attributes
+        raise ValueError(f"config key 'students.<student>.model.architecture': {unknown} are not Qwen3Config settings")
     config = Qwen3Config(
         vocab_size=len(tokenizer),
         pad_token_id=tokenizer.pad_token_id,
@@ -107,4 +110,7 @@ def load_base(name_or_path: str):
     """The model a fine-tuning run starts from (a pre-trained folder or a hub name) and its tokenizer."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from . import ledger
+
+    ledger.check(name_or_path)  # a pre-trained folder is checked against its ledger; a hub name has none
     return AutoModelForCausalLM.from_pretrained(name_or_path), AutoTokenizer.from_pretrained(name_or_path)

@@ -26,12 +26,12 @@ CLAIMS = [  # (claim, the abstract's range, low, high)
 def write_table(df: pd.DataFrame, stem: str | Path) -> None:
     """``stem``.csv / .md / .tex with fixed float formatting, so equal data gives equal bytes."""
     stem = str(stem)
-    with atomic_path(stem + ".csv") as tmp:
+    with atomic_path(stem + ".csv", record=True) as tmp:
         df.to_csv(tmp, index=False, float_format="%.6g", lineterminator="\n")
     shown = df.map(lambda v: f"{v:.4g}" if isinstance(v, float) else v)
-    with atomic_path(stem + ".md") as tmp:
+    with atomic_path(stem + ".md", record=True) as tmp:
         tmp.write_text(_markdown(shown), encoding="utf-8")
-    with atomic_path(stem + ".tex") as tmp:
+    with atomic_path(stem + ".tex", record=True) as tmp:
         tmp.write_text(_latex(shown), encoding="utf-8")
 
 
@@ -53,6 +53,11 @@ def _latex(df: pd.DataFrame) -> str:
 RUN_COLUMNS = ("block", "teacher", "student", "regime", "target", "seed")
 
 
+def _frame(rows: list[dict], columns) -> pd.DataFrame:
+    """A table from rows; with no rows (a grid without such runs) still its header, so every consumer works."""
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=list(columns))
+
+
 def _run_benchmark_rows(runs: list[dict], metrics: dict[tuple, dict], summaries: dict[tuple, dict], columns):
     """One row per run × benchmark: the run's factors, the benchmark, then ``columns(metrics, summary)``."""
     for run in runs:
@@ -67,7 +72,8 @@ def main_grid(runs: list[dict], metrics: dict[tuple, dict], summaries: dict[tupl
     df = pd.DataFrame(_run_benchmark_rows(runs, metrics, summaries, lambda m, s: {
         "accuracy": s["accuracy"], "accuracy_ci_low": s["accuracy_ci_low"], "accuracy_ci_high": s["accuracy_ci_high"],
         "mean_output_tokens": s["mean_output_tokens"], "hit_cap_share": s["hit_cap_share"],
-        "train_examples": m["examples"], "train_tokens": m["train_tokens"], "train_flops": float(m["train_flops"])}))
+        "train_examples": m["examples"], "train_examples_over_max_length": m["examples_over_max_length"],
+        "train_tokens": m["train_tokens"], "train_flops": float(m["train_flops"])}))
     raw = df[df.target == "raw"].set_index(["teacher", "student", "regime", "seed", "benchmark"])
     idx = pd.MultiIndex.from_frame(df[["teacher", "student", "regime", "seed", "benchmark"]])
     raw_acc = raw["accuracy"].reindex(idx).to_numpy()
@@ -79,13 +85,22 @@ def main_grid(runs: list[dict], metrics: dict[tuple, dict], summaries: dict[tupl
     return df
 
 
+def dataset_rows(rows: dict[str, dict[str, int]]) -> pd.DataFrame:
+    """Per file source (pool, benchmarks): rows read, usable, used, and every dropped row counted by reason."""
+    from .problems import DROP_REASONS
+
+    return _frame([{"source": name, **{k: c[k] for k in ("rows", "usable", "used")},
+                    **{f"dropped_{r}": c[r] for r in DROP_REASONS}} for name, c in rows.items()],
+                  ["source", "rows", "usable", "used", *(f"dropped_{r}" for r in DROP_REASONS)])
+
+
 def verification(rejects: dict[str, list[dict]]) -> pd.DataFrame:
     rows = []
     for teacher, shards in rejects.items():
         total = {"traces": sum(s["traces"] for s in shards), "kept": sum(s["kept"] for s in shards)}
         reasons = {f"rejected_{k}": sum(s["rejects"].get(k, 0) for s in shards) for k in shards[0]["rejects"]}
         rows.append({"teacher": teacher, **total, **reasons, "kept_share": total["kept"] / max(1, total["traces"])})
-    return pd.DataFrame(rows)
+    return _frame(rows, ["teacher", "traces", "kept", "kept_share"])
 
 
 def compression(compressed: dict[tuple, list[dict]], selections: dict[tuple, dict]) -> pd.DataFrame:
@@ -102,7 +117,7 @@ def compression(compressed: dict[tuple, list[dict]], selections: dict[tuple, dic
             "char_ratio": _ratio(ok, "chars", "raw_chars"), "token_ratio": _ratio(ok, "tokens", "raw_tokens"),
             "mean_raw_tokens": _mean(ok, "raw_tokens"), "mean_compressed_tokens": _mean(ok, "tokens"),
         })
-    return pd.DataFrame(rows)
+    return _frame(rows, ["teacher", "compressor", "traces_in", "traces_out"])
 
 
 def _ratio(recs: list[dict], num: str, den: str) -> float:
@@ -122,7 +137,8 @@ def truncation(truncated: dict[tuple, list[dict]]) -> pd.DataFrame:
             "mean_raw_chars": _mean(recs, "raw_chars"), "mean_compressed_chars": _mean(recs, "compressed_chars"),
             "mean_truncated_chars": _mean(recs, "chars"), "char_ratio_vs_raw": _ratio(recs, "chars", "raw_chars"),
         })
-    return pd.DataFrame(rows)
+    return _frame(rows, ["teacher", "compressor", "traces", "mean_raw_chars", "mean_compressed_chars",
+                         "mean_truncated_chars", "char_ratio_vs_raw"])
 
 
 def efficiency(grid: pd.DataFrame, compressed: dict[tuple, list[dict]], params_b: dict[str, float]) -> pd.DataFrame:
@@ -149,7 +165,9 @@ def efficiency(grid: pd.DataFrame, compressed: dict[tuple, list[dict]], params_b
             "compression_tokens": comp_tokens,
             "compression_flops": 2 * params_b.get(comp, 0.0) * 1e9 * comp_tokens,
         })
-    return pd.DataFrame(rows)
+    return _frame(rows, [*RUN_COLUMNS, "benchmark", "train_tokens_vs_raw", "train_flops_vs_raw",
+                         "output_length_reduction", "accuracy_vs_raw", "per_token_efficiency_vs_raw",
+                         "compression_tokens", "compression_flops"])
 
 
 def timings(runs: list[dict], metrics: dict[tuple, dict]) -> pd.DataFrame:

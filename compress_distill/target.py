@@ -7,6 +7,7 @@ them, and the count of problems removed that way is reported.
 
 from __future__ import annotations
 
+from .ledger import IntermediateError
 from .teacher import answer_line
 
 ANSWER_ONLY = "answer-only"
@@ -30,16 +31,30 @@ def shared_ids(verified: list[dict], compressed_by: dict[str, list[dict]]) -> tu
     return sorted(keep), {name: len(rej & ids) for name, rej in rejected.items()}
 
 
+def check_same_ids(made_from: list[dict], made: list[dict], path) -> None:
+    """A shard made record by record from another (compressed from verified) holds exactly its ids."""
+    want, have = [r["id"] for r in made_from], {r["id"] for r in made}
+    missing, extra = [i for i in want if i not in have], sorted(have - set(want))
+    if missing or extra:
+        which = f"no record for id {missing[0]} ({len(missing)} missing)" if missing else f"unexpected id {extra[0]}"
+        raise IntermediateError(f"{path}: {which} of the {len(want)} traces it was made from; the file is incomplete "
+                                "or stale: delete it so that its rule rebuilds it")
+
+
 def answer_only_text(answer: str) -> str:
     return "<think>\n\n</think>\n" + answer_line(answer)
 
 
-def build(kind: str, ids: list[str], source: list[dict]) -> list[dict]:
+def build(kind: str, ids: list[str], source: list[dict], source_paths: list[str]) -> list[dict]:
     """Target examples (id, question, completion) for ``ids`` of one target kind, from its source traces."""
     by_id = {r["id"]: r for r in source}
     out = []
     for pid in ids:
-        rec = by_id[pid]
+        rec = by_id.get(pid)
+        if rec is None:
+            raise IntermediateError(f"target {kind}: selected id {pid} is in none of its {len(source_paths)} source "
+                                    f"file(s) ({source_paths[0]} ...); they are incomplete or older than the selection:"
+                                    " delete them so that their rules rebuild them")
         text = answer_only_text(rec["answer"]) if kind == ANSWER_ONLY else rec["text"]
         out.append({"id": pid, "question": rec["question"], "answer": rec["answer"], "completion": text})
     return out

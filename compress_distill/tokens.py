@@ -9,6 +9,9 @@ from functools import lru_cache
 def load_tokenizer(name_or_path: str):
     from transformers import AutoTokenizer
 
+    from . import ledger
+
+    ledger.check(name_or_path)
     return AutoTokenizer.from_pretrained(name_or_path)
 
 

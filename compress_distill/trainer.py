@@ -25,15 +25,28 @@ from pathlib import Path
 IGNORE = -100
 
 
-def encode_example(tokenizer, question: str, completion: str, max_length: int) -> tuple[list[int], list[int]]:
+def encode_example(tokenizer, question: str, completion: str) -> tuple[list[int], list[int]]:
     """(input ids, labels): the chat prompt masked, the completion and its end-of-turn token trained."""
     prompt = tokenizer.apply_chat_template(
         [{"role": "user", "content": question}], add_generation_prompt=True, tokenize=True, return_dict=False
     )
     answer = tokenizer(completion + tokenizer.eos_token, add_special_tokens=False)["input_ids"]
-    ids = (prompt + answer)[:max_length]
-    labels = ([IGNORE] * len(prompt) + answer)[:max_length]
-    return ids, labels
+    return prompt + answer, [IGNORE] * len(prompt) + answer
+
+
+def within_max_length(encoded: list[tuple[list[int], list[int]]], max_length: int) -> list[int]:
+    """Indices of the examples that fit ``max_length`` whole. A longer one is dropped (and counted by the caller),
+    never cut: a cut example loses its answer and its stop token. A ``max_length`` that leaves no room after the
+    longest prompt is a config error."""
+    longest_prompt = max(labels.count(IGNORE) for _, labels in encoded)
+    if longest_prompt >= max_length:
+        raise ValueError(f"config key 'training.max_length': {max_length} tokens leaves no room for a completion after "
+                         f"the longest prompt ({longest_prompt} tokens); raise it")
+    kept = [i for i, (ids, _) in enumerate(encoded) if len(ids) <= max_length]
+    if not kept:
+        raise ValueError(f"config key 'training.max_length': every one of the {len(encoded)} examples is longer than "
+                         f"{max_length} tokens (shortest {min(len(ids) for ids, _ in encoded)}); raise it")
+    return kept
 
 
 def micro_batches(examples: list[tuple[list[int], list[int]]], budget: int, packed: bool) -> list[list[int]]:
@@ -197,7 +210,7 @@ def save_checkpoint(folder: Path, model, opt, sched, state: dict, fingerprint: s
     from .io import atomic_dir
 
     name = checkpoint_name(state["step"])
-    with atomic_dir(folder / name) as tmp:
+    with atomic_dir(folder / name, record=False) as tmp:
         weights = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
         torch.save({"weights": weights, "opt": opt.state_dict(), "sched": sched.state_dict(),
                     "torch_rng": torch.get_rng_state(), **state}, tmp / "state.pt")
@@ -301,7 +314,12 @@ def train(model, tokenizer, examples: list[dict], hp: dict, seed: int, lora: dic
     model.to(workers.device)
     if not examples:
         raise ValueError("trainer: no training examples (every problem was rejected, or the regime is empty)")
-    encoded = [encode_example(tokenizer, e["question"], e["completion"], hp["max_length"]) for e in examples]
+    encoded = [encode_example(tokenizer, e["question"], e["completion"]) for e in examples]
+    fits = within_max_length(encoded, hp["max_length"])
+    if len(fits) < len(encoded):
+        log(f"dropped {len(encoded) - len(fits)} of {len(encoded)} examples longer than max_length "
+            f"{hp['max_length']} tokens")
+    encoded = [encoded[i] for i in fits]
     per_step, packed = hp["examples_per_step"], hp.get("packing", True)
     if packed and not packing_supported(model):
         packed = False
@@ -386,6 +404,8 @@ def train(model, tokenizer, examples: list[dict], hp: dict, seed: int, lora: dic
         model = sharding.full_model(sharded)
     metrics = {
         "examples": len(encoded),
+        "examples_over_max_length": len(examples) - len(encoded),
+        "max_example_tokens": max(len(labels) - labels.count(IGNORE) for _, labels in encoded),
         "packing": packed,
         "workers": world,
         "steps": total_steps,
@@ -402,12 +422,6 @@ def train(model, tokenizer, examples: list[dict], hp: dict, seed: int, lora: dic
                      "peak_memory_bytes": peak_memory_bytes()},
     }
     return model, metrics, curve
-
-
-def max_completion_tokens(tokenizer, examples: list[dict]) -> int:
-    """Longest training completion in tokens, end-of-turn included (evaluation's cap must exceed it)."""
-    texts = [e["completion"] + tokenizer.eos_token for e in examples]
-    return max((len(ids) for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]), default=0)
 
 
 def write_curve(path, curve: list[dict]) -> None:
@@ -448,7 +462,6 @@ def run_job(spec: dict, log=print) -> None:
     if data_parallel().process_index != 0:
         return
     metrics.update(spec.get("meta", {}))
-    metrics["max_example_tokens"] = max_completion_tokens(tokenizer, examples)
     with io.atomic_dir(spec["model"]) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)

@@ -301,6 +301,7 @@ def evaluation_summaries():
 def final_outputs():
     return [
         *rules.tables.output,
+        *rules.dataset_rows.output,
         *rules.figures.output,
         rules.manifest.output.manifest,
     ]

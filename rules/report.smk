@@ -29,9 +29,25 @@ PROMPTS = sorted(
 
 
 localrules:
+    dataset_rows,
     tables,
     figures,
     manifest,
+
+
+rule dataset_rows:
+    input:
+        summary=rules.problems.output.summary,
+    output:
+        **{f"{ext}": f"{R}/tables/dataset_rows.{ext}" for ext in ("csv", "md", "tex")},
+    log:
+        f"{R}/logs/dataset_rows.log",
+    conda:
+        "../envs/report.yaml"
+    params:
+        identity=identity("dataset_rows"),
+    script:
+        "../workflow_scripts/dataset_rows.py"
 
 
 rule tables:
@@ -97,7 +113,7 @@ rule figures:
 
 rule manifest:
     input:
-        tables=rules.tables.output,
+        tables=[*rules.tables.output, *rules.dataset_rows.output],
         figures=rules.figures.output,
         prompts=[ancient(p) for p in PROMPTS],
     output:

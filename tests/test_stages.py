@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from compress_distill import compressor, problems, regime, target, teacher, truncation, verifier
+from compress_distill import compressor, ledger, problems, regime, target, teacher, truncation, verifier
 from compress_distill.engine import Completion, Request
 
 SPEC = {"verbosity": 2, "self_check": 0.6, "error_rate": 0.0, "no_answer_rate": 0.0, "max_tokens": 200}
@@ -158,10 +158,21 @@ def test_every_target_shares_problem_ids_and_removals_are_counted():
     ids, removed = target.shared_ids(verified, comp)
     assert ids == [f"p{i}" for i in (0, 3, 4, 5, 6, 8, 9)]
     assert removed == {"a": 2, "b": 2}
-    raw = target.build("raw", ids, verified)
-    answer_only = target.build("answer-only", ids, verified)
+    raw = target.build("raw", ids, verified, ["v.jsonl"])
+    answer_only = target.build("answer-only", ids, verified, ["v.jsonl"])
     assert [e["id"] for e in raw] == [e["id"] for e in answer_only] == ids
     assert all(verifier.extract_answer(e["completion"]) == e["answer"] for e in answer_only)
+
+
+def test_consumers_name_the_file_and_the_id_an_intermediate_lacks():
+    verified = [{"id": f"p{i}", "question": "q", "answer": str(i), "text": RAW} for i in range(4)]
+    with pytest.raises(ledger.IntermediateError, match=r"c/0000\.jsonl: no record for id p3 \(1 missing\)"):
+        target.check_same_ids(verified, verified[:3], "c/0000.jsonl")
+    with pytest.raises(ledger.IntermediateError, match=r"c/0000\.jsonl: unexpected id x"):
+        target.check_same_ids(verified, verified + [{"id": "x"}], "c/0000.jsonl")
+    target.check_same_ids(verified, list(reversed(verified)), "c/0000.jsonl")
+    with pytest.raises(ledger.IntermediateError, match=r"selected id p3 is in none of its 2 source file\(s\) \(a.jsonl"):
+        target.build("compressed", ["p0", "p3"], verified[:3], ["a.jsonl", "b.jsonl"])
 
 
 @pytest.mark.parametrize("name,parsed", [("raw", ("raw", None)), ("answer-only", ("answer-only", None)),
@@ -187,14 +198,49 @@ def test_local_jsonl_problems_are_mapped_deduplicated_and_checked(tmp_path):
     path = tmp_path / "p.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in rows))
     source = {"kind": "jsonl", "path": str(path), "fields": {"question": "problem", "answer": "solution", "id": "uid"}}
-    assert [(p["id"], p["answer"]) for p in problems.load_records(source)] == [("a", "2"), ("c", "4")]
+    records, counts = problems.load_records(source)
+    assert [(p["id"], p["answer"]) for p in records] == [("a", "2"), ("c", "4")]
+    assert counts["duplicate_question"] == 1 and (counts["rows"], counts["usable"]) == (3, 2)
     pd.DataFrame(rows).to_parquet(tmp_path / "p.parquet")
     parquet = {**source, "kind": "parquet", "path": str(tmp_path / "p.parquet")}
     assert problems.load_records(parquet) == problems.load_records(source)
     pattern = {**source, "answer_pattern": r"^(\d)$"}
-    assert [p["answer"] for p in problems.load_records(pattern)] == ["2", "4"]
-    with pytest.raises(ValueError, match="no field 'answer'"):
+    assert [p["answer"] for p in problems.load_records(pattern)[0]] == ["2", "4"]
+    with pytest.raises(ValueError, match=r"none of the 3 rows .*'problems.pool'.*'missing_field' \(3\)"):
         problems.load_records({**source, "fields": {"question": "problem"}})
+
+
+BAD_ROWS = [  # (row, the reason it is dropped)
+    ({"question": "Compute 1 + 2.", "answer": 3}, None),
+    ({"question": "Compute 1 + 2."}, "missing_field"),
+    ({"question": "  ", "answer": "1"}, "empty_question"),
+    ({"question": None, "answer": "1"}, "empty_question"),
+    ({"question": "Compute 2 + 2.", "answer": None}, "empty_answer"),
+    ({"question": ["Compute 2 + 5."], "answer": "7"}, "not_text"),
+    ({"question": "Compute 2 + 6.", "answer": {"value": 8}}, "not_text"),
+    ({"question": "Compute 2 + 7.", "answer": True}, "not_text"),
+    ({"question": "Compute " + "9 + " * 50 + "1.", "answer": "451"}, "question_too_long"),
+    ({"question": "compute 1 +  2.", "answer": "3"}, "duplicate_question"),
+    ({"question": "Compute 3 + 3.", "answer": "6"}, None),
+]
+
+
+def test_each_bad_dataset_row_is_dropped_and_counted_by_reason(tmp_path):
+    path = tmp_path / "p.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row, _ in BAD_ROWS))
+    records, counts = problems.load_records({"kind": "jsonl", "path": str(path), "max_question_chars": 100})
+    assert [r["question"] for r in records] == [row["question"] for row, why in BAD_ROWS if why is None]
+    assert records[0]["answer"] == "3"
+    expected = {reason: sum(why == reason for _, why in BAD_ROWS) for reason in problems.DROP_REASONS}
+    assert {k: counts[k] for k in problems.DROP_REASONS} == expected
+    assert counts["rows"] == len(BAD_ROWS) == counts["usable"] + sum(expected.values())
+
+
+def test_bytes_never_become_text(tmp_path):
+    pd.DataFrame({"question": ["Compute 1 + 1.", "Compute 1 + 3."], "answer": [b"2", b"4"]}).to_parquet(
+        tmp_path / "b.parquet")
+    with pytest.raises(ValueError, match=r"none of the 2 rows .*'not_text' \(2\)"):
+        problems.load_records({"kind": "parquet", "path": str(tmp_path / "b.parquet")})
 
 
 def test_rejected_compressions_are_retried_with_new_seeds():

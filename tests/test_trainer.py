@@ -17,12 +17,25 @@ EXAMPLES = [
 
 
 def test_prompt_is_masked_and_end_of_turn_is_trained(tiny_tokenizer):
-    ids, labels = trainer.encode_example(tiny_tokenizer, EXAMPLES[0]["question"], EXAMPLES[0]["completion"], 512)
+    ids, labels = trainer.encode_example(tiny_tokenizer, EXAMPLES[0]["question"], EXAMPLES[0]["completion"])
     trained = [t for t in labels if t != trainer.IGNORE]
     assert trained[-1] == tiny_tokenizer.eos_token_id
     assert tiny_tokenizer.decode(trained[:-1]) == EXAMPLES[0]["completion"]
     first = labels.index(trained[0])
     assert all(t == trainer.IGNORE for t in labels[:first]) and first > 0
+
+
+def test_examples_over_max_length_are_dropped_whole_and_counted(tiny_tokenizer):
+    encoded = [trainer.encode_example(tiny_tokenizer, e["question"], e["completion"]) for e in EXAMPLES]
+    lengths = sorted(len(ids) for ids, _ in encoded)
+    fits = trainer.within_max_length(encoded, lengths[1])
+    assert sorted(len(encoded[i][0]) for i in fits) == [n for n in lengths if n <= lengths[1]]
+    assert len(fits) < len(encoded)
+    with pytest.raises(ValueError, match=r"config key 'training.max_length': every one of the \d+ examples"):
+        trainer.within_max_length(encoded, lengths[0] - 1)
+    longest_prompt = max(labels.count(trainer.IGNORE) for _, labels in encoded)
+    with pytest.raises(ValueError, match=r"config key 'training.max_length': 8 tokens leaves no room"):
+        trainer.within_max_length(encoded, min(8, longest_prompt))
 
 
 def _step_grads(model, tokenizer, budget, packing=False, **extra):
@@ -60,7 +73,7 @@ def test_a_packed_step_equals_the_examples_run_one_by_one(tiny_tokenizer, tiny_m
 
 def test_packing_without_document_boundaries_would_differ(tiny_tokenizer, tiny_model):
     """The check above can fail: the same row without per-document positions mixes documents."""
-    batch = trainer.collate_packed([trainer.encode_example(tiny_tokenizer, e["question"], e["completion"], 512)
+    batch = trainer.collate_packed([trainer.encode_example(tiny_tokenizer, e["question"], e["completion"])
                                     for e in EXAMPLES])
     with torch.no_grad():
         separate = trainer.summed_loss(tiny_model, batch)
@@ -79,7 +92,7 @@ def test_chunked_loss_equals_the_full_logits_loss(tiny_tokenizer, tiny_model):
     """Only labelled positions reach the output layer, a few at a time: same loss and gradients as full logits."""
     import torch.nn.functional as F
 
-    rows = [trainer.encode_example(tiny_tokenizer, e["question"], e["completion"], 512) for e in EXAMPLES]
+    rows = [trainer.encode_example(tiny_tokenizer, e["question"], e["completion"]) for e in EXAMPLES]
     batch = trainer.collate(rows, tiny_tokenizer.pad_token_id)
     chunked_model, full_model = copy.deepcopy(tiny_model), copy.deepcopy(tiny_model)
     chunked = trainer.summed_loss(chunked_model, batch, chunk_tokens=7)
@@ -119,7 +132,7 @@ def test_a_linear_attention_hybrid_trains_padded_and_equals_one_by_one(tiny_toke
     assert asked_packed[2]["packing"] is False
     _assert_same_step(asked_packed, _step_grads(model, tiny_tokenizer, budget=1))
     # the fallback is needed: in a packed row the linear layer's state leaks from one document into the next
-    rows = [trainer.encode_example(tiny_tokenizer, e["question"], e["completion"], 512) for e in EXAMPLES[:2]]
+    rows = [trainer.encode_example(tiny_tokenizer, e["question"], e["completion"]) for e in EXAMPLES[:2]]
     packed = trainer.collate_packed(rows)
     with torch.no_grad():
         second_packed = model.model(**{k: v for k, v in packed.items() if k != "labels"},
@@ -130,7 +143,7 @@ def test_a_linear_attention_hybrid_trains_padded_and_equals_one_by_one(tiny_toke
 
 def test_metrics_count_real_tokens_and_flops(tiny_tokenizer, tiny_model):
     metrics = _step_grads(tiny_model, tiny_tokenizer, budget=10_000)[2]
-    real = sum(len(trainer.encode_example(tiny_tokenizer, e["question"], e["completion"], 512)[0]) for e in EXAMPLES)
+    real = sum(len(trainer.encode_example(tiny_tokenizer, e["question"], e["completion"])[0]) for e in EXAMPLES)
     assert metrics["train_tokens"] == real
     assert metrics["train_flops"] == 6 * metrics["parameters"] * real
     assert metrics["measured"]["wall_seconds"] > 0 and metrics["measured"]["peak_memory_bytes"] > 0
@@ -230,3 +243,10 @@ def test_a_checkpoint_made_for_other_settings_is_discarded_not_resumed(tiny_toke
     for name, value in _weights(clean).items():
         torch.testing.assert_close(_weights(rerun)[name], value, rtol=0, atol=0)
     assert curve == clean_curve and max(row["lr"] for row in curve) <= 1e-3
+
+
+def test_an_unknown_architecture_key_is_refused(tiny_tokenizer):
+    from compress_distill import student
+
+    with pytest.raises(ValueError, match=r"\['hiden_size'\] are not Qwen3Config settings"):
+        student.build_model({"architecture": {"hiden_size": 32}}, tiny_tokenizer, seed=0)

@@ -1,11 +1,10 @@
-from transformers import AutoTokenizer
-
 from compress_distill import io, numerics, problems, runtime, student
+from compress_distill.tokens import load_tokenizer
 
 log = runtime.start(snakemake, "pretrain")
 log.info("numerics: %s", numerics.pin_torch(runtime.job_threads(snakemake)))
 spec = snakemake.params.student
-tokenizer = AutoTokenizer.from_pretrained(snakemake.input.tokenizer)
+tokenizer = load_tokenizer(snakemake.input.tokenizer)
 model = student.build_model(spec["model"], tokenizer, snakemake.params.seed)
 log.info("%s: %d parameters", snakemake.wildcards.student, student.count_parameters(model))
 corpus = problems.pretraining_corpus(snakemake.params.arithmetic)

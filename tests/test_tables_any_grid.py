@@ -1,0 +1,39 @@
+"""Every grid the schema accepts builds its tables and figures, e.g. one with only the ``raw`` target."""
+
+from __future__ import annotations
+
+import pytest
+
+from compress_distill import figures, tables
+
+
+def _inputs(targets):
+    runs = [{"block": "b", "teacher": "t", "student": s, "regime": "full", "target": target, "seed": 0}
+            for s in ("s1", "s2") for target in targets]
+    metrics, summaries = {}, {}
+    for i, run in enumerate(runs):
+        key = (run["teacher"], run["student"], run["regime"], run["target"], run["seed"])
+        metrics[key] = {"examples": 10, "examples_over_max_length": 0, "train_tokens": 1000 - 100 * i, "train_flops": 1e9, "steps": 3,
+                        "final_loss": 1.5, "weights_sha256": "ab" * 32,
+                        "measured": {"wall_seconds": 2.0 + i, "tokens_per_second": 500.0, "peak_memory_bytes": 2**20}}
+        summaries[key] = {"arith": {"accuracy": 0.5 + 0.1 * i, "accuracy_ci_low": 0.4, "accuracy_ci_high": 0.9,
+                                    "mean_output_tokens": 40.0 - i, "hit_cap_share": 0.0, "outputs_sha256": "cd" * 32}}
+    return runs, metrics, summaries
+
+
+@pytest.mark.parametrize("targets", [["raw"], ["answer-only"], ["raw", "answer-only"]])
+def test_tables_and_figures_for_a_grid_without_compressed_runs(tmp_path, targets):
+    runs, metrics, summaries = _inputs(targets)
+    grid = tables.main_grid(runs, metrics, summaries)
+    efficiency = tables.efficiency(grid, {}, {})
+    timing = tables.timings(runs, metrics)
+    built = {"main_grid": grid, "efficiency": efficiency, "timings": timing,
+             "claims": tables.claims(efficiency, timing), "truncation": tables.truncation({}),
+             "compression": tables.compression({}, {}), "verification": tables.verification({})}
+    for name, df in built.items():
+        tables.write_table(df, tmp_path / name)
+        assert (tmp_path / f"{name}.csv").read_text().strip(), name  # a header at least
+    assert len(grid) == len(runs)
+    assert list(built["claims"]["runs"]) == [0] * len(tables.CLAIMS)
+    figures.make_all(tmp_path / "main_grid.csv", tmp_path / "timings.csv", tmp_path)
+    assert all((tmp_path / f"{name}.png").stat().st_size > 0 for name in figures.FIGURES)
