@@ -68,6 +68,21 @@ def tiny_model(tiny_tokenizer):
     return student.build_model({"architecture": TINY_ARCH}, tiny_tokenizer, seed=0)
 
 
+BAD_ROWS = [  # (row, the reason it is dropped)
+    ({"question": "Compute 1 + 2.", "answer": 3}, None),
+    ({"question": "Compute 1 + 2."}, "missing_field"),
+    ({"question": "  ", "answer": "1"}, "empty_question"),
+    ({"question": None, "answer": "1"}, "empty_question"),
+    ({"question": "Compute 2 + 2.", "answer": None}, "empty_answer"),
+    ({"question": ["Compute 2 + 5."], "answer": "7"}, "not_text"),
+    ({"question": "Compute 2 + 6.", "answer": {"value": 8}}, "not_text"),
+    ({"question": "Compute 2 + 7.", "answer": True}, "not_text"),
+    ({"question": "Compute " + "9 + " * 50 + "1.", "answer": "451"}, "question_too_long"),
+    ({"question": "compute 1 +  2.", "answer": "3"}, "duplicate_question"),
+    ({"question": "Compute 3 + 3.", "answer": "6"}, None),
+]
+
+
 REDUCED = "tests/configs/reduced.yaml"
 
 

@@ -11,8 +11,7 @@ import pandas as pd
 import yaml
 
 from compress_distill import problems
-from conftest import REDUCED, ROOT, copy_workflow, snakemake
-from test_stages import BAD_ROWS
+from conftest import BAD_ROWS, REDUCED, ROOT, copy_workflow, snakemake
 
 FULL_DISK = """
 import os, sys

@@ -9,6 +9,7 @@ import pytest
 
 from compress_distill import compressor, ledger, problems, regime, target, teacher, truncation, verifier
 from compress_distill.engine import Completion, Request
+from conftest import BAD_ROWS
 
 SPEC = {"verbosity": 2, "self_check": 0.6, "error_rate": 0.0, "no_answer_rate": 0.0, "max_tokens": 200}
 
@@ -210,19 +211,6 @@ def test_local_jsonl_problems_are_mapped_deduplicated_and_checked(tmp_path):
         problems.load_records({**source, "fields": {"question": "problem"}})
 
 
-BAD_ROWS = [  # (row, the reason it is dropped)
-    ({"question": "Compute 1 + 2.", "answer": 3}, None),
-    ({"question": "Compute 1 + 2."}, "missing_field"),
-    ({"question": "  ", "answer": "1"}, "empty_question"),
-    ({"question": None, "answer": "1"}, "empty_question"),
-    ({"question": "Compute 2 + 2.", "answer": None}, "empty_answer"),
-    ({"question": ["Compute 2 + 5."], "answer": "7"}, "not_text"),
-    ({"question": "Compute 2 + 6.", "answer": {"value": 8}}, "not_text"),
-    ({"question": "Compute 2 + 7.", "answer": True}, "not_text"),
-    ({"question": "Compute " + "9 + " * 50 + "1.", "answer": "451"}, "question_too_long"),
-    ({"question": "compute 1 +  2.", "answer": "3"}, "duplicate_question"),
-    ({"question": "Compute 3 + 3.", "answer": "6"}, None),
-]
 
 
 def test_each_bad_dataset_row_is_dropped_and_counted_by_reason(tmp_path):
