@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: demo check-demo verify readme-results test test-slurm lint paper-dry-run clean-demo
+.PHONY: demo check-demo verify report readme-results test test-slurm lint paper-dry-run clean-demo
 
 # torch is pinned in the same pip command as everything else, so no dependency pulls a CUDA build.
 $(VENV)/.installed: requirements.txt
@@ -28,11 +28,19 @@ RUN ?= demo
 verify: $(VENV)/.installed
 	$(BIN)/python -m compress_distill.ledger rebuild results/$(RUN) -- --configfile $(CONFIG) --cores $(CORES)
 
+# the Snakemake report of a finished run: every table and figure with its caption, self-contained HTML
+report: $(VENV)/.installed
+	$(BIN)/snakemake --configfile $(CONFIG) --cores $(CORES) report_pages
+	$(BIN)/snakemake --configfile $(CONFIG) --report results/$(RUN)/report.html all report_pages
+
 # the README's demo table, regenerated from results/demo/tables (never typed by hand)
 readme-results: $(VENV)/.installed
 	$(BIN)/python -m compress_distill.readme results/demo README.md
 
+# the report test opens the Snakemake report in Debian's headless chromium: installed here when missing (as root)
 test: $(VENV)/.installed
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
+		|| echo "chromium could not be installed: tests/test_report.py will be skipped"
 	$(BIN)/python -m pytest -q
 
 # The cluster test: installs SLURM (Debian packages, needs root), starts a single-node cluster with accounting,

@@ -11,6 +11,9 @@ if "run" not in config:
     configfile: "config.yaml"
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/problems.smk"
 include: "rules/teacher.smk"

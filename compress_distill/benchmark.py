@@ -43,7 +43,7 @@ METHODS = {"trainer": ("sdpa", True), "sdpa-padded": ("sdpa", False), "sdpa-pack
 
 def documents(lengths: tuple, prompt: int, vocab: int, tokens_per_step: int, steps: int, seed: int):
     """``steps`` lists of (ids, labels): random tokens, prompt masked, each list filling ``tokens_per_step``."""
-    from .trainer import IGNORE
+    from .batching import IGNORE
 
     mu, sigma, low, high = lengths
     rng = random.Random(seed)
@@ -74,16 +74,17 @@ def build(arch: dict, attention: str, device, seed: int = 0):
 
 def step_fn(method: str, model, pad_id: int):
     """A function (rows) -> loss tensor for one optimiser step of ``method``."""
-    from . import trainer
+    from . import batching
+    from .loss import summed_loss
 
     packed = METHODS[method][1]
 
     def run(rows):
-        batch = trainer.collate_packed(rows) if packed else trainer.collate(rows, pad_id)
+        batch = batching.collate_packed(rows) if packed else batching.collate(rows, pad_id)
         batch = {k: v.to(model.device) for k, v in batch.items()}
         if method == "trainer":
-            n_labels = int((batch["labels"][:, 1:] != trainer.IGNORE).sum())
-            return trainer.summed_loss(model, batch) / n_labels, batch["input_ids"].numel()
+            n_labels = int((batch["labels"][:, 1:] != batching.IGNORE).sum())
+            return summed_loss(model, batch) / n_labels, batch["input_ids"].numel()
         return model(**batch, use_cache=False).loss, batch["input_ids"].numel()
 
     return run

@@ -9,6 +9,8 @@ from pathlib import Path
 import yaml
 from jsonschema import Draft202012Validator, validators
 
+from .target import Target
+
 SCHEMA = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
 
 
@@ -142,10 +144,10 @@ def check_references(config: dict, schema: dict) -> None:
                               ("regimes", config["regimes"])):
             problems += [f"config key 'grid.{i}.{factor}': {name!r} is not defined under '{factor}'"
                          for name in block[factor] if name not in known]
-        for target in block["targets"]:
-            _, _, compressor = target.partition("-")
-            if target.startswith(("compressed-", "truncated-")) and compressor not in config["compressors"]:
-                problems.append(f"config key 'grid.{i}.targets': {target!r} names no compressor under 'compressors'")
+        for name in block["targets"]:
+            compressor = Target.parse(name).compressor
+            if compressor and compressor not in config["compressors"]:
+                problems.append(f"config key 'grid.{i}.targets': {name!r} names no compressor under 'compressors'")
     for name, student in config["students"].items():
         if "architecture" in student["model"] and not config["tokenizer"]["train"]:
             problems.append(f"config key 'students.{name}.model': a student built from config needs "

@@ -13,6 +13,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from .io import atomic_path  # noqa: E402
+from .target import Target  # noqa: E402
 
 PDF_METADATA = {"Creator": None, "Producer": None, "CreationDate": None}
 PNG_METADATA = {"Software": None}
@@ -67,8 +68,7 @@ def per_token_efficiency(grid: pd.DataFrame) -> plt.Figure:
 
 
 def _target_order(targets) -> list[str]:
-    rank = {"raw": 0, "compressed": 1, "truncated": 2, "answer": 3}
-    return sorted(set(targets), key=lambda t: (rank[t.split("-")[0]], t))
+    return sorted(set(targets), key=lambda name: Target.parse(name).rank)
 
 
 def ablation(grid: pd.DataFrame) -> plt.Figure:
@@ -99,7 +99,8 @@ def timings(df: pd.DataFrame) -> plt.Figure:
     return g.figure
 
 
-FIGURES = {
+# every figure of compress_distill.outputs.FIGURES, by name: a function of the table it draws
+BUILDERS = {
     "accuracy_vs_output_tokens": accuracy_vs_output_tokens,
     "flops_vs_accuracy": flops_vs_accuracy,
     "per_token_efficiency": per_token_efficiency,
@@ -108,8 +109,11 @@ FIGURES = {
 }
 
 
-def make_all(main_grid_csv: str, timings_csv: str, out_dir: str | Path) -> None:
+def make_all(tables: dict[str, str], out_dir: str | Path) -> None:
+    """Every registered figure into ``out_dir``, from ``tables`` (name -> CSV path) holding the tables they draw."""
+    from .outputs import FIGURES
+
     _style()
-    grid, timing = pd.read_csv(main_grid_csv), pd.read_csv(timings_csv)
-    for name, draw in FIGURES.items():
-        save(draw(timing if name == "timings" else grid), Path(out_dir) / name)
+    data = {name: pd.read_csv(path) for name, path in tables.items()}
+    for figure in FIGURES:
+        save(BUILDERS[figure.name](data[figure.source]), Path(out_dir) / figure.name)

@@ -7,6 +7,16 @@ import itertools
 FACTORS = ("teacher", "student", "regime", "target", "seed")
 
 
+def run_key(run: dict) -> tuple:
+    """A run's identity: its factors, in order."""
+    return tuple(run[f] for f in FACTORS)
+
+
+def run_id(run: dict) -> str:
+    """The same as text (a key in JSON, e.g. the tables rule's input layout)."""
+    return "/".join(str(v) for v in run_key(run))
+
+
 def runs(grid: list[dict]) -> list[dict]:
     """Every training run once, in block order, each tagged with the first block that names it."""
     seen, out = set(), []

@@ -15,30 +15,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
-from pathlib import Path
 from typing import Iterator
 
 import requests
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def executable(name: str) -> str:
-    """A console script from this Python's environment first (jobs may run without the venv on PATH)."""
-    found = shutil.which(name, path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
-    if not found:
-        raise FileNotFoundError(f"served model: '{name}' is not installed in this environment")
-    return found
+from .processes import executable, free_port
 
 
 def job_nodes() -> int:

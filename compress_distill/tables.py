@@ -1,7 +1,8 @@
-"""The study's tables, each written as CSV, Markdown and LaTeX.
+"""The study's tables, one builder each (``BUILDERS``, by the names registered in :mod:`compress_distill.outputs`),
+computed from a loaded :class:`compress_distill.study.Study` and written as CSV, Markdown and LaTeX.
 
-Deterministic tables (main_grid, verification, compression, truncation, efficiency) hold only counts, ratios and
-accuracies; wall-clock measurements live in ``timings`` and ``claims`` (which reports the measured speed-up).
+Only ``timings`` and ``claims`` (the measured speed-up) hold wall-clock measurements; the others hold counts, ratios
+and accuracies, byte-reproducible.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .io import atomic_path, read_json, read_jsonl
+from .grid import run_key
+from .study import Study
+from .tablefiles import write_table
+from .target import ANSWER_ONLY, Target
 
 CLAIMS = [  # (claim, the abstract's range, low, high)
     ("training tokens, % of raw", "12–30%", 12.0, 30.0),
@@ -21,33 +25,6 @@ CLAIMS = [  # (claim, the abstract's range, low, high)
     ("accuracy retained vs raw, % (best)", "up to 96%", None, 96.0),
     ("per-token efficiency vs raw, x (best)", "up to 18x", None, 18.0),
 ]
-
-
-def write_table(df: pd.DataFrame, stem: str | Path) -> None:
-    """``stem``.csv / .md / .tex with fixed float formatting, so equal data gives equal bytes."""
-    stem = str(stem)
-    with atomic_path(stem + ".csv", record=True) as tmp:
-        df.to_csv(tmp, index=False, float_format="%.6g", lineterminator="\n")
-    shown = df.map(lambda v: f"{v:.4g}" if isinstance(v, float) else v)
-    with atomic_path(stem + ".md", record=True) as tmp:
-        tmp.write_text(_markdown(shown), encoding="utf-8")
-    with atomic_path(stem + ".tex", record=True) as tmp:
-        tmp.write_text(_latex(shown), encoding="utf-8")
-
-
-def _markdown(df: pd.DataFrame) -> str:
-    rows = [list(map(str, df.columns)), ["---"] * len(df.columns)] + df.astype(str).values.tolist()
-    return "\n".join("| " + " | ".join(r) + " |" for r in rows) + "\n"
-
-
-def _latex(df: pd.DataFrame) -> str:
-    def esc(v) -> str:
-        return str(v).replace("\\", "\\textbackslash{}").replace("_", "\\_").replace("%", "\\%").replace("&", "\\&")
-
-    lines = ["\\begin{tabular}{" + "l" * len(df.columns) + "}", "\\hline",
-             " & ".join(esc(c) for c in df.columns) + " \\\\", "\\hline"]
-    lines += [" & ".join(esc(v) for v in row) + " \\\\" for row in df.astype(str).values.tolist()]
-    return "\n".join(lines + ["\\hline", "\\end{tabular}"]) + "\n"
 
 
 RUN_COLUMNS = ("block", "teacher", "student", "regime", "target", "seed")
@@ -61,7 +38,7 @@ def _frame(rows: list[dict], columns) -> pd.DataFrame:
 def _run_benchmark_rows(runs: list[dict], metrics: dict[tuple, dict], summaries: dict[tuple, dict], columns):
     """One row per run × benchmark: the run's factors, the benchmark, then ``columns(metrics, summary)``."""
     for run in runs:
-        key = (run["teacher"], run["student"], run["regime"], run["target"], run["seed"])
+        key = run_key(run)
         for bench, summary in summaries[key].items():
             yield {**{k: run[k] for k in RUN_COLUMNS}, "benchmark": bench, **columns(metrics[key], summary)}
 
@@ -152,7 +129,7 @@ def efficiency(grid: pd.DataFrame, compressed: dict[tuple, list[dict]], params_b
         if key not in raw.index:
             continue
         base = raw.loc[key]
-        _, _, comp = r["target"].partition("-")
+        comp = Target.parse(r["target"]).compressor  # None for answer-only: no compression spent
         recs = compressed.get((r["teacher"], comp), [])
         comp_tokens = sum(x["raw_tokens"] + x["tokens"] for x in recs)
         rows.append({
@@ -174,7 +151,7 @@ def timings(runs: list[dict], metrics: dict[tuple, dict]) -> pd.DataFrame:
     """Measured training seconds and tokens/s per run, and the speed-up over the raw run of the same cell."""
     rows = []
     for run in runs:
-        key = (run["teacher"], run["student"], run["regime"], run["target"], run["seed"])
+        key = run_key(run)
         measured = metrics[key]["measured"]
         raw = metrics.get((*key[:3], "raw", key[4]))
         rows.append({
@@ -197,9 +174,12 @@ def fingerprints(runs: list[dict], metrics: dict[tuple, dict], summaries: dict[t
 def claims(efficiency_df: pd.DataFrame, timings_df: pd.DataFrame) -> pd.DataFrame:
     """Each headline range beside this run's range (min–max over compressed/truncated runs; answer-only runs are
     not counted toward the efficiency maxima)."""
-    eff = efficiency_df[efficiency_df.target != "answer-only"]
-    compressed = eff[eff.target.str.startswith("compressed-")]
-    speed = timings_df[timings_df.target.str.startswith("compressed-")]["speedup_vs_raw"].dropna()
+    def kind(df):
+        return df.target.map(lambda name: Target.parse(name).kind)
+
+    eff = efficiency_df[kind(efficiency_df) != ANSWER_ONLY]
+    compressed = eff[kind(eff) == "compressed"]
+    speed = timings_df[kind(timings_df) == "compressed"]["speedup_vs_raw"].dropna()
     values = [
         100 * compressed["train_tokens_vs_raw"], speed, compressed["output_length_reduction"],
         100 * eff["accuracy_vs_raw"], eff["per_token_efficiency_vs_raw"],
@@ -213,25 +193,48 @@ def claims(efficiency_df: pd.DataFrame, timings_df: pd.DataFrame) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
-def load_inputs(inp, runs: list[dict], benchmarks: list[str]):
-    """Metrics and evaluation summaries keyed by run (teacher, student, regime, target, seed)."""
-    metrics, summaries = {}, {}
-    for run, path in zip(runs, inp.metrics):
-        key = (run["teacher"], run["student"], run["regime"], run["target"], run["seed"])
-        metrics[key] = read_json(path)
-        summaries[key] = {}
-    per_bench = iter(inp.summaries)
-    for bench in benchmarks:
-        for run in runs:
-            key = (run["teacher"], run["student"], run["regime"], run["target"], run["seed"])
-            summaries[key][bench] = read_json(next(per_bench))
-    return metrics, summaries
+def _once(build):
+    """A table other tables are computed from, built once per study."""
+    def get(study: Study) -> pd.DataFrame:
+        if build.__name__ not in study.derived:
+            study.derived[build.__name__] = build(study)
+        return study.derived[build.__name__]
+
+    return get
 
 
-def group_records(paths: list[str], prefix: str) -> dict[tuple, list[dict]]:
-    """Shard files ``<prefix>/<a>/<b>/<shard>.jsonl`` grouped by (b, a) = (teacher, compressor)."""
-    grouped: dict[tuple, list[dict]] = {}
-    for path in paths:
-        comp, teacher = Path(path).relative_to(prefix).parts[:2]
-        grouped.setdefault((teacher, comp), []).extend(read_jsonl(path))
-    return grouped
+@_once
+def _grid(study: Study) -> pd.DataFrame:
+    return main_grid(study.runs, study.metrics, study.summaries)
+
+
+@_once
+def _efficiency(study: Study) -> pd.DataFrame:
+    return efficiency(_grid(study), study.compressed, study.params_b)
+
+
+@_once
+def _timings(study: Study) -> pd.DataFrame:
+    return timings(study.runs, study.metrics)
+
+
+# every table of compress_distill.outputs.TABLES, by name
+BUILDERS = {
+    "main_grid": _grid,
+    "efficiency": _efficiency,
+    "timings": _timings,
+    "claims": lambda study: claims(_efficiency(study), _timings(study)),
+    "verification": lambda study: verification(study.rejects),
+    "compression": lambda study: compression(study.compressed, study.selections),
+    "truncation": lambda study: truncation(study.truncated),
+    "fingerprints": lambda study: fingerprints(study.runs, study.metrics, study.summaries),
+    "dataset_rows": lambda study: dataset_rows(study.dataset_rows),
+}
+
+
+def write_all(study: Study, names: list[str], folder: str | Path, log=print) -> None:
+    """Build and write the named tables into ``folder``."""
+    for name in names:
+        df = BUILDERS[name](study)
+        write_table(df, Path(folder) / name)
+        log(f"{name}: {len(df)} rows")

@@ -7,20 +7,47 @@ them, and the count of problems removed that way is reported.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from .ledger import IntermediateError
-from .teacher import answer_line
+from .verifier import answer_line
 
 ANSWER_ONLY = "answer-only"
+KINDS = ("raw", "compressed", "truncated", ANSWER_ONLY)  # in the order tables and figures show them
+PER_COMPRESSOR = ("compressed", "truncated")
 
 
-def parse_target(name: str) -> tuple[str, str | None]:
-    """'compressed-lean' -> ('compressed', 'lean'); 'raw' -> ('raw', None)."""
-    if name in ("raw", ANSWER_ONLY):
-        return name, None
-    kind, _, compressor = name.partition("-")
-    if kind not in ("compressed", "truncated") or not compressor:
-        raise ValueError(f"target {name!r} is not raw, answer-only, compressed-<compressor> or truncated-<compressor>")
-    return kind, compressor
+@dataclass(frozen=True)
+class Target:
+    """A training target, parsed once from its name: ``raw``, ``answer-only``, ``compressed-<compressor>`` or
+    ``truncated-<compressor>``."""
+
+    kind: str
+    compressor: str | None = None
+
+    @classmethod
+    def parse(cls, name: str) -> "Target":
+        if name in ("raw", ANSWER_ONLY):
+            return cls(name)
+        kind, _, compressor = name.partition("-")
+        if kind not in PER_COMPRESSOR or not compressor:
+            raise ValueError(f"target {name!r} is not raw, answer-only, compressed-<compressor> or "
+                             "truncated-<compressor>")
+        return cls(kind, compressor)
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind}-{self.compressor}" if self.compressor else self.kind
+
+    @property
+    def rank(self) -> tuple[int, str]:
+        """Sort key: by kind in :data:`KINDS` order, then by name."""
+        return KINDS.index(self.kind), self.name
+
+
+def every_target(compressors) -> list[str]:
+    """The names of every target the configured compressors make possible."""
+    return ["raw", ANSWER_ONLY] + [Target(k, c).name for k in PER_COMPRESSOR for c in compressors]
 
 
 def shared_ids(verified: list[dict], compressed_by: dict[str, list[dict]]) -> tuple[list[str], dict[str, int]]:

@@ -13,6 +13,7 @@ import random
 from .engine import Completion, Request, fill_template
 from .io import stable_seed
 from .problems import OPS, Expression
+from .verifier import answer_line
 
 FILLERS = [
     "Hmm, brackets come first.",
@@ -30,10 +31,6 @@ CHECKS = ["Let me check: {s}. Yes.", "Check again: {s}. Right.", "Verify: {s}. G
 
 def format_step(left: int, op: str, right: int, result: int) -> str:
     return f"{left} {op} {right} = {result}"
-
-
-def answer_line(answer: str) -> str:
-    return f"The answer is \\boxed{{{answer}}}."
 
 
 def _with_error(expr: Expression, rng: random.Random) -> list[tuple[int, str, int, int]]:

@@ -21,6 +21,11 @@ NUMBER_RE = re.compile(r"-?\d+(?:\.\d+)?(?:/\d+)?")
 REJECT_REASONS = ("truncated", "no_answer", "wrong")
 
 
+def answer_line(answer: str) -> str:
+    """The final-answer sentence every trace ends with (the form :func:`extract_answer` reads)."""
+    return f"The answer is \\boxed{{{answer}}}."
+
+
 def split_trace(text: str) -> tuple[str, str]:
     """(reasoning, final part): the ``<think>`` body and what follows it; no think block -> ('', text)."""
     match = THINK_RE.search(text)

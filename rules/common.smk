@@ -19,8 +19,9 @@ from compress_distill import config as cd_config
 from compress_distill import grid as cd_grid
 from compress_distill import identity as cd_identity
 from compress_distill import numerics as cd_numerics
+from compress_distill import outputs as cd_outputs
 from compress_distill.engine import ENGINE_KINDS
-from compress_distill.target import parse_target
+from compress_distill.target import Target, every_target
 
 try:
     cd_config.validate(
@@ -61,9 +62,7 @@ LOCAL_DATASETS = sorted(
         if s["kind"] in ("jsonl", "parquet")
     }
 )
-TARGETS = ["raw", "answer-only"] + [
-    f"{k}-{c}" for k in ("compressed", "truncated") for c in COMPRESSORS
-]
+TARGETS = every_target(COMPRESSORS)
 RUN_DIR = f"{R}/runs/{{teacher}}/{{student}}/{{regime}}/{{target}}/seed{{seed}}"
 
 
@@ -78,6 +77,7 @@ wildcard_constraints:
     regime=_alternatives(REGIMES),
     benchmark=_alternatives(BENCHMARKS),
     target=_alternatives(TARGETS),
+    table=_alternatives([t.name for t in cd_outputs.TABLES]),
     shard=r"\d{4}",
     seed=r"\d+",
 
@@ -262,14 +262,14 @@ def compressed_shards(teacher, compressor):
 @signed
 def target_source(wildcards):
     """The trace shards a target is made from: verified raw traces, or one compressor's (truncated) traces."""
-    kind, compressor = parse_target(wildcards.target)
-    if kind == "compressed":
-        return compressed_shards(wildcards.teacher, compressor)
-    if kind == "truncated":
+    target = Target.parse(wildcards.target)
+    if target.kind == "compressed":
+        return compressed_shards(wildcards.teacher, target.compressor)
+    if target.kind == "truncated":
         return expand(
             rules.truncate.output.records,
             teacher=wildcards.teacher,
-            compressor=compressor,
+            compressor=target.compressor,
             shard=SHARDS,
         )
     return verified_shards(wildcards)
@@ -296,6 +296,48 @@ def evaluation_summaries():
         for b in BENCHMARKS
         for p in run_paths(rules.evaluate.output.summary, benchmark=b)
     ]
+
+
+def tables_layout():
+    """What the tables are computed from, keyed by what each file is (compress_distill.study.Study.load)."""
+
+    def by_teacher_compressor(pattern):
+        return {
+            t: {
+                c: expand(pattern, teacher=t, compressor=c, shard=SHARDS)
+                for c in COMPRESSORS
+            }
+            for t in TEACHERS
+        }
+
+    return {
+        "runs": RUNS,
+        "metrics": {
+            cd_grid.run_id(run): rules.train.output.metrics.format(**run)
+            for run in RUNS
+        },
+        "summaries": {
+            cd_grid.run_id(run): {
+                b: rules.evaluate.output.summary.format(**run, benchmark=b)
+                for b in BENCHMARKS
+            }
+            for run in RUNS
+        },
+        "rejects": {
+            t: expand(rules.verify.output.rejects, teacher=t, shard=SHARDS)
+            for t in TEACHERS
+        },
+        "compressed": by_teacher_compressor(rules.compress.output.records),
+        "truncated": by_teacher_compressor(rules.truncate.output.records),
+        "selections": {
+            t: {
+                g: rules.selection.output.selection.format(teacher=t, regime=g)
+                for g in REGIMES
+            }
+            for t in TEACHERS
+        },
+        "params_b": {c: config["compressors"][c]["params_b"] for c in COMPRESSORS},
+    }
 
 
 def final_outputs():

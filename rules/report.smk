@@ -1,25 +1,34 @@
-TABLES = [
-    "main_grid",
-    "verification",
-    "compression",
-    "truncation",
-    "efficiency",
-    "claims",
-    "timings",
-    "fingerprints",
+# the study's tables and figures, from the registry in compress_distill/outputs.py; each is marked for the Snakemake
+# report (`make report`) with its caption from report/
+def table_files(rule):
+    return {
+        f"{name}_{ext}": f"{R}/tables/{name}.{ext}"
+        for name in cd_outputs.tables_of(rule)
+        for ext in cd_outputs.TABLE_FORMATS
+    }
+
+
+def in_report(path, kind, name):
+    """``path`` marked for the Snakemake report, with its caption (report/<kind>/<name>.rst); claims come first."""
+    return report(
+        path,
+        caption=f"../report/{kind}/{name}.rst",
+        category="1. Claims" if name == "claims" else kind.capitalize(),
+        labels={"name": name},
+    )
+
+
+MEASURED = [
+    f"{R}/tables/{t.name}.{e}"
+    for t in cd_outputs.TABLES
+    if t.measured
+    for e in cd_outputs.TABLE_FORMATS
+] + [
+    f"{R}/figures/{f.name}.{e}"
+    for f in cd_outputs.FIGURES
+    if f.measured
+    for e in cd_outputs.FIGURE_FORMATS
 ]
-MEASURED_TABLES = [
-    "claims",
-    "timings",
-]  # hold wall-clock measurements: not byte-reproducible
-FIGURES = [
-    "accuracy_vs_output_tokens",
-    "flops_vs_accuracy",
-    "per_token_efficiency",
-    "ablation",
-    "timings",
-]
-MEASURED_FIGURES = ["timings"]
 
 
 PROMPTS = sorted(
@@ -30,6 +39,9 @@ PROMPTS = sorted(
 
 localrules:
     dataset_rows,
+    report_table,
+    report_claims,
+    report_pages,
     tables,
     figures,
     manifest,
@@ -39,7 +51,7 @@ rule dataset_rows:
     input:
         summary=rules.problems.output.summary,
     output:
-        **{f"{ext}": f"{R}/tables/dataset_rows.{ext}" for ext in ("csv", "md", "tex")},
+        **table_files("dataset_rows"),
     log:
         f"{R}/logs/dataset_rows.log",
     conda:
@@ -71,35 +83,32 @@ rule tables:
             rules.selection.output.selection, teacher=TEACHERS, regime=REGIMES
         ),
     output:
-        **{
-            f"{name}_{ext}": f"{R}/tables/{name}.{ext}"
-            for name in TABLES
-            for ext in ("csv", "md", "tex")
-        },
+        **table_files("tables"),
     log:
         f"{R}/logs/tables.log",
     conda:
         "../envs/report.yaml"
     params:
         identity=identity("tables"),
-        runs=RUNS,
-        benchmarks=BENCHMARKS,
-        compressors={
-            c: config["compressors"][c].get("params_b", 0) for c in COMPRESSORS
-        },
+        layout=tables_layout(),
     script:
         "../workflow_scripts/tables.py"
 
 
 rule figures:
     input:
-        main_grid=f"{R}/tables/main_grid.csv",
-        timings=f"{R}/tables/timings.csv",
+        **{
+            t: f"{R}/tables/{t}.csv"
+            for t in sorted({f.source for f in cd_outputs.FIGURES})
+        },
     output:
         **{
-            f"{name}_{ext}": f"{R}/figures/{name}.{ext}"
-            for name in FIGURES
-            for ext in ("pdf", "png")
+            f"{f.name}_{ext}": (
+                in_report(path, "figures", f.name) if ext == "png" else path
+            )
+            for f in cd_outputs.FIGURES
+            for ext in cd_outputs.FIGURE_FORMATS
+            for path in [f"{R}/figures/{f.name}.{ext}"]
         },
     log:
         f"{R}/logs/figures.log",
@@ -126,11 +135,59 @@ rule manifest:
         identity=identity("manifest"),
         prompts={p: cd_identity.file_digest(p) for p in PROMPTS},
         config=cd_config.result_settings(config),
-        measured=[
-            f"{R}/tables/{t}.{e}"
-            for t in MEASURED_TABLES
-            for e in ("csv", "md", "tex")
-        ]
-        + [f"{R}/figures/{f}.{e}" for f in MEASURED_FIGURES for e in ("pdf", "png")],
+        measured=MEASURED,
     script:
         "../workflow_scripts/manifest.py"
+
+
+# ---- the Snakemake report (`make report`): tables as HTML pages, built on demand (not part of `all`). A caption
+# file cannot hold wildcards, so the table pages share report/table.rst, which shows each table's own caption
+# (report/tables/<name>.rst) through the `caption` param; the claims come first, in a category of their own.
+def table_caption(wildcards):
+    return Path(
+        workflow.basedir, "report", "tables", f"{wildcards.table}.rst"
+    ).read_text()
+
+
+rule report_table:
+    input:
+        csv=f"{R}/tables/{{table}}.csv",
+    output:
+        page=report(
+            f"{R}/report/{{table}}.html",
+            caption="../report/table.rst",
+            category="Tables",
+            labels={"name": "{table}"},
+        ),
+    log:
+        f"{R}/logs/report/{{table}}.log",
+    wildcard_constraints:
+        table=_alternatives([t.name for t in cd_outputs.TABLES if t.name != "claims"]),
+    conda:
+        "../envs/report.yaml"
+    params:
+        identity=identity("report_table"),
+        caption=table_caption,
+    script:
+        "../workflow_scripts/report_table.py"
+
+
+use rule report_table as report_claims with:
+    input:
+        csv=f"{R}/tables/claims.csv",
+    output:
+        page=in_report(f"{R}/report/claims.html", "tables", "claims"),
+    log:
+        f"{R}/logs/report/claims.log",
+    params:
+        identity=identity("report_table"),
+        caption="",
+
+
+rule report_pages:
+    input:
+        rules.report_claims.output.page,
+        expand(
+            rules.report_table.output.page,
+            table=[t.name for t in cd_outputs.TABLES if t.name != "claims"],
+        ),

@@ -33,7 +33,7 @@ def tiny_tokenizer(tmp_path_factory, arith):
 
 
 WORKFLOW_PARTS = ["Snakefile", "config.yaml", "rules", "schemas", "presets", "prompts", "workflow_scripts",
-                  "compress_distill", "envs", "profiles", "tests/configs"]
+                  "report", "compress_distill", "envs", "profiles", "tests/configs"]
 
 
 def copy_workflow(dest: Path) -> Path:
@@ -80,6 +80,13 @@ BAD_ROWS = [  # (row, the reason it is dropped)
     ({"question": "Compute " + "9 + " * 50 + "1.", "answer": "451"}, "question_too_long"),
     ({"question": "compute 1 +  2.", "answer": "3"}, "duplicate_question"),
     ({"question": "Compute 3 + 3.", "answer": "6"}, None),
+]
+
+
+EXAMPLES = [
+    {"question": "Compute (2 + 3) * 4.", "completion": "<think>\n2 + 3 = 5.\n5 * 4 = 20.\n</think>\n\\boxed{20}"},
+    {"question": "Compute (1 + 1) * 2.", "completion": "<think>\n</think>\n\\boxed{4}"},
+    {"question": "Compute (9 * 9) + 9.", "completion": "<think>\n9 * 9 = 81.\n81 + 9 = 90.\nCheck: 81 + 9 = 90.\n</think>\n\\boxed{90}"},
 ]
 
 

@@ -8,9 +8,8 @@ import json
 import pytest
 import torch
 
-from compress_distill import io, student, trainer
-from conftest import TINY_ARCH
-from test_trainer import EXAMPLES
+from compress_distill import io, launch, student
+from conftest import EXAMPLES, TINY_ARCH
 
 HP = {"max_length": 512, "examples_per_step": 4, "epochs": 2, "lr": 1e-2, "weight_decay": 0.01, "warmup_ratio": 0.1,
       "max_tokens_per_microbatch": 4096, "max_grad_norm": 1.0, "packing": True}
@@ -43,14 +42,14 @@ def _weights(folder):
 @pytest.fixture(scope="module")
 def single(job):
     one = job("one")
-    trainer.run_job(one, log=lambda *_: None)
+    launch.run_job(one, log=lambda *_: None)
     return one
 
 
 @pytest.mark.parametrize("distributed", ["ddp", "fsdp"])
 def test_two_gloo_workers_give_the_single_process_result(job, single, tmp_path, distributed):
     one, two = single, job(f"two-{distributed}", distributed=distributed)
-    trainer.launch(two, processes=2, threads=2, log_path=tmp_path / "launch.log")
+    launch.launch(two, processes=2, threads=2, log_path=tmp_path / "launch.log")
     log = (tmp_path / "launch.log").read_text()
     assert "accelerate" in log and "--num_processes 2" in log
     single, parallel = (json.loads(open(s["metrics"]).read()) for s in (one, two))
@@ -71,7 +70,7 @@ def test_two_gloo_workers_give_the_single_process_result(job, single, tmp_path, 
 def test_a_job_that_sees_fewer_gpus_than_it_asked_for_stops(job):
     spec = {**job("short"), "gpus": 2}
     with pytest.raises(RuntimeError, match="asked for 2 GPU"):
-        trainer.run_job(spec, log=lambda *_: None)
+        launch.run_job(spec, log=lambda *_: None)
 
 
 def _descendants(pid: int) -> list[int]:
@@ -104,12 +103,12 @@ def test_a_killed_sharded_run_resumes_to_the_uninterrupted_result(job, tmp_path)
 
     hp = {"distributed": "fsdp", "epochs": 30, "checkpoint_every": 2}
     clean, killed = job("fsdp-clean", **hp), job("fsdp-killed", **hp)
-    trainer.launch(clean, processes=2, threads=2, log_path=tmp_path / "clean.log")
+    launch.launch(clean, processes=2, threads=2, log_path=tmp_path / "clean.log")
     killed["checkpoint"] = killed["model"] + ".ckpt"
     spec_path = tmp_path / "killed.json"
     spec_path.write_text(json.dumps(killed))
     with open(tmp_path / "killed.log", "w") as log:
-        proc = subprocess.Popen(trainer.launch_command(spec_path, 2, 1, free_port()), stdout=log,
+        proc = subprocess.Popen(launch.launch_command(spec_path, 2, 1, free_port()), stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 120
     while not os.path.exists(os.path.join(killed["checkpoint"], "latest")) and time.monotonic() < deadline:
@@ -119,7 +118,7 @@ def test_a_killed_sharded_run_resumes_to_the_uninterrupted_result(job, tmp_path)
         os.kill(pid, signal.SIGKILL)
     proc.wait()
     assert not os.path.exists(killed["metrics"])  # killed before the end
-    trainer.launch(killed, processes=2, threads=2, log_path=tmp_path / "resumed.log")
+    launch.launch(killed, processes=2, threads=2, log_path=tmp_path / "resumed.log")
     assert "resumed from" in (tmp_path / "resumed.log").read_text()
     for name, value in _weights(clean["model"]).items():
         torch.testing.assert_close(_weights(killed["model"])[name], value, rtol=1e-5, atol=1e-7, msg=name)

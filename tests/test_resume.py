@@ -14,7 +14,7 @@ import time
 import yaml
 
 from conftest import ROOT, copy_workflow
-from test_llm_engines import FlakyServer
+from openai_stub import FlakyServer
 
 SHARD = "results/resume/teachers/t/generated/0000.jsonl"
 

@@ -179,8 +179,18 @@ def test_consumers_name_the_file_and_the_id_an_intermediate_lacks():
 @pytest.mark.parametrize("name,parsed", [("raw", ("raw", None)), ("answer-only", ("answer-only", None)),
                                          ("compressed-lean", ("compressed", "lean")),
                                          ("truncated-a_b", ("truncated", "a_b"))])
-def test_parse_target(name, parsed):
-    assert target.parse_target(name) == parsed
+def test_a_target_is_parsed_once_and_names_itself(name, parsed):
+    parsed_target = target.Target.parse(name)
+    assert (parsed_target.kind, parsed_target.compressor) == parsed and parsed_target.name == name
+
+
+def test_answer_only_is_never_charged_to_a_compressor_named_only():
+    assert target.Target.parse("answer-only").compressor is None
+    assert target.Target.parse("compressed-only") == target.Target("compressed", "only")
+    assert sorted(["answer-only", "truncated-a", "raw", "compressed-b"], key=lambda n: target.Target.parse(n).rank) \
+        == ["raw", "compressed-b", "truncated-a", "answer-only"]
+    with pytest.raises(ValueError, match="is not raw, answer-only"):
+        target.Target.parse("summarised-a")
 
 
 def test_regimes_are_nested_and_seeded():

@@ -35,5 +35,5 @@ def test_tables_and_figures_for_a_grid_without_compressed_runs(tmp_path, targets
         assert (tmp_path / f"{name}.csv").read_text().strip(), name  # a header at least
     assert len(grid) == len(runs)
     assert list(built["claims"]["runs"]) == [0] * len(tables.CLAIMS)
-    figures.make_all(tmp_path / "main_grid.csv", tmp_path / "timings.csv", tmp_path)
-    assert all((tmp_path / f"{name}.png").stat().st_size > 0 for name in figures.FIGURES)
+    figures.make_all({name: tmp_path / f"{name}.csv" for name in ("main_grid", "timings")}, tmp_path)
+    assert all((tmp_path / f"{name}.png").stat().st_size > 0 for name in figures.BUILDERS)

@@ -7,35 +7,32 @@ import copy
 import pytest
 import torch
 
-from compress_distill import evaluation, trainer
+from compress_distill import batching, checkpoints, evaluation, trainer
+from compress_distill.loss import summed_loss
+from conftest import EXAMPLES
 
-EXAMPLES = [
-    {"question": "Compute (2 + 3) * 4.", "completion": "<think>\n2 + 3 = 5.\n5 * 4 = 20.\n</think>\n\\boxed{20}"},
-    {"question": "Compute (1 + 1) * 2.", "completion": "<think>\n</think>\n\\boxed{4}"},
-    {"question": "Compute (9 * 9) + 9.", "completion": "<think>\n9 * 9 = 81.\n81 + 9 = 90.\nCheck: 81 + 9 = 90.\n</think>\n\\boxed{90}"},
-]
 
 
 def test_prompt_is_masked_and_end_of_turn_is_trained(tiny_tokenizer):
-    ids, labels = trainer.encode_example(tiny_tokenizer, EXAMPLES[0]["question"], EXAMPLES[0]["completion"])
-    trained = [t for t in labels if t != trainer.IGNORE]
+    ids, labels = batching.encode_example(tiny_tokenizer, EXAMPLES[0]["question"], EXAMPLES[0]["completion"])
+    trained = [t for t in labels if t != batching.IGNORE]
     assert trained[-1] == tiny_tokenizer.eos_token_id
     assert tiny_tokenizer.decode(trained[:-1]) == EXAMPLES[0]["completion"]
     first = labels.index(trained[0])
-    assert all(t == trainer.IGNORE for t in labels[:first]) and first > 0
+    assert all(t == batching.IGNORE for t in labels[:first]) and first > 0
 
 
 def test_examples_over_max_length_are_dropped_whole_and_counted(tiny_tokenizer):
-    encoded = [trainer.encode_example(tiny_tokenizer, e["question"], e["completion"]) for e in EXAMPLES]
+    encoded = [batching.encode_example(tiny_tokenizer, e["question"], e["completion"]) for e in EXAMPLES]
     lengths = sorted(len(ids) for ids, _ in encoded)
-    fits = trainer.within_max_length(encoded, lengths[1])
+    fits = batching.within_max_length(encoded, lengths[1])
     assert sorted(len(encoded[i][0]) for i in fits) == [n for n in lengths if n <= lengths[1]]
     assert len(fits) < len(encoded)
     with pytest.raises(ValueError, match=r"config key 'training.max_length': every one of the \d+ examples"):
-        trainer.within_max_length(encoded, lengths[0] - 1)
-    longest_prompt = max(labels.count(trainer.IGNORE) for _, labels in encoded)
+        batching.within_max_length(encoded, lengths[0] - 1)
+    longest_prompt = max(labels.count(batching.IGNORE) for _, labels in encoded)
     with pytest.raises(ValueError, match=r"config key 'training.max_length': 8 tokens leaves no room"):
-        trainer.within_max_length(encoded, min(8, longest_prompt))
+        batching.within_max_length(encoded, min(8, longest_prompt))
 
 
 def _step_grads(model, tokenizer, budget, packing=False, **extra):
@@ -73,11 +70,11 @@ def test_a_packed_step_equals_the_examples_run_one_by_one(tiny_tokenizer, tiny_m
 
 def test_packing_without_document_boundaries_would_differ(tiny_tokenizer, tiny_model):
     """The check above can fail: the same row without per-document positions mixes documents."""
-    batch = trainer.collate_packed([trainer.encode_example(tiny_tokenizer, e["question"], e["completion"])
+    batch = batching.collate_packed([batching.encode_example(tiny_tokenizer, e["question"], e["completion"])
                                     for e in EXAMPLES])
     with torch.no_grad():
-        separate = trainer.summed_loss(tiny_model, batch)
-        mixed = trainer.summed_loss(tiny_model, {k: v for k, v in batch.items() if k != "position_ids"})
+        separate = summed_loss(tiny_model, batch)
+        mixed = summed_loss(tiny_model, {k: v for k, v in batch.items() if k != "position_ids"})
     assert abs(separate.item() - mixed.item()) > 1e-3
 
 
@@ -92,13 +89,13 @@ def test_chunked_loss_equals_the_full_logits_loss(tiny_tokenizer, tiny_model):
     """Only labelled positions reach the output layer, a few at a time: same loss and gradients as full logits."""
     import torch.nn.functional as F
 
-    rows = [trainer.encode_example(tiny_tokenizer, e["question"], e["completion"]) for e in EXAMPLES]
-    batch = trainer.collate(rows, tiny_tokenizer.pad_token_id)
+    rows = [batching.encode_example(tiny_tokenizer, e["question"], e["completion"]) for e in EXAMPLES]
+    batch = batching.collate(rows, tiny_tokenizer.pad_token_id)
     chunked_model, full_model = copy.deepcopy(tiny_model), copy.deepcopy(tiny_model)
-    chunked = trainer.summed_loss(chunked_model, batch, chunk_tokens=7)
+    chunked = summed_loss(chunked_model, batch, chunk_tokens=7)
     logits = full_model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1]
     full = F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), batch["labels"][:, 1:].reshape(-1),
-                           ignore_index=trainer.IGNORE, reduction="sum")
+                           ignore_index=batching.IGNORE, reduction="sum")
     chunked.backward(), full.backward()
     torch.testing.assert_close(chunked, full, rtol=1e-5, atol=1e-5)
     for (name, a), (_, b) in zip(chunked_model.named_parameters(), full_model.named_parameters()):
@@ -127,13 +124,13 @@ def _hybrid_model(tokenizer):
 
 def test_a_linear_attention_hybrid_trains_padded_and_equals_one_by_one(tiny_tokenizer):
     model = _hybrid_model(tiny_tokenizer)
-    assert not trainer.packing_supported(model)
+    assert not batching.packing_supported(model)
     asked_packed = _step_grads(model, tiny_tokenizer, budget=10_000, packing=True)
     assert asked_packed[2]["packing"] is False
     _assert_same_step(asked_packed, _step_grads(model, tiny_tokenizer, budget=1))
     # the fallback is needed: in a packed row the linear layer's state leaks from one document into the next
-    rows = [trainer.encode_example(tiny_tokenizer, e["question"], e["completion"]) for e in EXAMPLES[:2]]
-    packed = trainer.collate_packed(rows)
+    rows = [batching.encode_example(tiny_tokenizer, e["question"], e["completion"]) for e in EXAMPLES[:2]]
+    packed = batching.collate_packed(rows)
     with torch.no_grad():
         second_packed = model.model(**{k: v for k, v in packed.items() if k != "labels"},
                                     use_cache=False).last_hidden_state[0, len(rows[0][0]):]
@@ -143,7 +140,7 @@ def test_a_linear_attention_hybrid_trains_padded_and_equals_one_by_one(tiny_toke
 
 def test_metrics_count_real_tokens_and_flops(tiny_tokenizer, tiny_model):
     metrics = _step_grads(tiny_model, tiny_tokenizer, budget=10_000)[2]
-    real = sum(len(trainer.encode_example(tiny_tokenizer, e["question"], e["completion"])[0]) for e in EXAMPLES)
+    real = sum(len(batching.encode_example(tiny_tokenizer, e["question"], e["completion"])[0]) for e in EXAMPLES)
     assert metrics["train_tokens"] == real
     assert metrics["train_flops"] == 6 * metrics["parameters"] * real
     assert metrics["measured"]["wall_seconds"] > 0 and metrics["measured"]["peak_memory_bytes"] > 0
@@ -235,7 +232,7 @@ def test_a_checkpoint_made_for_other_settings_is_discarded_not_resumed(tiny_toke
         trainer.train(copy.deepcopy(tiny_model), tiny_tokenizer, examples, HP, seed=0, log=lambda *_: None,
                       checkpoint=ckpt, fingerprint="job-at-lr-1e-2")
     monkeypatch.setattr(trainer, "summed_loss", real_loss)
-    assert trainer.latest_checkpoint(ckpt) is not None
+    assert checkpoints.latest_checkpoint(ckpt) is not None
     messages = []
     rerun, _, curve = trainer.train(copy.deepcopy(tiny_model), tiny_tokenizer, examples, new_hp, seed=0,
                                     log=messages.append, checkpoint=ckpt, fingerprint="job-at-lr-1e-3")

@@ -1,6 +1,9 @@
-from compress_distill import io, runtime, tables
+from pathlib import Path
+
+from compress_distill import outputs, runtime, tables
+from compress_distill.study import Study
 
 log = runtime.start(snakemake, "dataset_rows")
-df = tables.dataset_rows(io.read_json(snakemake.input.summary)["rows"])
-tables.write_table(df, snakemake.output.csv[: -len(".csv")])
-log.info("dataset rows of %d file source(s)", len(df))
+study = Study.load({"problems_summary": snakemake.input.summary})
+tables.write_all(study, outputs.tables_of("dataset_rows"), Path(snakemake.output.dataset_rows_csv).parent,
+                 log=log.info)

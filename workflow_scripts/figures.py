@@ -3,5 +3,5 @@ from pathlib import Path
 from compress_distill import figures, runtime
 
 log = runtime.start(snakemake, "figures")
-figures.make_all(snakemake.input.main_grid, snakemake.input.timings, Path(snakemake.output[0]).parent)
-log.info("wrote %d figures", len(figures.FIGURES))
+figures.make_all(dict(snakemake.input.items()), Path(snakemake.output[0]).parent)
+log.info("wrote %d figures", len(figures.BUILDERS))

@@ -1,4 +1,4 @@
-from compress_distill import numerics, runtime, trainer
+from compress_distill import launch, numerics, runtime
 
 log = runtime.start(snakemake, "train")
 log.info("numerics: %s", numerics.pin_torch(runtime.job_threads(snakemake)))
@@ -20,6 +20,6 @@ spec = {
     "fingerprint": runtime.fingerprint(snakemake, [snakemake.input.examples, snakemake.input.base]),
 }
 if gpus > 1:  # one worker per GPU, started by accelerate inside this one SLURM task
-    trainer.launch(spec, gpus, runtime.job_threads(snakemake), snakemake.log[0])
+    launch.launch(spec, gpus, runtime.job_threads(snakemake), snakemake.log[0])
 else:
-    trainer.run_job(spec, log=log.info)
+    launch.run_job(spec, log=log.info)

@@ -1,0 +1,64 @@
+"""The Snakemake report of the reduced run, opened in headless Chromium: every table and figure of the registry is
+there and renders, each under its caption's category, the claims first."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+import subprocess
+
+import pandas as pd
+import pytest
+
+from compress_distill import outputs
+from conftest import REDUCED, ROOT, snakemake
+
+CHROMIUM = shutil.which("chromium")
+
+
+def probed(report, tmp_path, open_view=None, screenshot=None) -> dict:
+    """What the report shows for each result, through its own buttons (tests/report/probe.js)."""
+    script = (f"const CATEGORIES = {json.dumps(['1. Claims', 'Tables', 'Figures'])};\n"
+              f"const OPEN = {json.dumps(open_view)};\n" + (ROOT / "tests/report/probe.js").read_text())
+    text = report.read_text(encoding="utf-8")
+    end = text.rindex("</body>")
+    page = tmp_path / "probed.html"
+    page.write_text(text[:end] + f"<script>{script}</script>" + text[end:], encoding="utf-8")
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+           "--window-size=1400,1000", "--virtual-time-budget=60000"]
+    if screenshot:
+        subprocess.run(cmd + [f"--screenshot={screenshot}", page.as_uri()], check=True, capture_output=True,
+                       timeout=300)
+    dom = subprocess.run(cmd + ["--dump-dom", page.as_uri()], check=True, capture_output=True, text=True,
+                         timeout=300).stdout
+    found = re.search(r'<pre id="probe" style="display: none;">(.*?)</pre>', dom, re.S)
+    assert found, "the probe never finished: the report did not load"
+    return json.loads(html.unescape(found.group(1)))
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (make test installs it)")
+def test_the_report_shows_every_table_and_figure(finished, workdir, tmp_path):
+    cwd = tmp_path / "wf"
+    shutil.copytree(workdir, cwd, symlinks=True)
+    snakemake(cwd, "--configfile", REDUCED, "--cores", "2", "report_pages")
+    snakemake(cwd, "--configfile", REDUCED, "--report", "report.html", "all", "report_pages")
+    shown = probed(cwd / "report.html", tmp_path, open_view=["1. Claims", "claims"],
+                   screenshot=tmp_path / "report.png")
+    run = cwd / finished.relative_to(workdir)
+    assert len(shown) == len(outputs.TABLES) + len(outputs.FIGURES), sorted(shown)
+    for table in outputs.TABLES:
+        view = shown.get(f"{'1. Claims' if table.name == 'claims' else 'Tables'}/{table.name}", {})
+        assert view.get("kind") == "html", (table.name, view)
+        header = list(pd.read_csv(run / "tables" / f"{table.name}.csv").columns)
+        assert re.findall(r"<th>(.*?)</th>", view["html"]) == header, table.name
+    for figure in outputs.FIGURES:
+        view = shown.get(f"Figures/{figure.name}", {})
+        assert view.get("kind") == "image" and view["width"] > 200 and view["height"] > 100, (figure.name, view)
+    assert (tmp_path / "report.png").stat().st_size > 10_000
+    page = (cwd / "report.html").read_text(encoding="utf-8")
+    for kind, entries in (("tables", outputs.TABLES), ("figures", outputs.FIGURES)):
+        for entry in entries:
+            caption = (ROOT / "report" / kind / f"{entry.name}.rst").read_text().split()
+            assert " ".join(caption[:6]) in " ".join(page.split()), f"{kind}/{entry.name}: caption missing"
