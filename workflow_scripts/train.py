@@ -1,4 +1,5 @@
 from compress_distill import launch, numerics, runtime
+from compress_distill.config import student_training
 
 log = runtime.start(snakemake, "train")
 log.info("numerics: %s", numerics.pin_torch(runtime.job_threads(snakemake)))
@@ -6,7 +7,9 @@ gpus = int(snakemake.resources.gpu)
 spec = {
     "base": snakemake.input.base or snakemake.params.student["model"]["hub"],
     "examples": snakemake.input.examples,
-    "hp": {**snakemake.params.training, "checkpoint_every": snakemake.config["training"]["checkpoint_every"]},
+    # the result settings (params) plus the execution-only checkpoint interval, the student's own where it sets one
+    "hp": {**snakemake.params.training, "checkpoint_every": student_training(
+        snakemake.config, snakemake.wildcards.student)["checkpoint_every"]},
     "seed": int(snakemake.wildcards.seed),
     "lora": snakemake.params.student["lora"],
     # outside the declared outputs, so Snakemake keeps it when a preempted job is rerun
