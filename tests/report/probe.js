@@ -15,6 +15,9 @@ window.addEventListener("load", async () => {
       return !!link;
     };
     const seen = {};
+    for (let waited = 0; waited < 20000 && !byText(CATEGORIES[0]); waited += 250) {
+      await pause(250);  // the report renders after the page has loaded
+    }
     for (const category of CATEGORIES) {
       if (!await open(category)) { seen[category] = "no such category"; continue; }
       for (const row of [...document.querySelectorAll("tr")]) {
