@@ -13,14 +13,18 @@ One module per stage of the study, named in the paper's words:
 - ``target``     training targets (raw / compressed / truncated / answer-only) on shared problem ids.
 - ``regime``     data regimes: how many of those problems a student trains on.
 - ``student``    student tokenizer, model construction and pre-training.
-- ``trainer``    the *trainer* interface: fine-tune a student, write a metrics JSON; one process or the workers
-                 ``accelerate launch`` starts (``fsdp`` shards the model for students that outgrow one GPU).
+- ``trainer``    the *trainer*: the training loop around one loop state; around it ``batching`` (examples as token
+                 rows, micro-batch layout), ``loss``, ``checkpoints``, ``parallel`` and ``fsdp`` (data parallelism,
+                 sharding), ``launch`` (one training job: in process or as ``accelerate launch`` workers) and
+                 ``settings`` (the typed training settings and job spec).
 - ``evaluation`` greedy generation on benchmarks and grading with bootstrap intervals.
 - ``grid``       the training grid (factors plus inclusions/exclusions) read from config.
-- ``tables``, ``figures``, ``manifest``  the study's outputs.
+- ``tables``, ``figures``, ``manifest``  the study's outputs, registered in ``outputs`` (with ``study``: a run's
+                 results loaded for the tables; ``tablefiles``: CSV, Markdown, LaTeX, HTML).
 
-Support: ``config`` (schema validation), ``io`` (atomic writes, seeds), ``tokens`` (token counts), ``runtime``
-(per-rule logging and thread pinning), ``identity`` (what a job computes from, by content: the rerun trigger and
+Support: ``config`` (schema validation), ``io`` (atomic writes, seeds), ``ledger`` (verified intermediates),
+``tokens`` (token counts), ``runtime`` (per-rule logging, thread pinning, one-line failures), ``processes``
+(console scripts, free ports), ``identity`` (what a job computes from, by content: the rerun trigger and
 the resume-state fingerprint), ``numerics`` (CPU kernel dispatch pinned for machine-independent results),
 ``readme`` (the README's result tables from a run), ``budget`` (GPU-hours a config reserves on SLURM),
 ``benchmark`` (training throughput: the trainer against plain transformers baselines).

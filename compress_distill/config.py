@@ -4,6 +4,7 @@ express (names used in the grid must exist). Errors name the bad key, e.g. ``con
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import yaml
@@ -54,6 +55,19 @@ def validate(config: dict, schema_path: str | Path = SCHEMA) -> dict:
     config.clear()
     config.update(sorted_config)
     return config
+
+
+def with_defaults(definition: str, block: dict, key: str) -> dict:
+    """``block`` checked against the schema's ``$defs/<definition>``, with its defaults filled in (a copy): the one
+    place defaults live, for settings built outside a whole config (library callers, tests). Errors name
+    ``key``."""
+    schema = yaml.safe_load(SCHEMA.read_text())
+    validator = _with_defaults(Draft202012Validator)({"$ref": f"#/$defs/{definition}", "$defs": schema["$defs"]})
+    filled = json.loads(json.dumps(block))
+    errors = [f"config key '{_key((key, *e.absolute_path))}': {e.message}" for e in validator.iter_errors(filled)]
+    if errors:
+        raise ConfigError("invalid settings:\n  " + "\n  ".join(errors))
+    return filled
 
 
 def canonical(obj):

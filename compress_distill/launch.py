@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .parallel import data_parallel
 from .processes import executable, free_port
+from .settings import TrainJob
 from .trainer import train
 
 
@@ -39,28 +40,27 @@ def check_devices(gpus: int, workers) -> None:
             "worker(s); check the rule's gpu resource and the SLURM allocation")
 
 
-def run_job(spec: dict, log=print) -> None:
+def run_job(job: TrainJob, log=print) -> None:
     """Load the base model and examples, train, and (first worker only) write the model, metrics and curve."""
     from . import io, student
 
-    check_devices(spec.get("gpus", 0), data_parallel())
-    model, tokenizer = student.load_base(spec["base"])
-    examples = io.read_jsonl(spec["examples"])
-    checkpoint = spec.get("checkpoint")
-    model, metrics, curve = train(model, tokenizer, examples, spec["hp"], spec["seed"], lora=spec.get("lora"),
-                                  log=log, checkpoint=checkpoint, fingerprint=spec.get("fingerprint", ""))
+    check_devices(job.gpus, data_parallel())
+    model, tokenizer = student.load_base(job.base)
+    examples = io.read_jsonl(job.examples)
+    model, metrics, curve = train(model, tokenizer, examples, job.hp, job.seed, lora=job.lora, log=log,
+                                  checkpoint=job.checkpoint, fingerprint=job.fingerprint)
     if data_parallel().process_index != 0:
         return
-    metrics.update(spec.get("meta", {}))
-    with io.atomic_dir(spec["model"]) as tmp:
+    metrics.update(job.meta)
+    with io.atomic_dir(job.model) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         # the trained bits, for the fingerprints table: equal on every machine that computes the same numbers
         metrics["weights_sha256"] = io.folder_digest(tmp, "*.safetensors")
-    write_curve(spec["curve"], curve)
-    io.write_json(spec["metrics"], metrics)
-    if checkpoint:
-        shutil.rmtree(checkpoint, ignore_errors=True)
+    write_curve(job.curve, curve)
+    io.write_json(job.metrics, metrics)
+    if job.checkpoint:
+        shutil.rmtree(job.checkpoint, ignore_errors=True)
 
 
 def launch_command(spec_path: str | Path, processes: int, threads_per_process: int, port: int) -> list[str]:
@@ -71,14 +71,14 @@ def launch_command(spec_path: str | Path, processes: int, threads_per_process: i
             "-m", "compress_distill.launch", str(spec_path)]
 
 
-def launch(spec: dict, processes: int, threads: int, log_path: str | Path) -> None:
+def launch(job: TrainJob, processes: int, threads: int, log_path: str | Path) -> None:
     """Run the job in ``processes`` workers; their output goes to the job's log; a failed worker fails the job."""
     import subprocess
 
     from .io import write_json
 
-    spec_path = Path(str(spec["model"]) + ".launch.json")
-    write_json(spec_path, spec, record=False)
+    spec_path = Path(job.model + ".launch.json")
+    write_json(spec_path, job.to_dict(), record=False)
     cmd = launch_command(spec_path, processes, max(1, threads // processes), free_port())
     with open(log_path, "a", encoding="utf-8") as log:
         print(f"trainer: {' '.join(cmd)}", file=log, flush=True)
@@ -94,11 +94,11 @@ def _worker(spec_path: str) -> None:
     from .io import read_json
     from .numerics import pin_torch
 
-    spec = read_json(spec_path)
+    job = TrainJob.from_dict(read_json(spec_path))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s", stream=sys.stdout, force=True)
     # accelerate gives each worker its share of the job's threads; the job's environment carries the pins
     logging.info("numerics: %s", pin_torch(int(os.environ.get("OMP_NUM_THREADS", "1"))))
-    run_job(spec, log=logging.getLogger("train").info)
+    run_job(job, log=logging.getLogger("train").info)
 
 
 if __name__ == "__main__":

@@ -105,7 +105,9 @@ def _rows(source: dict) -> list[dict]:
 
 def _blank(value) -> bool:
     """null (JSON null, a missing Parquet cell) or whitespace only."""
-    return value is None or (isinstance(value, float) and value != value) or (isinstance(value, str) and not value.strip())
+    if isinstance(value, str):
+        return not value.strip()
+    return value is None or (isinstance(value, float) and value != value)
 
 
 def _text(value) -> str | None:

@@ -27,6 +27,7 @@ from . import checkpoints
 from .batching import IGNORE, collate, collate_packed, encode_example, packing_supported, step_layout, within_max_length
 from .loss import backward_step, summed_loss
 from .parallel import all_reduce_grads, data_parallel
+from .settings import TrainingSettings
 
 
 @dataclass
@@ -82,15 +83,15 @@ class Run:
     total_steps: int
 
 
-def prepare(model, tokenizer, examples: list[dict], hp: dict, lora: dict | None, log) -> Run:
+def prepare(model, tokenizer, examples: list[dict], hp: TrainingSettings, lora: dict | None, log) -> Run:
     """LoRA and sharding applied, examples encoded (over-long ones dropped), optimiser and schedule built."""
     import torch
     from transformers import get_cosine_schedule_with_warmup
 
     workers = data_parallel()
-    if hp.get("gradient_checkpointing"):
+    if hp.gradient_checkpointing:
         model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
-    fsdp = workers.num_processes > 1 and hp.get("distributed", "ddp") == "fsdp"
+    fsdp = workers.num_processes > 1 and hp.distributed == "fsdp"
     if fsdp and lora:
         raise ValueError("trainer: FSDP shards full fine-tuning; a LoRA student trains with distributed: ddp")
     if lora:
@@ -99,18 +100,18 @@ def prepare(model, tokenizer, examples: list[dict], hp: dict, lora: dict | None,
     if not examples:
         raise ValueError("trainer: no training examples (every problem was rejected, or the regime is empty)")
     encoded = [encode_example(tokenizer, e["question"], e["completion"]) for e in examples]
-    fits = within_max_length(encoded, hp["max_length"])
+    fits = within_max_length(encoded, hp.max_length)
     if len(fits) < len(encoded):
         log(f"dropped {len(encoded) - len(fits)} of {len(encoded)} examples longer than max_length "
-            f"{hp['max_length']} tokens")
+            f"{hp.max_length} tokens")
     encoded = [encoded[i] for i in fits]
-    packed = hp.get("packing", True)
+    packed = hp.packing
     if packed and not packing_supported(model):
         packed = False
         log("packing off: this model has linear-attention layers, which position_ids do not separate; padding")
-    per_step = hp["examples_per_step"]
+    per_step = hp.examples_per_step
     steps_per_epoch = max(1, len(encoded) // per_step)
-    total_steps = steps_per_epoch * hp["epochs"]
+    total_steps = steps_per_epoch * hp.epochs
     if fsdp:
         from .fsdp import shard
 
@@ -118,10 +119,10 @@ def prepare(model, tokenizer, examples: list[dict], hp: dict, lora: dict | None,
     else:
         root = model
     params = [p for p in root.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=hp["lr"], weight_decay=hp["weight_decay"])
-    sched = get_cosine_schedule_with_warmup(opt, int(hp["warmup_ratio"] * total_steps), total_steps)
+    opt = torch.optim.AdamW(params, lr=hp.lr, weight_decay=hp.weight_decay)
+    sched = get_cosine_schedule_with_warmup(opt, int(hp.warmup_ratio * total_steps), total_steps)
     return Run(model, root, params, opt, sched, encoded, len(examples) - len(encoded), packed,
-               workers.device.type == "cuda" and hp.get("bf16", True), fsdp, workers, per_step, steps_per_epoch,
+               workers.device.type == "cuda" and hp.bf16, fsdp, workers, per_step, steps_per_epoch,
                total_steps)
 
 
@@ -148,13 +149,13 @@ def save(run: Run, folder: Path, state: LoopState, fingerprint: str) -> None:
     run.workers.wait_for_everyone()
 
 
-def optimiser_step(run: Run, state: LoopState, step_examples: list, hp: dict, loss_of) -> float:
+def optimiser_step(run: Run, state: LoopState, step_examples: list, hp: TrainingSettings, loss_of) -> float:
     """One optimiser step over ``step_examples``, split among the workers; returns the step's mean loss."""
     import torch
 
     world, rank = run.workers.num_processes, run.workers.process_index
     n_labels = sum(sum(1 for t in y if t != IGNORE) for _, y in step_examples)
-    layouts, real, occupied = step_layout(step_examples, world, hp["max_tokens_per_microbatch"], run.packed)
+    layouts, real, occupied = step_layout(step_examples, world, hp.max_tokens_per_microbatch, run.packed)
     state.real_tokens, state.padded_tokens = state.real_tokens + real, state.padded_tokens + occupied
     mine = [(rows, 1.0) for rows in layouts[rank]]
     if run.fsdp:  # FSDP gathers weights in every forward: every worker runs as many micro-batches
@@ -166,20 +167,20 @@ def optimiser_step(run: Run, state: LoopState, step_examples: list, hp: dict, lo
             all_reduce_grads(run.params)
         torch.distributed.all_reduce(step_loss)
     state.completion_tokens += n_labels
-    torch.nn.utils.clip_grad_norm_(run.params, hp["max_grad_norm"])
+    torch.nn.utils.clip_grad_norm_(run.params, hp.max_grad_norm)
     run.opt.step(), run.sched.step(), run.opt.zero_grad(set_to_none=True)
     return step_loss.item()
 
 
-def train(model, tokenizer, examples: list[dict], hp: dict, seed: int, lora: dict | None = None, log=print,
+def train(model, tokenizer, examples: list[dict], hp: TrainingSettings, seed: int, lora: dict | None = None, log=print,
           checkpoint: str | Path | None = None, fingerprint: str = ""):
     """Fine-tune ``model`` on ``examples`` (question, completion); return (model, metrics, loss curve rows).
 
     With ``checkpoint`` (a folder outside the job's outputs) the loop state is saved every
-    ``hp['checkpoint_every']`` steps, and a restarted run resumes from it to the same final weights — only if the
+    ``hp.checkpoint_every`` steps, and a restarted run resumes from it to the same final weights — only if the
     checkpoint carries this job's ``fingerprint`` (its inputs, settings and code).
     Under ``accelerate launch`` each worker takes every n-th example of a step; gradients are summed across workers
-    before the optimiser step (``hp['distributed']``: ``ddp``, whole replicas) or reduce-scattered into shards
+    before the optimiser step (``hp.distributed``: ``ddp``, whole replicas) or reduce-scattered into shards
     (``fsdp``), so the result does not depend on the number of workers."""
     import torch
 
@@ -201,7 +202,7 @@ def train(model, tokenizer, examples: list[dict], hp: dict, seed: int, lora: dic
             return run.root(batch) if run.fsdp else summed_loss(run.model, batch)
 
     start = time.perf_counter()
-    for epoch in range(first_epoch, hp["epochs"]):
+    for epoch in range(first_epoch, hp.epochs):
         if saved_order and saved_order[0] == epoch:
             order = saved_order[1]
         else:
@@ -216,7 +217,7 @@ def train(model, tokenizer, examples: list[dict], hp: dict, seed: int, lora: dic
                                 "tokens": state.real_tokens})
             if step % max(1, run.total_steps // 10) == 0 or step == run.total_steps:
                 log(f"step {step}/{run.total_steps} loss {loss:.4f} tokens {state.real_tokens}")
-            if folder and hp.get("checkpoint_every") and step % hp["checkpoint_every"] == 0 and step < run.total_steps:
+            if folder and hp.checkpoint_every and step % hp.checkpoint_every == 0 and step < run.total_steps:
                 state.rng, state.epoch, state.order = rng.getstate(), epoch, order
                 save(run, folder, state, fingerprint)
     seconds = time.perf_counter() - start

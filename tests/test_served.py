@@ -13,6 +13,7 @@ import time
 import pytest
 
 from compress_distill import engine
+from compress_distill.settings import TrainingSettings
 from compress_distill.engine import Request
 from compress_distill.server import served
 from compress_distill.verifier import extract_answer, split_trace
@@ -33,7 +34,7 @@ def model_dir(tmp_path_factory, tiny_tokenizer):
                 for i, r in enumerate(REQS)]
     hp = {"max_length": 128, "examples_per_step": 3, "epochs": 60, "lr": 1e-2, "weight_decay": 0.0,
           "warmup_ratio": 0.0, "max_tokens_per_microbatch": 4096, "max_grad_norm": 1.0}
-    model, _, _ = trainer.train(model, tiny_tokenizer, examples, hp, seed=0, log=lambda *_: None)
+    model, _, _ = trainer.train(model, tiny_tokenizer, examples, TrainingSettings.of(hp), seed=0, log=lambda *_: None)
     model.save_pretrained(folder)
     tiny_tokenizer.save_pretrained(folder)
     return str(folder)

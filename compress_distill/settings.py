@@ -1,0 +1,58 @@
+"""Typed settings at the boundary: what a training job needs, built once from the validated config and handed to
+the trainer — in this process, or serialised as the JSON spec each ``accelerate launch`` worker reads. Defaults live
+in the config schema only (:func:`compress_distill.config.with_defaults`)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from .config import with_defaults
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """``training`` of the config (a student's overrides applied); see the schema for each field."""
+
+    epochs: int
+    examples_per_step: int
+    lr: float
+    weight_decay: float
+    warmup_ratio: float
+    max_length: int
+    max_tokens_per_microbatch: int
+    checkpoint_every: int
+    packing: bool
+    max_grad_norm: float
+    gradient_checkpointing: bool
+    distributed: str
+    bf16: bool
+
+    @classmethod
+    def of(cls, block: dict, key: str = "training") -> "TrainingSettings":
+        """From a training block; keys it leaves out take the schema's defaults."""
+        return cls(**with_defaults("training", block, key))
+
+
+@dataclass(frozen=True)
+class TrainJob:
+    """One training run: where its inputs and outputs are, and how to train."""
+
+    base: str  # a pre-trained folder or a hub name
+    examples: str
+    hp: TrainingSettings
+    seed: int
+    model: str
+    metrics: str
+    curve: str
+    lora: dict | None = None
+    checkpoint: str | None = None  # a folder outside the job's outputs, kept across a preempted job's rerun
+    fingerprint: str = ""  # the job's identity: a checkpoint is resumed only by the job it was made for
+    meta: dict = field(default_factory=dict)  # the run's factors, copied into its metrics
+    gpus: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainJob":
+        return cls(**{**data, "hp": TrainingSettings(**data["hp"])})
