@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .io import read_jsonl
 from .ledger import IntermediateError
 from .verifier import answer_line
 
@@ -48,6 +49,20 @@ class Target:
 def every_target(compressors) -> list[str]:
     """The names of every target the configured compressors make possible."""
     return ["raw", ANSWER_ONLY] + [Target(k, c).name for k in PER_COMPRESSOR for c in compressors]
+
+
+def load_shards(shards: list[dict]) -> tuple[list[dict], dict[str, list[dict]]]:
+    """The verified traces and each compressor's records, from ``shards`` ({"verified": path, "compressed":
+    {compressor: path}} per shard), each compressed shard checked to hold exactly its verified shard's ids."""
+    verified, compressed = [], {}
+    for shard in shards:
+        made_from = read_jsonl(shard["verified"])
+        verified += made_from
+        for name, path in shard["compressed"].items():
+            records = read_jsonl(path)
+            check_same_ids(made_from, records, path)
+            compressed.setdefault(name, []).extend(records)
+    return verified, compressed
 
 
 def shared_ids(verified: list[dict], compressed_by: dict[str, list[dict]]) -> tuple[list[str], dict[str, int]]:

@@ -246,6 +246,23 @@ def verified_shards(wildcards):
 
 
 @signed
+def selection_shards(wc):
+    """Per shard: the verified traces and what each compressor made of them (selection's inputs, by name)."""
+    return [
+        {
+            "verified": rules.verify.output.kept.format(teacher=wc.teacher, shard=s),
+            "compressed": {
+                c: rules.compress.output.records.format(
+                    teacher=wc.teacher, compressor=c, shard=s
+                )
+                for c in COMPRESSORS
+            },
+        }
+        for s in SHARDS
+    ]
+
+
+@signed
 def every_compressors_shards(wc):
     return [p for c in COMPRESSORS for p in compressed_shards(wc.teacher, c)]
 

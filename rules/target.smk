@@ -10,7 +10,7 @@ rule selection:
         "../envs/core.yaml"
     params:
         identity=identity("selection"),
-        compressors=COMPRESSORS,
+        shards=selection_shards,
         size=regime_size,
         seed=config["seed"],
     script:
