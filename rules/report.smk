@@ -1,5 +1,5 @@
-# the study's tables and figures, from the registry in compress_distill/outputs.py; each is marked for the Snakemake
-# report (`make report`) with its caption from report/
+# the study's tables and figures, from the registry in the package's `outputs` module; each is marked for the
+# Snakemake report (`make report`) with its caption from report/
 def table_files(rule):
     return {
         f"{name}_{ext}": f"{R}/tables/{name}.{ext}"
