@@ -357,6 +357,31 @@ def tables_layout():
     }
 
 
+# ---- the study's tables and figures (registry: the package's `outputs` module), marked for the Snakemake report
+def table_files(rule):
+    return {
+        f"{name}_{ext}": f"{R}/tables/{name}.{ext}"
+        for name in cd_outputs.tables_of(rule)
+        for ext in cd_outputs.TABLE_FORMATS
+    }
+
+
+def in_report(path, kind, name):
+    """``path`` marked for the Snakemake report, with its caption (report/<kind>/<name>.rst); claims come first."""
+    return report(
+        path,
+        caption=f"../report/{kind}/{name}.rst",
+        category="1. Claims" if name == "claims" else kind.capitalize(),
+        labels={"name": name},
+    )
+
+
+def table_caption(wildcards):
+    return Path(
+        workflow.basedir, "report", "tables", f"{wildcards.table}.rst"
+    ).read_text()
+
+
 def final_outputs():
     return [
         *rules.tables.output,

@@ -1,23 +1,5 @@
 # the study's tables and figures, from the registry in the package's `outputs` module; each is marked for the
 # Snakemake report (`make report`) with its caption from report/
-def table_files(rule):
-    return {
-        f"{name}_{ext}": f"{R}/tables/{name}.{ext}"
-        for name in cd_outputs.tables_of(rule)
-        for ext in cd_outputs.TABLE_FORMATS
-    }
-
-
-def in_report(path, kind, name):
-    """``path`` marked for the Snakemake report, with its caption (report/<kind>/<name>.rst); claims come first."""
-    return report(
-        path,
-        caption=f"../report/{kind}/{name}.rst",
-        category="1. Claims" if name == "claims" else kind.capitalize(),
-        labels={"name": name},
-    )
-
-
 MEASURED = [
     f"{R}/tables/{t.name}.{e}"
     for t in cd_outputs.TABLES
@@ -142,13 +124,8 @@ rule manifest:
 
 # ---- the Snakemake report (`make report`): tables as HTML pages, built on demand (not part of `all`). A caption
 # file cannot hold wildcards, so the table pages share report/table.rst, which shows each table's own caption
-# (report/tables/<name>.rst) through the `caption` param; the claims come first, in a category of their own.
-def table_caption(wildcards):
-    return Path(
-        workflow.basedir, "report", "tables", f"{wildcards.table}.rst"
-    ).read_text()
-
-
+# (report/tables/<name>.rst) through the `caption` param (table_caption); the claims come first, in a category of
+# their own.
 rule report_table:
     input:
         csv=f"{R}/tables/{{table}}.csv",
