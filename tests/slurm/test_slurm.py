@@ -155,8 +155,24 @@ def _served_workflow(root: Path, model: str, **engine) -> Path:
     work = copy_workflow(root)
     spec = {"kind": "openai", "model": model, "max_tokens": 48, "concurrency": 2, "max_retries": 0,
             "serve": {"kind": "transformers", "device": "cpu", "startup_timeout_s": 120}, **engine}
-    (work / "served.yaml").write_text(yaml.safe_dump({"run": "served", "teachers": {"verbose": {"engine": spec}}}))
+    # one whole config: layered config files merge key by key, which would keep the synthetic engine's own keys
+    # beside the openai engine's, and an engine accepts only its kind's keys
+    cfg = {}
+    for path in CONFIGS:
+        _merge(cfg, yaml.safe_load((ROOT / path).read_text()))
+    cfg["run"] = "served"
+    cfg["teachers"]["verbose"]["engine"] = spec
+    (work / "served.yaml").write_text(yaml.safe_dump(cfg))
     return work
+
+
+def _merge(into: dict, layer: dict) -> None:
+    """``layer`` merged into ``into`` as Snakemake merges config files (nested mappings key by key)."""
+    for key, value in layer.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
 
 
 def _server_pids(log: Path) -> list[int]:
@@ -169,7 +185,7 @@ JOB_LOG = "results/served/logs/teacher_generate/verbose/0000.log"
 
 def test_served_teacher_is_stopped_when_its_job_is_cancelled_and_the_retry_generates(served_model, tmp_path):
     work = _served_workflow(tmp_path, served_model)
-    proc = start_snakemake(work, GENERATED, *PROFILE, "--configfile", *CONFIGS, "served.yaml")
+    proc = start_snakemake(work, GENERATED, *PROFILE, "--configfile", "served.yaml")
     log = work / JOB_LOG
     wait_for(lambda: "healthy" in log.read_text() if log.exists() else False, 300, "the served teacher's health",
              running=proc)
@@ -190,7 +206,7 @@ def test_served_teacher_is_stopped_when_generation_fails(served_model, tmp_path)
     # a negative token budget (sent past the config's validation) makes the server answer 500; with no retries the
     # job fails at its first request
     work = _served_workflow(tmp_path, served_model, extra_body={"max_tokens": -5})
-    proc = snakemake(work, GENERATED, *PROFILE, "--retries", "0", "--configfile", *CONFIGS, "served.yaml",
+    proc = snakemake(work, GENERATED, *PROFILE, "--retries", "0", "--configfile", "served.yaml",
                      check=False)
     assert proc.returncode != 0
     log = (work / JOB_LOG).read_text()
