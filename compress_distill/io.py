@@ -50,10 +50,10 @@ def parse_jsonl(path: str | os.PathLike, lines: Iterable[str]) -> list[dict]:
 
 
 def read_jsonl(path: str | os.PathLike) -> list[dict]:
-    """A JSONL file's records, after checking it against its ledger sidecar where it has one."""
-    ledger.check(path)
-    with open(path, encoding="utf-8") as fh:
-        return parse_jsonl(path, fh)
+    """A JSONL file's records, after checking it against its ledger sidecar where it has one (one read of the file)."""
+    data = Path(path).read_bytes()
+    ledger.check(path, data)
+    return parse_jsonl(path, data.decode("utf-8").split("\n"))  # not splitlines: JSON strings may hold U+2028
 
 
 def dumps(record: dict) -> str:
@@ -73,8 +73,9 @@ def write_json(path: str | os.PathLike, obj, record: bool = True) -> None:
 
 
 def read_json(path: str | os.PathLike):
-    ledger.check(path)
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    data = Path(path).read_bytes()
+    ledger.check(path, data)
+    return json.loads(data.decode("utf-8"))
 
 
 def sha256_file(path: str | os.PathLike) -> str:

@@ -31,17 +31,23 @@ def sidecar(path: str | os.PathLike) -> Path:
     return path.with_name(f".{path.name}{SUFFIX}")
 
 
-def _file(path: Path) -> dict:
+def _file(path: Path, data: bytes | None = None) -> dict:
+    """sha256, size and (JSONL) record count of ``path``, from ``data`` when the caller already read it."""
+    blocks = [data] if data is not None else _blocks(path)
     digest, size, lines = hashlib.sha256(), 0, 0
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-            size += len(block)
-            lines += block.count(b"\n")
+    for block in blocks:
+        digest.update(block)
+        size += len(block)
+        lines += block.count(b"\n")
     entry = {"sha256": digest.hexdigest(), "bytes": size}
     if path.suffix == ".jsonl":
         entry["records"] = lines
     return entry
+
+
+def _blocks(path: Path):
+    with open(path, "rb") as fh:
+        yield from iter(lambda: fh.read(1 << 20), b"")
 
 
 def describe(path: str | os.PathLike) -> dict:
@@ -73,21 +79,23 @@ def _difference(recorded: dict, found: dict) -> str:
     return "; ".join(parts) or "same size, different content (edited)"
 
 
-def problem(path: str | os.PathLike) -> str | None:
-    """Why ``path`` does not match its sidecar, or None when it does (or was never recorded)."""
+def problem(path: str | os.PathLike, data: bytes | None = None) -> str | None:
+    """Why ``path`` (whose content is ``data`` when the caller already read it) does not match its sidecar, or None
+    when it does (or was never recorded)."""
     side = sidecar(path)
     if not side.exists():
         return None
-    if not Path(path).exists():
+    if data is None and not Path(path).exists():
         return "missing (recorded when its job wrote it)"
     recorded = json.loads(side.read_text(encoding="utf-8"))
-    found = describe(path)
+    found = _file(Path(path), data) if data is not None else describe(path)
     return None if found == recorded else _difference(recorded, found)
 
 
-def check(path: str | os.PathLike) -> None:
-    """Raise :class:`IntermediateError` naming ``path`` if it no longer matches what its job wrote."""
-    why = problem(path)
+def check(path: str | os.PathLike, data: bytes | None = None) -> None:
+    """Raise :class:`IntermediateError` naming ``path`` if it (``data``, when already read) no longer matches what
+    its job wrote."""
+    why = problem(path, data)
     if why:
         raise IntermediateError(
             f"{path}: does not match what its job wrote ({why}); it was cut short, edited or torn after the job "
