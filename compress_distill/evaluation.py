@@ -16,8 +16,10 @@ from .engine import Completion, Request
 from .verifier import extract_answer, grade_many
 
 
-def load_student(model_dir: str | Path):
-    """Model and tokenizer from a trained-student folder; LoRA adapters are merged into their base."""
+def load_student(model_dir: str | Path, dtype=None):
+    """Model and tokenizer from a trained-student folder; LoRA adapters are merged into their base. ``dtype``:
+    the weights' dtype after loading (default float32, the dtype students are trained and saved in)."""
+    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from . import ledger
@@ -25,12 +27,13 @@ def load_student(model_dir: str | Path):
     ledger.check(model_dir)
     model_dir = Path(model_dir)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    dtype = dtype or torch.float32
     if (model_dir / "adapter_config.json").exists():
         from peft import AutoPeftModelForCausalLM
 
-        model = AutoPeftModelForCausalLM.from_pretrained(model_dir).merge_and_unload()
+        model = AutoPeftModelForCausalLM.from_pretrained(model_dir, dtype=dtype).merge_and_unload()
     else:
-        model = AutoModelForCausalLM.from_pretrained(model_dir)
+        model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype)
     return model.eval(), tokenizer
 
 
@@ -48,9 +51,11 @@ class HFEngine:
 
         pin_torch(int(os.environ.get("OMP_NUM_THREADS", "1")))  # runtime.start set it from the rule's threads
         self.spec = spec
-        self.model, self.tokenizer = load_student(model_path or spec["model"])
-        self.tokenizer.padding_side = "left"
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        # bf16 on a GPU, as vLLM serves; float32 on CPU, where bf16 matmuls are slow and vary by instruction set
+        dtype = torch.bfloat16 if self.device == "cuda" else torch.float32
+        self.model, self.tokenizer = load_student(model_path or spec["model"], dtype)
+        self.tokenizer.padding_side = "left"
         self.model.to(self.device)
 
     def _batch(self, requests: list[Request]) -> list[Completion]:
