@@ -37,11 +37,13 @@ report: $(VENV)/.installed
 readme-results: $(VENV)/.installed
 	$(BIN)/python -m compress_distill.readme results/demo README.md
 
-# the report test opens the Snakemake report in Debian's headless chromium: installed here when missing (as root)
+# the report test opens the Snakemake report in Debian's headless chromium: installed here when missing (as root).
+# One pytest worker per core, each test file on one worker (its session fixtures are built once) and one torch
+# thread per worker (tests/conftest.py), so the workers share the cores instead of fighting over them.
 test: $(VENV)/.installed
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
 		|| echo "chromium could not be installed: tests/test_report.py will be skipped"
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(CORES) --dist loadfile
 
 # The cluster test: installs SLURM (Debian packages, needs root), starts a single-node cluster with accounting,
 # runs the SLURM tests, and stops every daemon by PID whatever the tests did.

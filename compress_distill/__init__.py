@@ -3,9 +3,9 @@
 One module per stage of the study, named in the paper's words:
 
 - ``problems``   training pool and held-out benchmarks (disjoint), sharded.
-- ``engine``     the *engine* interface: generate text for a list of requests in resumable chunks; kinds live in
-                 ``teacher`` (synthetic), ``compressor`` (extractive), ``evaluation`` (hf), ``openai_engine``,
-                 ``vllm_engine``; ``server`` starts and always stops a served model for a job.
+- ``engine``     the *engine* interface: generate text for a list of requests in resumable chunks; the kinds live
+                 in the ``engines`` package (``synthetic``, ``extractive``, ``hf``, ``openai``, ``vllm``), one module
+                 each; ``server`` starts and always stops a served model for a job.
 - ``teacher``    teacher trace generation (the demo's programmatic teachers are the ``synthetic`` engine).
 - ``verifier``   final-answer extraction and grading, chosen per dataset.
 - ``compressor`` the *compressor* interface, trace compression and its quality checks.
@@ -27,7 +27,8 @@ Support: ``config`` (schema validation), ``io`` (atomic writes, seeds), ``ledger
 (console scripts, free ports), ``identity`` (what a job computes from, by content: the rerun trigger and
 the resume-state fingerprint), ``numerics`` (CPU kernel dispatch pinned for machine-independent results),
 ``readme`` (the README's result tables from a run), ``budget`` (GPU-hours a config reserves on SLURM),
-``benchmark`` (training throughput: the trainer against plain transformers baselines).
+``benchmark`` (training throughput: the trainer against plain transformers baselines), ``stagecheck`` (a
+preset's training and evaluation on one device, the GPU check).
 """
 
 __version__ = "0.1.0"

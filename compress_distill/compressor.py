@@ -2,7 +2,7 @@
 the answer; then check it.
 
 A compressor is an engine (any kind) whose requests carry the raw trace; LLM compressors read the compressor prompt
-template, the demo's ``extractive`` compressors read the trace directly. Every compressed trace is checked
+template, the demo's ``extractive`` compressors (:mod:`compress_distill.engines.extractive`) read the trace directly. Every compressed trace is checked
 (:func:`reject_reason`): it must keep the verified answer, be shorter than the raw trace, keep at least
 ``min_reasoning_chars`` of reasoning, and have finished. A failing trace may be asked for again (``retries``,
 :class:`Retrying`), and is otherwise a counted reject, never dropped silently.
@@ -10,45 +10,11 @@ template, the demo's ``extractive`` compressors read the trace directly. Every c
 
 from __future__ import annotations
 
-import re
-
 from .engine import Completion, Request, fill_template
 from .io import stable_seed
 from .verifier import extract_answer, numeric_equal, split_trace
 
-EQUATION_RE = re.compile(r"-?\d+ [-+*] -?\d+ = -?\d+")
 REJECT_REASONS = ("unfinished", "answer_changed", "not_shorter", "no_reasoning")
-
-
-class ExtractiveCompressor:
-    """Deterministic, rule-based compressor. ``spec`` keys:
-
-    - ``keep``: ``equations`` keeps only the equations written in the reasoning (aggressive);
-      ``numeric`` keeps every reasoning line that mentions a number, verbatim (light).
-    - ``dedupe``: drop a kept line already kept once (self-checks repeat steps).
-    """
-
-    SETTINGS = ("keep", "dedupe")  # config keys (schema)
-
-    def __init__(self, spec: dict, **_):
-        if spec["keep"] not in ("equations", "numeric"):
-            raise ValueError(f"extractive compressor: keep must be 'equations' or 'numeric', not {spec['keep']!r}")
-        self.spec = spec
-
-    def compress(self, text: str) -> str:
-        reasoning, final = split_trace(text)
-        kept: list[str] = []
-        for line in reasoning.splitlines():
-            if self.spec["keep"] == "equations":
-                kept += [eq + "." for eq in EQUATION_RE.findall(line)]
-            elif re.search(r"\d", line):
-                kept.append(line.strip())
-        if self.spec["dedupe"]:
-            kept = list(dict.fromkeys(kept))
-        return "<think>\n" + "\n".join(kept) + "\n</think>\n" + final
-
-    def generate(self, requests: list[Request]) -> list[Completion]:
-        return [Completion(r.id, self.compress(r.meta["trace"]), "stop") for r in requests]
 
 
 def render_messages(template: str, trace: dict) -> list[dict]:

@@ -1,11 +1,8 @@
 """The *engine* interface: generate text for a list of requests, in resumable chunks.
 
 An engine is any object with ``generate(requests: list[Request]) -> list[Completion]`` that returns one completion
-per request, in order. Engines are named by ``kind`` in config and built by :func:`make_engine`; the kind's module is
-imported only when that kind is used (so the ``vllm`` kind never imports vLLM elsewhere).
-
-Kinds: ``synthetic`` (the demo's programmatic teachers), ``extractive`` (the demo's rule-based compressors),
-``hf`` (transformers ``generate``), ``openai`` (any OpenAI-compatible server), ``vllm`` (offline ``vllm.LLM``).
+per request, in order. Engines are named by ``kind`` in config and built by :func:`make_engine`; the kinds live in
+:mod:`compress_distill.engines`.
 
 :func:`run_chunked` is the unit of resumability: completed chunks are appended durably to a ``.partial`` file; a
 rerun skips what is done; the final file appears atomically, ordered as the requests were, only when complete.
@@ -15,7 +12,6 @@ Each request carries its own seed, so an output never depends on chunking or on 
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 import logging
 import os
@@ -50,15 +46,6 @@ class Engine(Protocol):
     def generate(self, requests: list[Request]) -> list[Completion]: ...
 
 
-ENGINE_KINDS: dict[str, str] = {
-    "synthetic": "compress_distill.teacher:SyntheticTeacher",
-    "extractive": "compress_distill.compressor:ExtractiveCompressor",
-    "hf": "compress_distill.evaluation:HFEngine",
-    "openai": "compress_distill.openai_engine:OpenAIEngine",
-    "vllm": "compress_distill.vllm_engine:VLLMEngine",
-}
-
-
 HARMONY_RE = re.compile(
     r"<\|channel\|>analysis<\|message\|>(?P<analysis>.*?)<\|end\|>.*?<\|channel\|>final<\|message\|>(?P<final>.*?)"
     r"(?:<\|return\|>|<\|end\|>|$)",
@@ -88,13 +75,11 @@ def fill_template(template: str, **fields: str) -> str:
 
 
 def make_engine(spec: dict, **context) -> Engine:
-    """Build the engine named by ``spec['kind']``; ``context`` carries run-time paths (e.g. a model folder)."""
-    kind = spec.get("kind")
-    if kind not in ENGINE_KINDS:
-        raise ValueError(f"engine kind {kind!r} is not one of {sorted(ENGINE_KINDS)}")
-    module, _, name = ENGINE_KINDS[kind].partition(":")
-    factory: Callable[..., Engine] = getattr(importlib.import_module(module), name)
-    return factory(spec, **context)
+    """Build the engine named by ``spec['kind']`` (:mod:`compress_distill.engines`); ``context`` carries run-time
+    paths (e.g. a model folder)."""
+    from .engines import engine_class
+
+    return engine_class(spec.get("kind"))(spec, **context)
 
 
 @contextlib.contextmanager

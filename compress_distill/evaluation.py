@@ -2,8 +2,7 @@
 the dataset's verifier. Reports accuracy with a 95% bootstrap interval over items, mean output tokens, and the share
 of outputs that hit the cap.
 
-Also home of the ``hf`` engine (transformers ``generate``, batched, CPU or GPU), which serves trained students —
-a LoRA student is loaded onto its base and merged.
+Trained students are generated from by any engine kind; the default is ``hf`` (:mod:`compress_distill.engines.hf`).
 """
 
 from __future__ import annotations
@@ -14,77 +13,6 @@ import numpy as np
 
 from .engine import Completion, Request
 from .verifier import extract_answer, grade_many
-
-
-def load_student(model_dir: str | Path, dtype=None):
-    """Model and tokenizer from a trained-student folder; LoRA adapters are merged into their base. ``dtype``:
-    the weights' dtype after loading (default float32, the dtype students are trained and saved in)."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from . import ledger
-
-    ledger.check(model_dir)
-    model_dir = Path(model_dir)
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    dtype = dtype or torch.float32
-    if (model_dir / "adapter_config.json").exists():
-        from peft import AutoPeftModelForCausalLM
-
-        model = AutoPeftModelForCausalLM.from_pretrained(model_dir, dtype=dtype).merge_and_unload()
-    else:
-        model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype)
-    return model.eval(), tokenizer
-
-
-class HFEngine:
-    """transformers ``generate``; ``spec`` keys: max_new_tokens, batch_size, temperature (0 = greedy)."""
-
-    SETTINGS = ("model", "max_new_tokens", "batch_size", "temperature")  # config keys (schema)
-
-    def __init__(self, spec: dict, model_path: str | None = None, **_):
-        import os
-
-        import torch
-
-        from .numerics import pin_torch
-
-        pin_torch(int(os.environ.get("OMP_NUM_THREADS", "1")))  # runtime.start set it from the rule's threads
-        self.spec = spec
-        self.device = "cuda" if torch.cuda.is_available() else "cpu"
-        # bf16 on a GPU, as vLLM serves; float32 on CPU, where bf16 matmuls are slow and vary by instruction set
-        dtype = torch.bfloat16 if self.device == "cuda" else torch.float32
-        self.model, self.tokenizer = load_student(model_path or spec["model"], dtype)
-        self.tokenizer.padding_side = "left"
-        self.model.to(self.device)
-
-    def _batch(self, requests: list[Request]) -> list[Completion]:
-        import torch
-
-        prompts = [self.tokenizer.apply_chat_template(r.messages, add_generation_prompt=True, tokenize=False)
-                   for r in requests]
-        enc = self.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
-        greedy = self.spec.get("temperature", 0) == 0
-        if not greedy:  # sampling: one seed per batch, so batches stay reproducible
-            torch.manual_seed(requests[0].seed)
-        with torch.no_grad():
-            out = self.model.generate(
-                **enc, max_new_tokens=self.spec["max_new_tokens"], do_sample=not greedy,
-                temperature=None if greedy else self.spec["temperature"], top_p=None, top_k=None,
-                eos_token_id=self.tokenizer.eos_token_id, pad_token_id=self.tokenizer.pad_token_id,
-            )
-        completions = []
-        for req, row in zip(requests, out[:, enc["input_ids"].shape[1] :].tolist()):
-            eos = self.tokenizer.eos_token_id
-            stopped = eos in row
-            row = row[: row.index(eos) + 1] if stopped else row
-            text = self.tokenizer.decode(row, skip_special_tokens=True)
-            completions.append(Completion(req.id, text, "stop" if stopped else "length", completion_tokens=len(row)))
-        return completions
-
-    def generate(self, requests: list[Request]) -> list[Completion]:
-        size = self.spec["batch_size"]
-        return [c for i in range(0, len(requests), size) for c in self._batch(requests[i : i + size])]
 
 
 def engine_spec(evaluation_cfg: dict) -> dict:
@@ -100,6 +28,8 @@ def servable_model(model_dir: str, scratch: str) -> str:
     models)."""
     if not (Path(model_dir) / "adapter_config.json").exists():
         return model_dir
+    from .student import load_student
+
     model, tokenizer = load_student(model_dir)
     model.save_pretrained(scratch)
     tokenizer.save_pretrained(scratch)

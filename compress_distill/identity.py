@@ -4,7 +4,7 @@ Snakemake reruns a job when its params change; the rules put :func:`code_identit
 reruns exactly when the code it runs changes — never because a file's clock moved (a clone, a ``touch``, a synced
 results folder). The code a rule runs is computed, not listed by hand: its script plus every package module reachable
 through imports (module level and inside functions), plus the engine modules that config picks at run time (their
-names are strings in ``engine.ENGINE_KINDS``, which no import reveals). Each file counts by its syntax tree without
+names are strings in ``engines.KINDS``, which no import reveals). Each file counts by its syntax tree without
 docstrings, so editing a comment, a docstring or the layout changes nothing, while any change to what runs does. The
 third-party distributions those files import count by version (the release, without a local build label such as
 ``+cpu``: a CPU and a GPU build of one release are the same software, and GPU numerics are machine-dependent anyway).
@@ -52,15 +52,17 @@ def file_digest(path: str | Path) -> str:
     return "sha256:" + hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def _module_file(package_dir: Path, module: str) -> Path | None:
-    """``compress_distill.x`` -> ``<package>/x.py`` (the package itself -> ``__init__.py``); None for a name that is
+def module_file(package_dir: Path, module: str) -> Path | None:
+    """``compress_distill.x`` -> ``<package>/x.py``, a (sub)package -> its ``__init__.py``; None for a name that is
     an attribute, not a module (``from compress_distill.engine import Request``)."""
-    parts = module.split(".")[1:]
-    candidate = package_dir.joinpath(*parts).with_suffix(".py") if parts else package_dir / "__init__.py"
-    return candidate if candidate.exists() else None
+    folder = package_dir.joinpath(*module.split(".")[1:])
+    for candidate in (folder.with_suffix(".py"), folder / "__init__.py"):
+        if candidate.exists():
+            return candidate
+    return None
 
 
-def _imports(path: Path, package_dir: Path) -> tuple[set[str], set[str]]:
+def imports_in(path: Path, package_dir: Path) -> tuple[set[str], set[str]]:
     """(package names, third-party top-level names) that ``path`` imports anywhere in its body."""
     inside = path.is_relative_to(package_dir)
     own, third = set(), set()
@@ -68,10 +70,11 @@ def _imports(path: Path, package_dir: Path) -> tuple[set[str], set[str]]:
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
-            if node.level and inside:  # relative: from . import x / from .x import y
-                base = PACKAGE if node.level == 1 else None
-                if base is None:
+            if node.level and inside:  # relative: from . import x / from ..x import y, from the file's package
+                package = [PACKAGE, *path.relative_to(package_dir).parent.parts]
+                if node.level > len(package):
                     raise ValueError(f"{path}: imports beyond the package are not supported")
+                base = ".".join(package[: len(package) - node.level + 1])
                 base = f"{base}.{node.module}" if node.module else base
             else:
                 base = node.module or ""
@@ -92,7 +95,10 @@ def closure(root: Path, entry: str, extra_modules: tuple[str, ...] = ()) -> tupl
     """Files (the entry script and every package module it reaches) and third-party top-level names, sorted."""
     package_dir = root / PACKAGE
     files, third = {root / entry}, set()
-    todo = [root / entry] + [package_dir / f"{m}.py" for m in extra_modules]
+    extra = {m: module_file(package_dir, f"{PACKAGE}.{m}") for m in extra_modules}
+    if None in extra.values():
+        raise ValueError(f"no package module {[m for m, f in extra.items() if f is None]}")
+    todo = [root / entry, *extra.values()]
     seen: set[Path] = set()
     while todo:
         path = todo.pop()
@@ -100,9 +106,9 @@ def closure(root: Path, entry: str, extra_modules: tuple[str, ...] = ()) -> tupl
             continue
         seen.add(path)
         files.add(path)
-        own, ext = _imports(path, package_dir)
+        own, ext = imports_in(path, package_dir)
         third |= ext
-        todo += [f for f in (_module_file(package_dir, m) for m in own) if f]
+        todo += [f for f in (module_file(package_dir, m) for m in own) if f]
     return sorted(files), sorted(third)
 
 

@@ -30,7 +30,7 @@ def examples_and_items(n_examples: int, n_items: int, seed: int) -> tuple[list[d
     """Training examples (question, synthetic-teacher trace) and held-out benchmark items."""
     from .engine import Request
     from .problems import synthetic_arithmetic
-    from .teacher import SyntheticTeacher
+    from .engines.synthetic import SyntheticTeacher
 
     sets = synthetic_arithmetic(ARITH, {"pool": n_examples, "bench": n_items}, seed)
     teacher = SyntheticTeacher(TEACHER)
@@ -76,7 +76,8 @@ def train(config: dict, student: str, base: Path, examples_path: Path, out: Path
 
 
 def evaluate(config: dict, model: Path, items: list[dict], max_new_tokens: int) -> dict:
-    from .evaluation import HFEngine, grade_outputs, output_record, requests_for, summarise
+    from .engines.hf import HFEngine
+    from .evaluation import grade_outputs, output_record, requests_for, summarise
 
     spec = {"kind": "hf", "batch_size": config["evaluation"]["batch_size"], "max_new_tokens": max_new_tokens,
             "temperature": 0.0}

@@ -114,3 +114,24 @@ def load_base(name_or_path: str):
 
     ledger.check(name_or_path)  # a pre-trained folder is checked against its ledger; a hub name has none
     return AutoModelForCausalLM.from_pretrained(name_or_path), AutoTokenizer.from_pretrained(name_or_path)
+
+
+def load_student(model_dir: str | Path, dtype=None):
+    """Model and tokenizer from a trained-student folder; LoRA adapters are merged into their base. ``dtype``:
+    the weights' dtype after loading (default float32, the dtype students are trained and saved in)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from . import ledger
+
+    ledger.check(model_dir)
+    model_dir = Path(model_dir)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    dtype = dtype or torch.float32
+    if (model_dir / "adapter_config.json").exists():
+        from peft import AutoPeftModelForCausalLM
+
+        model = AutoPeftModelForCausalLM.from_pretrained(model_dir, dtype=dtype).merge_and_unload()
+    else:
+        model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype)
+    return model.eval(), tokenizer

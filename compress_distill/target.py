@@ -1,5 +1,5 @@
 """Training targets per teacher × regime: ``raw``, ``compressed-<compressor>``, ``truncated-<compressor>``,
-``answer-only``.
+``answer-only`` — the kinds registered in :data:`KINDS`.
 
 Every target of one teacher and regime uses the same problem ids: a problem rejected by any compressor leaves all of
 them, and the count of problems removed that way is reported.
@@ -8,32 +8,62 @@ them, and the count of problems removed that way is reported.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 from .io import read_jsonl
 from .ledger import IntermediateError
 from .verifier import answer_line
 
 ANSWER_ONLY = "answer-only"
-KINDS = ("raw", "compressed", "truncated", ANSWER_ONLY)  # in the order tables and figures show them
-PER_COMPRESSOR = ("compressed", "truncated")
+SOURCES = ("verified", "compressed", "truncated")  # the traces a target can be made from (rule target_source)
+
+
+def answer_only_text(answer: str) -> str:
+    return "<think>\n\n</think>\n" + answer_line(answer)
+
+
+@dataclass(frozen=True)
+class TargetKind:
+    """What a kind of target is made from and how: ``source`` names the traces (``verified`` raw traces, or one
+    compressor's ``compressed`` or ``truncated`` traces, which makes the kind per compressor); ``completion`` turns
+    one source record into the training completion."""
+
+    source: str
+    completion: Callable[[dict], str]
+
+    def __post_init__(self):
+        if self.source not in SOURCES:
+            raise ValueError(f"target kind source {self.source!r} is not one of {SOURCES}")
+
+    @property
+    def per_compressor(self) -> bool:
+        return self.source != "verified"
+
+
+# the registry of target kinds, in the order tables and figures show them
+KINDS: dict[str, TargetKind] = {
+    "raw": TargetKind("verified", lambda rec: rec["text"]),
+    "compressed": TargetKind("compressed", lambda rec: rec["text"]),
+    "truncated": TargetKind("truncated", lambda rec: rec["text"]),
+    ANSWER_ONLY: TargetKind("verified", lambda rec: answer_only_text(rec["answer"])),
+}
 
 
 @dataclass(frozen=True)
 class Target:
-    """A training target, parsed once from its name: ``raw``, ``answer-only``, ``compressed-<compressor>`` or
-    ``truncated-<compressor>``."""
+    """A training target, parsed once from its name: a kind of :data:`KINDS` (``raw``, ``answer-only``), or
+    ``<kind>-<compressor>`` for a kind made from one compressor's traces (``compressed-lean``)."""
 
     kind: str
     compressor: str | None = None
 
     @classmethod
     def parse(cls, name: str) -> "Target":
-        if name in ("raw", ANSWER_ONLY):
+        if name in KINDS and not KINDS[name].per_compressor:
             return cls(name)
         kind, _, compressor = name.partition("-")
-        if kind not in PER_COMPRESSOR or not compressor:
-            raise ValueError(f"target {name!r} is not raw, answer-only, compressed-<compressor> or "
-                             "truncated-<compressor>")
+        if kind not in KINDS or not KINDS[kind].per_compressor or not compressor:
+            raise ValueError(f"target {name!r} is none of {', '.join(_spellings())}")
         return cls(kind, compressor)
 
     @property
@@ -41,14 +71,23 @@ class Target:
         return f"{self.kind}-{self.compressor}" if self.compressor else self.kind
 
     @property
+    def source(self) -> str:
+        return KINDS[self.kind].source
+
+    @property
     def rank(self) -> tuple[int, str]:
         """Sort key: by kind in :data:`KINDS` order, then by name."""
-        return KINDS.index(self.kind), self.name
+        return list(KINDS).index(self.kind), self.name
+
+
+def _spellings() -> list[str]:
+    return [f"{k}-<compressor>" if kind.per_compressor else k for k, kind in KINDS.items()]
 
 
 def every_target(compressors) -> list[str]:
     """The names of every target the configured compressors make possible."""
-    return ["raw", ANSWER_ONLY] + [Target(k, c).name for k in PER_COMPRESSOR for c in compressors]
+    whole = [k for k, kind in KINDS.items() if not kind.per_compressor]
+    return whole + [Target(k, c).name for k, kind in KINDS.items() if kind.per_compressor for c in compressors]
 
 
 def load_shards(shards: list[dict]) -> tuple[list[dict], dict[str, list[dict]]]:
@@ -83,10 +122,6 @@ def check_same_ids(made_from: list[dict], made: list[dict], path) -> None:
                                 "or stale: delete it so that its rule rebuilds it")
 
 
-def answer_only_text(answer: str) -> str:
-    return "<think>\n\n</think>\n" + answer_line(answer)
-
-
 def build(kind: str, ids: list[str], source: list[dict], source_paths: list[str]) -> list[dict]:
     """Target examples (id, question, completion) for ``ids`` of one target kind, from its source traces."""
     by_id = {r["id"]: r for r in source}
@@ -97,6 +132,6 @@ def build(kind: str, ids: list[str], source: list[dict], source_paths: list[str]
             raise IntermediateError(f"target {kind}: selected id {pid} is in none of its {len(source_paths)} source "
                                     f"file(s) ({source_paths[0]} ...); they are incomplete or older than the selection:"
                                     " delete them so that their rules rebuild them")
-        text = answer_only_text(rec["answer"]) if kind == ANSWER_ONLY else rec["text"]
-        out.append({"id": pid, "question": rec["question"], "answer": rec["answer"], "completion": text})
+        out.append({"id": pid, "question": rec["question"], "answer": rec["answer"],
+                    "completion": KINDS[kind].completion(rec)})
     return out

@@ -20,7 +20,7 @@ from compress_distill import grid as cd_grid
 from compress_distill import identity as cd_identity
 from compress_distill import numerics as cd_numerics
 from compress_distill import outputs as cd_outputs
-from compress_distill.engine import ENGINE_KINDS
+from compress_distill import engines as cd_engines
 from compress_distill.target import Target, every_target
 
 try:
@@ -99,8 +99,9 @@ def identity(script, *modules):
 
 def engine_identity(script, spec):
     """A rule's identity with the modules of the engine kind it runs (and the server module for a served model)."""
-    engine_module = ENGINE_KINDS[spec["kind"]].split(":")[0].rsplit(".", 1)[1]
-    return identity(script, engine_module, *(["server"] if spec.get("serve") else []))
+    return identity(
+        script, cd_engines.module_of(spec["kind"]), *(["server"] if spec.get("serve") else [])
+    )
 
 
 def model_identity(script, section, key):
@@ -280,9 +281,9 @@ def compressed_shards(teacher, compressor):
 def target_source(wildcards):
     """The trace shards a target is made from: verified raw traces, or one compressor's (truncated) traces."""
     target = Target.parse(wildcards.target)
-    if target.kind == "compressed":
+    if target.source == "compressed":
         return compressed_shards(wildcards.teacher, target.compressor)
-    if target.kind == "truncated":
+    if target.source == "truncated":
         return expand(
             rules.truncate.output.records,
             teacher=wildcards.teacher,

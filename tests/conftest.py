@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+if os.environ.get("PYTEST_XDIST_WORKER"):  # one torch thread per worker, inherited by the processes tests start
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 ROOT = Path(__file__).resolve().parent.parent
 ARITH = {"operations": [["+", "*"], ["*", "+"]], "max_operand": 9, "max_factor": 9}
 
@@ -123,6 +126,14 @@ def rules_of(jobs) -> set[str]:
 @pytest.fixture(scope="session")
 def workdir(tmp_path_factory) -> Path:
     return copy_workflow(tmp_path_factory.mktemp("workflow"))
+
+
+def own_copy(finished: Path, workdir: Path, dest: Path) -> tuple[Path, Path]:
+    """A copy of the session's finished run (workflow, results, Snakemake's metadata) that a test may change or
+    damage: (its workflow folder, its run folder). Tests never rewrite the shared run that later tests read."""
+    cwd = dest / "wf"
+    shutil.copytree(workdir, cwd, symlinks=True)
+    return cwd, cwd / finished.relative_to(workdir)
 
 
 @pytest.fixture(scope="session")

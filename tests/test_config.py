@@ -165,17 +165,17 @@ def test_prompt_templates_must_hold_their_placeholders(tmp_path):
 
 
 def test_each_engine_kind_accepts_exactly_its_engines_settings():
-    """The schema's per-kind keys and kinds agree with the engine registry and each engine's SETTINGS."""
-    import importlib
-
-    from compress_distill.engine import ENGINE_KINDS
+    """The schema's per-kind keys and kinds agree with the engine registry and each engine's SETTINGS, and every
+    module of the engines package is a registered kind."""
+    from compress_distill import engines
 
     engine = yaml.safe_load((ROOT / "schemas/config.schema.yaml").read_text())["$defs"]["engine"]
-    assert sorted(engine["properties"]["kind"]["enum"]) == sorted(ENGINE_KINDS)
+    assert sorted(engine["properties"]["kind"]["enum"]) == sorted(engines.KINDS)
+    modules = {p.stem for p in (ROOT / "compress_distill/engines").glob("*.py")} - {"__init__"}
+    assert modules == {engines.module_of(kind).split(".")[1] for kind in engines.KINDS}
     allowed = {rule["if"]["properties"]["kind"]["const"]: set(rule["then"]["propertyNames"]["enum"])
                for rule in engine["allOf"]}
-    for kind, target in ENGINE_KINDS.items():
-        module, cls = target.split(":")
-        settings = set(getattr(importlib.import_module(module), cls).SETTINGS)
+    for kind in engines.KINDS:
+        settings = set(engines.engine_class(kind).SETTINGS)
         assert allowed[kind] == settings | {"kind"}, kind
         assert allowed[kind] <= set(engine["properties"]), kind

@@ -8,6 +8,7 @@ import pytest
 
 from compress_distill import engine, teacher
 from compress_distill.engine import Completion, Request
+from compress_distill.engines.synthetic import SyntheticTeacher
 
 
 class Crashing:
@@ -30,7 +31,7 @@ def _setup(arith):
     spec = {"verbosity": 2, "self_check": 0.5, "error_rate": 0.1, "no_answer_rate": 0.0, "max_tokens": 200}
     by_id = {p["id"]: p for p in pool}
     reqs = teacher.requests_for(pool, "{question}", 0, "t")
-    return teacher.SyntheticTeacher(spec), reqs, lambda r, c: teacher.trace_record(r, c, by_id[r.id])
+    return SyntheticTeacher(spec), reqs, lambda r, c: teacher.trace_record(r, c, by_id[r.id])
 
 
 @pytest.mark.parametrize("ok_chunks", [0, 1, 3, 6])
@@ -86,7 +87,7 @@ def test_hf_engine_generates_and_reports_stop_or_length(tiny_tokenizer, tiny_mod
 def test_an_empty_shard_gives_empty_files_not_a_crash(tmp_path):
     from compress_distill import verifier
 
-    out = engine.run_chunked(teacher.SyntheticTeacher({}), [], tmp_path / "empty.jsonl", 8, lambda r, c: {})
+    out = engine.run_chunked(SyntheticTeacher({}), [], tmp_path / "empty.jsonl", 8, lambda r, c: {})
     assert out == [] and (tmp_path / "empty.jsonl").read_text() == ""
     kept, rejects = verifier.verify_traces([], "math")
     assert kept == [] and sum(rejects.values()) == 0

@@ -15,18 +15,11 @@ import time
 
 import yaml
 
-from conftest import REDUCED, snakemake
+from conftest import REDUCED, own_copy, snakemake
 
 
 def _restore_time(path, stat) -> None:
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-
-
-def own_copy(finished, workdir, tmp_path):
-    """A copy of the session's finished run (workflow, results, Snakemake's metadata) that this test may damage."""
-    cwd = tmp_path / "wf"
-    shutil.copytree(workdir, cwd, symlinks=True)
-    return cwd, cwd / finished.relative_to(workdir)
 
 
 def test_damaged_intermediates_are_named_and_rebuilt(finished, workdir, tmp_path):

@@ -10,9 +10,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from compress_distill import engine, vllm_engine
+from compress_distill import engine
+from compress_distill.engines import vllm as vllm_engine
 from compress_distill.engine import Request
-from compress_distill.openai_engine import EndpointError, OpenAIEngine
+from compress_distill.engines.openai import EndpointError, OpenAIEngine
 from openai_stub import FAULTS, FlakyServer, answer_for
 
 @pytest.fixture

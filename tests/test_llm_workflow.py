@@ -12,8 +12,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from compress_distill import compressor, problems, student, target, teacher, trainer
+from compress_distill import problems, student, target, teacher, trainer
 from compress_distill.engine import fill_template
+from compress_distill.engines.extractive import ExtractiveCompressor
+from compress_distill.engines.synthetic import SyntheticTeacher
 from compress_distill.settings import TrainingSettings
 from conftest import ARITH, REDUCED, copy_workflow, snakemake
 
@@ -48,8 +50,8 @@ def demo_data(tmp_path_factory):
     pool = problems.synthetic_arithmetic(ARITH, {"pool": 800}, seed=11)["pool"]
     spec = {"verbosity": 2, "self_check": 0.6, "error_rate": 0.0, "no_answer_rate": 0.0, "max_tokens": 200}
     reqs = teacher.requests_for(pool, "{question}", 0, "train")
-    raw = [c.text for c in teacher.SyntheticTeacher(spec).generate(reqs)]
-    lean = compressor.ExtractiveCompressor({"keep": "equations", "dedupe": True})
+    raw = [c.text for c in SyntheticTeacher(spec).generate(reqs)]
+    lean = ExtractiveCompressor({"keep": "equations", "dedupe": True})
     student.train_tokenizer([p["question"] + "\n" + t for p, t in zip(pool, raw)]
                             + problems.pretraining_corpus(ARITH), 1024, root / "tok")
     tokenizer = AutoTokenizer.from_pretrained(root / "tok")

@@ -9,6 +9,8 @@ import pytest
 
 from compress_distill import compressor, ledger, problems, regime, target, teacher, truncation, verifier
 from compress_distill.engine import Completion, Request
+from compress_distill.engines.extractive import ExtractiveCompressor
+from compress_distill.engines.synthetic import SyntheticTeacher
 from conftest import BAD_ROWS
 
 SPEC = {"verbosity": 2, "self_check": 0.6, "error_rate": 0.0, "no_answer_rate": 0.0, "max_tokens": 200}
@@ -55,7 +57,7 @@ def _requests(pool, seed=0):
 
 def test_synthetic_teacher_is_deterministic_per_request_whatever_the_chunking(arith):
     pool = _problems(arith)["pool"]
-    engine = teacher.SyntheticTeacher(SPEC)
+    engine = SyntheticTeacher(SPEC)
     reqs = _requests(pool)
     whole = [c.text for c in engine.generate(reqs)]
     chunked = [c.text for i in range(0, len(reqs), 7) for c in engine.generate(reqs[i : i + 7])]
@@ -66,7 +68,7 @@ def test_synthetic_teacher_is_deterministic_per_request_whatever_the_chunking(ar
 def test_verification_counts_each_reject_reason(arith):
     pool = _problems(arith)["pool"][:6]
     recs = [teacher.trace_record(r, c, p) for r, c, p in
-            zip(_requests(pool), teacher.SyntheticTeacher(SPEC).generate(_requests(pool)), pool)]
+            zip(_requests(pool), SyntheticTeacher(SPEC).generate(_requests(pool)), pool)]
     recs[0] = {**recs[0], "text": recs[0]["text"].replace("\\boxed", "")}  # no answer
     recs[1] = {**recs[1], "gold": str(int(recs[1]["gold"]) + 1)}  # wrong
     recs[2] = {**recs[2], "finish_reason": "length"}  # truncated
@@ -78,9 +80,9 @@ def test_verification_counts_each_reject_reason(arith):
 def test_teacher_error_rates_produce_rejects(arith):
     pool = _problems(arith, n=300)["pool"]
     reqs = _requests(pool)
-    lengths = sorted(len(c.text.split(" ")) for c in teacher.SyntheticTeacher(SPEC).generate(reqs))
+    lengths = sorted(len(c.text.split(" ")) for c in SyntheticTeacher(SPEC).generate(reqs))
     spec = {**SPEC, "error_rate": 0.2, "no_answer_rate": 0.1, "max_tokens": lengths[int(0.8 * len(lengths))]}
-    recs = [teacher.trace_record(r, c, p) for r, c, p in zip(reqs, teacher.SyntheticTeacher(spec).generate(reqs), pool)]
+    recs = [teacher.trace_record(r, c, p) for r, c, p in zip(reqs, SyntheticTeacher(spec).generate(reqs), pool)]
     _, rejects = verifier.verify_traces(recs, "numeric")
     assert all(rejects[k] > 0 for k in verifier.REJECT_REASONS)
 
@@ -109,12 +111,12 @@ RAW = ("<think>\nOkay, let me work out (2 + 3) * 4.\nLet me be careful here.\n2 
     ("equations", False, "2 + 3 = 5.\n2 + 3 = 5.\n5 * 4 = 20."),
 ])
 def test_extractive_compressor(keep, dedupe, expected):
-    out = compressor.ExtractiveCompressor({"keep": keep, "dedupe": dedupe}).compress(RAW)
+    out = ExtractiveCompressor({"keep": keep, "dedupe": dedupe}).compress(RAW)
     assert verifier.split_trace(out) == (expected, "The answer is \\boxed{20}.")
 
 
 def test_numeric_compressor_drops_only_lines_without_numbers():
-    out = compressor.ExtractiveCompressor({"keep": "numeric", "dedupe": False}).compress(RAW)
+    out = ExtractiveCompressor({"keep": "numeric", "dedupe": False}).compress(RAW)
     reasoning, _ = verifier.split_trace(out)
     assert "Let me be careful" not in reasoning and "Let me check: 2 + 3 = 5. Yes." in reasoning
 
@@ -133,7 +135,7 @@ def test_compression_rejects(text, finish, reason):
 
 
 def test_truncation_matches_compressed_reasoning_length_and_keeps_the_answer():
-    compressed = compressor.ExtractiveCompressor({"keep": "equations", "dedupe": True}).compress(RAW)
+    compressed = ExtractiveCompressor({"keep": "equations", "dedupe": True}).compress(RAW)
     cut = truncation.truncate(RAW, compressed)
     cut_reasoning, final = verifier.split_trace(cut)
     raw_reasoning, _ = verifier.split_trace(RAW)
@@ -143,7 +145,7 @@ def test_truncation_matches_compressed_reasoning_length_and_keeps_the_answer():
 
 def test_truncation_in_tokens_of_a_named_tokenizer(tiny_tokenizer, tmp_path):
     tiny_tokenizer.save_pretrained(tmp_path)
-    compressed = compressor.ExtractiveCompressor({"keep": "equations", "dedupe": True}).compress(RAW)
+    compressed = ExtractiveCompressor({"keep": "equations", "dedupe": True}).compress(RAW)
     cut = truncation.truncate(RAW, compressed, unit="tokens", tokenizer=str(tmp_path))
     n = lambda t: len(tiny_tokenizer(verifier.split_trace(t)[0], add_special_tokens=False)["input_ids"])  # noqa: E731
     assert abs(n(cut) - n(compressed)) <= 1
@@ -189,7 +191,7 @@ def test_answer_only_is_never_charged_to_a_compressor_named_only():
     assert target.Target.parse("compressed-only") == target.Target("compressed", "only")
     assert sorted(["answer-only", "truncated-a", "raw", "compressed-b"], key=lambda n: target.Target.parse(n).rank) \
         == ["raw", "compressed-b", "truncated-a", "answer-only"]
-    with pytest.raises(ValueError, match="is not raw, answer-only"):
+    with pytest.raises(ValueError, match="is none of raw, compressed-<compressor>"):
         target.Target.parse("summarised-a")
 
 

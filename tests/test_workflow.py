@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REDUCED, ROOT, planned, rules_of, snakemake
+from conftest import REDUCED, ROOT, own_copy, planned, rules_of, snakemake
 
 
 def test_every_stage_has_data(finished):
@@ -105,6 +105,7 @@ def test_a_served_lora_student_is_evaluated_through_snakemake(finished, workdir,
                                    "serve": {"kind": "transformers", "device": "cpu", "startup_timeout_s": 120}}
     served_cfg = tmp_path / "served.yaml"
     served_cfg.write_text(yaml.safe_dump(cfg))
+    workdir, finished = own_copy(finished, workdir, tmp_path)
     summary = finished / "runs/verbose/tiny/full/raw/seed0/eval/arith.json"
     local = json.loads(summary.read_text())
     snakemake(workdir, "--configfile", str(served_cfg), "--cores", "2", str(summary.relative_to(workdir)))

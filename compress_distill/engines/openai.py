@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from .engine import Completion, Request, join_reasoning
+from ..engine import Completion, Request, join_reasoning
 
 RETRY_STATUS = {408, 409, 429, 500, 502, 503, 504}
 DEFAULTS = {"mode": "chat", "temperature": 0.0, "top_p": 1.0, "concurrency": 8, "timeout_s": 600, "max_retries": 6,
