@@ -159,7 +159,11 @@ def check_references(config: dict, schema: dict) -> None:
             problems += [f"config key 'grid.{i}.{factor}': {name!r} is not defined under '{factor}'"
                          for name in block[factor] if name not in known]
         for name in block["targets"]:
-            compressor = Target.parse(name).compressor
+            try:
+                compressor = Target.parse(name).compressor
+            except ValueError as err:
+                problems.append(f"config key 'grid.{i}.targets': {err}")
+                continue
             if compressor and compressor not in config["compressors"]:
                 problems.append(f"config key 'grid.{i}.targets': {name!r} names no compressor under 'compressors'")
     for name, student in config["students"].items():

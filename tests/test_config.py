@@ -43,6 +43,7 @@ def _error(mutate) -> str:
     (lambda c: c["regimes"]["full"].update(size=0), "regimes.full.size", "less than the minimum"),
     (lambda c: c["grid"][0]["students"].append("huge"), "grid.0.students", "'huge' is not defined"),
     (lambda c: c["grid"][1]["targets"].append("truncated-zip"), "grid.1.targets", "names no compressor"),
+    (lambda c: c["grid"][0]["targets"].append("summarised"), "grid.0.targets", "'summarised' is none of raw,"),
     (lambda c: c["teachers"].update({"bad-name": c["teachers"]["verbose"]}), "teachers", "does not match"),
 ])
 def test_bad_config_is_rejected_naming_the_key(mutate, key, words):

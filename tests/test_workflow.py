@@ -4,12 +4,14 @@ a full run, partial rebuilds, byte-identical reruns, lint, and the paper preset'
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
 import yaml
 
-from conftest import REDUCED, ROOT, own_copy, planned, rules_of, snakemake
+from conftest import REDUCED, ROOT, copy_workflow, own_copy, planned, rules_of, snakemake
 
 
 def test_every_stage_has_data(finished):
@@ -73,10 +75,39 @@ def test_execution_settings_rerun_nothing(finished, workdir, tmp_path):
     assert planned(workdir, "--configfile", str(changed)) == []
 
 
+# Snakemake's machine-readable lints: its CLI drops `--lint json` (9.27 prints text), so through its API
+LINT_JSON = """
+import sys
+from pathlib import Path
+
+from snakemake.api import SnakemakeApi
+from snakemake.settings.types import ConfigSettings, OutputSettings, ResourceSettings
+
+with SnakemakeApi(OutputSettings()) as api:
+    api.workflow(resource_settings=ResourceSettings(), snakefile=Path("Snakefile").resolve(), workdir=Path.cwd(),
+                 config_settings=ConfigSettings(configfiles=[Path(sys.argv[1]).resolve()])).lint(json=True)
+"""
+
+
+def lints(cwd, preset) -> dict:
+    proc = subprocess.run([sys.executable, "-c", LINT_JSON, preset], cwd=cwd, capture_output=True, text=True,
+                          check=True)
+    return json.loads(proc.stdout[proc.stdout.index("{"):])
+
+
 @pytest.mark.parametrize("preset", ["presets/demo.yaml", "presets/single-gpu.yaml", "config.yaml"])
 def test_lint_is_clean(workdir, preset):
-    proc = snakemake(workdir, "--configfile", preset, "--lint")
-    assert "Lints for" not in proc.stdout + proc.stderr
+    found = lints(workdir, preset)
+    assert found == {"snakefiles": [], "rules": []}, json.dumps(found, indent=1)[:3000]
+
+
+def test_lint_would_see_a_rule_without_a_log(workdir, tmp_path):
+    cwd = copy_workflow(tmp_path / "wf")
+    with open(cwd / "rules/report.smk", "a") as fh:
+        fh.write('\n\nrule unlogged:\n    output:\n        "unlogged.txt",\n    shell:\n        "touch {output}"\n')
+    found = lints(cwd, "presets/demo.yaml")
+    assert [r["for"]["rule"] for r in found["rules"]] == ["unlogged"]
+    assert "No log directive defined" in [lint["title"] for lint in found["rules"][0]["lints"]]
 
 
 def test_paper_preset_plans_48_plus_7_training_runs_without_gpu_or_hub(workdir):

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import importlib
 
-KINDS: dict[str, str] = {  # kind -> "module:class", the module under compress_distill.engines
+# kind -> "module:class", the module under compress_distill.engines
+KINDS: dict[str, str] = {
     "synthetic": "synthetic:SyntheticTeacher",  # the demo's programmatic teachers
     "extractive": "extractive:ExtractiveCompressor",  # the demo's rule-based compressors
     "hf": "hf:HFEngine",  # transformers generate

@@ -1,0 +1,138 @@
+"""The README's "Extending" examples, applied verbatim to a copy of the workflow and run: a table, a target kind, an
+engine kind and a dataset each take the places the README names, and nothing else."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import REDUCED, ROOT, copy_workflow, own_copy, planned, rules_of, snakemake
+
+STEP = re.compile(r"<!-- extend (\w+): (append|create|after|merge) (?:\"([^\"]*)\" )?(\S+)(?: (\S+))? -->\n"
+                  r"```\w*\n(.*?)```", re.S)
+
+
+def steps(example: str) -> list[tuple]:
+    found = [m.groups()[1:] for m in STEP.finditer((ROOT / "README.md").read_text()) if m.group(1) == example]
+    assert found, f"the README has no '{example}' example"
+    return found
+
+
+def _merge(base, extra):
+    """Dicts merged key by key, lists extended (a new kind added to an enum, a rule to allOf)."""
+    if isinstance(base, dict) and isinstance(extra, dict):
+        return {**base, **{k: _merge(base[k], v) if k in base else v for k, v in extra.items()}}
+    if isinstance(base, list) and isinstance(extra, list):
+        return base + extra
+    return extra
+
+
+def apply(example: str, cwd: Path, config: Path | None = None) -> dict | None:
+    """Apply the README's steps for ``example`` in ``cwd``; a ``merge config`` step is merged into a copy of the
+    reduced config written to ``config``, whose content is returned."""
+    merged = None
+    for action, anchor, path, key, text in steps(example):
+        if action == "merge" and path == "config":
+            merged = _merge(merged or yaml.safe_load((cwd / REDUCED).read_text()), yaml.safe_load(text))
+            config.write_text(yaml.safe_dump(merged))
+            continue
+        target = cwd / path
+        if action == "create":
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+        elif action == "append":
+            target.write_text(target.read_text() + "\n\n" + text)
+        elif action == "after":
+            lines = target.read_text().splitlines(keepends=True)
+            at = next(i for i, line in enumerate(lines) if line.strip() == anchor) + 1
+            target.write_text("".join(lines[:at]) + text + "".join(lines[at:]))
+        else:  # merge into a YAML file, under a $defs-style dotted key
+            doc = yaml.safe_load(target.read_text())
+            node = doc
+            for part in key.split(".")[:-1]:
+                node = node[part]
+            node[key.split(".")[-1]] = _merge(node[key.split(".")[-1]], yaml.safe_load(text))
+            target.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return merged
+
+
+def test_a_new_table_is_built_by_the_tables_job_alone(finished, workdir, tmp_path):
+    cwd, run = own_copy(finished, workdir, tmp_path)
+    apply("table", cwd)
+    # the jobs that write tables, and what reads them: no generation, training or evaluation
+    assert rules_of(planned(cwd, "--configfile", REDUCED)) <= {"tables", "dataset_rows", "figures", "manifest",
+                                                               "report_table", "report_claims", "report_pages", "all"}
+    snakemake(cwd, "--configfile", REDUCED, "--cores", "2")
+    table = pd.read_csv(run / "tables/training_volume.csv")
+    runs = pd.read_csv(run / "tables/fingerprints.csv").drop_duplicates(["teacher", "student", "target"])
+    assert len(table) == len(runs) > 0
+    for row in table.itertuples():
+        metrics = json.loads((run / f"runs/{row.teacher}/{row.student}/{row.regime}/{row.target}/seed{row.seed}"
+                                    "/metrics.json").read_text())
+        assert (row.train_tokens, row.completion_tokens) == (metrics["train_tokens"], metrics["completion_tokens"])
+
+
+def test_a_new_target_kind_is_built_from_its_source_and_planned_by_the_grid(finished, workdir, tmp_path):
+    cwd, run = own_copy(finished, workdir, tmp_path)
+    apply("target", cwd)
+    snakemake(cwd, "--configfile", REDUCED, "--cores", "2", "results/reduced/targets/verbose/full/deduped.jsonl")
+    read = lambda name: [json.loads(line) for line in  # noqa: E731
+                         (run / f"targets/verbose/full/{name}.jsonl").read_text().splitlines()]
+    raw, deduped = read("raw"), read("deduped")
+    assert [e["id"] for e in deduped] == [e["id"] for e in raw]
+    for r, d in zip(raw, deduped):
+        lines = r["completion"].split("\n")
+        assert d["completion"].split("\n") == list(dict.fromkeys(lines))
+    assert any(len(set(e["completion"].split("\n"))) < len(e["completion"].split("\n")) for e in raw)
+    cfg = yaml.safe_load((cwd / REDUCED).read_text())
+    cfg["grid"][0]["targets"].append("deduped")
+    (cwd / "grid.yaml").write_text(yaml.safe_dump(cfg))
+    train = [wc for rule, wc in planned(cwd, "--configfile", "grid.yaml") if rule == "train"]
+    assert any(wc["target"] == "deduped" for wc in train)
+
+
+def test_a_new_engine_kind_compresses_and_its_keys_are_checked(finished, workdir, tmp_path):
+    cwd, run = own_copy(finished, workdir, tmp_path)
+    config = cwd / "last2.yaml"
+    cfg = apply("engine", cwd, config)
+    shard = "results/reduced/compressors/last2/verbose/0000.jsonl"
+    snakemake(cwd, "--configfile", str(config), "--cores", "2", shard)
+    records = [json.loads(line) for line in (cwd / shard).read_text().splitlines()]
+    verified = (run / "teachers/verbose/verified/0000.jsonl").read_text().splitlines()
+    assert len(records) == len(verified) > 0
+    kept = [r for r in records if r["reject"] is None]
+    assert kept and all(len(r["text"].split("</think>")[0].strip().splitlines()) <= 3 for r in kept)
+    cfg["compressors"]["last2"]["engine"] = {"kind": "lastlines", "line": 2}
+    config.write_text(yaml.safe_dump(cfg))
+    proc = snakemake(cwd, "-n", "--configfile", str(config), check=False)
+    assert proc.returncode != 0 and "compressors.last2.engine" in proc.stdout + proc.stderr
+    assert "line" in proc.stdout + proc.stderr
+
+
+def test_a_new_dataset_is_loaded_and_evaluated(tmp_path):
+    cwd = copy_workflow(tmp_path / "wf")
+    config = cwd / "wordsums.yaml"
+    cfg = apply("dataset", cwd, config)
+    snakemake(cwd, "--configfile", str(config), "--cores", "1", "results/reduced/problems/benchmarks/wordsums.jsonl")
+    items = [json.loads(line) for line in (cwd / "results/reduced/problems/benchmarks/wordsums.jsonl")
+             .read_text().splitlines()]
+    rows = [json.loads(line) for line in (cwd / "data/wordsums.jsonl").read_text().splitlines()]
+    assert [(i["question"], i["answer"]) for i in items] == [(r["problem"], r["solution"]) for r in rows]
+    jobs = planned(cwd, "--configfile", str(config))
+    trained = [wc for rule, wc in jobs if rule == "train"]
+    assert sum(wc["benchmark"] == "wordsums" for rule, wc in jobs if rule == "evaluate") == len(trained) > 0
+    assert cfg["problems"]["benchmarks"]["wordsums"]["path"] == "data/wordsums.jsonl"
+
+
+@pytest.mark.parametrize("example", ["table", "target", "engine", "dataset"])
+def test_every_readme_step_names_a_place_in_the_workflow(example):
+    for action, anchor, path, key, _ in steps(example):
+        if action in ("append", "after", "merge") and path != "config":
+            assert (ROOT / path).exists(), path
+        if action == "after":
+            assert anchor in [line.strip() for line in (ROOT / path).read_text().splitlines()], (path, anchor)
