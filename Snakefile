@@ -5,8 +5,9 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-# the paper preset unless a preset is given (--configfile presets/demo.yaml): presets replace it, never merge
-if "run" not in config:
+# the paper preset unless a preset is given (--configfile presets/demo.yaml): presets replace it, never merge;
+# `--config key=value` overrides either, key by key
+if not workflow.overwrite_configfiles:
 
     configfile: "config.yaml"
 

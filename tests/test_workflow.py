@@ -146,3 +146,15 @@ def test_a_served_lora_student_is_evaluated_through_snakemake(finished, workdir,
     assert "served model: healthy" in log and "transformers serve" in log
     outputs = [json.loads(l) for l in summary.with_suffix(".jsonl").read_text().splitlines()]
     assert len(outputs) == served["items"] and all("correct" in o for o in outputs)
+
+
+def test_config_overrides_apply_on_top_of_the_paper_preset_or_a_given_one(workdir):
+    """`--config run=…` without a config file keeps config.yaml under it (it used to drop it and fail on required
+    keys); with `--configfile` the preset is used whole, the override on top."""
+    for args, run in (((), "mytest"), (("--configfile", "presets/demo.yaml"), "demo2")):
+        out = snakemake(workdir, "-n", f"results/{run}/problems/summary.json", *args, "--config", f"run={run}").stdout
+        assert f"results/{run}/problems/summary.json" in out
+    paper, demo = (yaml.safe_load((ROOT / f).read_text()) for f in ("config.yaml", "presets/demo.yaml"))
+    assert paper["problems"]["shards"] != demo["problems"]["shards"]
+    out = snakemake(workdir, "-n", "results/mytest/problems/summary.json", "--config", "run=mytest").stdout
+    assert f"results/mytest/problems/shards/{paper['problems']['shards'] - 1:04d}.jsonl" in out
