@@ -158,3 +158,9 @@ def test_config_overrides_apply_on_top_of_the_paper_preset_or_a_given_one(workdi
     assert paper["problems"]["shards"] != demo["problems"]["shards"]
     out = snakemake(workdir, "-n", "results/mytest/problems/summary.json", "--config", "run=mytest").stdout
     assert f"results/mytest/problems/shards/{paper['problems']['shards'] - 1:04d}.jsonl" in out
+
+
+def test_rules_are_snakefmt_formatted():
+    proc = subprocess.run([sys.executable, "-m", "snakefmt", "--check", "Snakefile", "rules/"], cwd=ROOT,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
