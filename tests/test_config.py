@@ -180,3 +180,9 @@ def test_each_engine_kind_accepts_exactly_its_engines_settings():
         settings = set(engines.engine_class(kind).SETTINGS)
         assert allowed[kind] == settings | {"kind"}, kind
         assert allowed[kind] <= set(engine["properties"]), kind
+
+
+def test_every_engine_key_is_documented_in_the_schema():
+    engine = yaml.safe_load((ROOT / "schemas/config.schema.yaml").read_text())["$defs"]["engine"]
+    keys = {**engine["properties"], **{f"serve.{k}": v for k, v in engine["properties"]["serve"]["properties"].items()}}
+    assert [k for k, v in keys.items() if not v.get("description")] == []
