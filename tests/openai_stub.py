@@ -51,8 +51,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         if fault == "slow":
             time.sleep(1.0)
-        if fault in ("http500", "http429"):
-            self._send(500 if fault == "http500" else 429, b"try later")
+        if fault in ("http500", "http429"):  # with a short Retry-After, which the client honours
+            self._send(500 if fault == "http500" else 429, b"try later", {"retry-after-ms": "10"})
             return
         if question == "bad request":
             self._send(400, b"no such model")
@@ -62,8 +62,10 @@ class Handler(BaseHTTPRequestHandler):
                  "usage": {"completion_tokens": 7}}
         self._send(200, json.dumps(reply).encode())
 
-    def _send(self, status: int, data: bytes):
+    def _send(self, status: int, data: bytes, headers: dict | None = None):
         self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()

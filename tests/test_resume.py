@@ -90,7 +90,7 @@ def test_openai_engine_generation_resumes_byte_identically(tmp_path):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         spec = {"kind": "openai", "base_url": f"http://127.0.0.1:{server.server_address[1]}/v1", "model": "m",
-                "max_tokens": 16, "concurrency": 2, "timeout_s": 10, "max_retries": 2, "backoff_s": 0.01}
+                "max_tokens": 16, "concurrency": 2, "timeout_s": 10, "max_retries": 2}
         _check_resumes(_workdir(tmp_path / "wf", spec))
     finally:
         server.shutdown()
