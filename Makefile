@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: demo check-demo verify report readme-results test test-slurm lint paper-dry-run clean-demo
+.PHONY: demo check-demo verify report readme-results test test-slurm test-vllm lint paper-dry-run clean-demo
 
 # torch is pinned in the same pip command as everything else, so no dependency pulls a CUDA build.
 $(VENV)/.installed: requirements.txt
@@ -52,6 +52,17 @@ test-slurm: $(VENV)/.installed
 	tests/slurm/cluster.sh start || (tests/slurm/cluster.sh stop; exit 1)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q -m slurm -s tests/slurm; \
 		status=$$?; tests/slurm/cluster.sh stop; exit $$status
+
+# vLLM's real API (its own venv: vLLM pins its own CUDA torch; ~4 GB download, installs on CPU machines although it
+# cannot generate there): our SamplingParams / LLM arguments and our `vllm serve` command line, parsed by vLLM
+VLLM_VENV ?= .venv-vllm
+$(VLLM_VENV)/.installed: requirements-vllm.txt
+	python3 -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-vllm.txt
+	touch $@
+
+test-vllm: $(VLLM_VENV)/.installed
+	REQUIRE_VLLM=1 $(VLLM_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/vllm
 
 lint: $(VENV)/.installed
 	$(BIN)/snakemake --configfile presets/demo.yaml --lint

@@ -10,7 +10,7 @@ rule compress:
     benchmark:
         f"{R}/benchmarks/compress/{{compressor}}/{{teacher}}/{{shard}}.tsv"
     conda:
-        "../envs/engines.yaml"
+        engine_env("compressors", "compressor", "engines")
     threads: COMPRESSOR_RES["threads"]
     resources:
         **COMPRESSOR_RES["resources"],

@@ -11,7 +11,7 @@ rule evaluate:
     benchmark:
         f"{RUN_DIR}/eval/{{benchmark}}.benchmark.tsv"
     conda:
-        "../envs/training.yaml"
+        engine_env("evaluation", None, "training")
     threads: EVAL_RES["threads"]
     resources:
         **EVAL_RES["resources"],

@@ -9,7 +9,7 @@ rule teacher_generate:
     benchmark:
         f"{R}/benchmarks/teacher_generate/{{teacher}}/{{shard}}.tsv"
     conda:
-        "../envs/engines.yaml"
+        engine_env("teachers", "teacher", "engines")
     threads: TEACHER_RES["threads"]
     resources:
         **TEACHER_RES["resources"],

@@ -86,7 +86,8 @@ def _pins(lines):
 
 
 def test_conda_env_pins_agree_with_requirements():
-    required = {k.lower(): v for k, v in _pins((ROOT / "requirements.txt").read_text().splitlines()).items()}
+    required = {k.lower(): v for f in ("requirements.txt", "requirements-vllm.txt")
+                for k, v in _pins((ROOT / f).read_text().splitlines()).items()}
     envs = sorted((ROOT / "envs").glob("*.yaml"))
     assert envs
     for env in envs:

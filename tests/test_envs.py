@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import importlib.metadata as metadata
 import re
+from pathlib import Path
 
 import yaml
 
-from compress_distill import identity
+from compress_distill import engines, identity
 from conftest import ROOT
 
 # imports the closure reaches that the rule never executes, each with its reason
@@ -38,23 +39,30 @@ def provided(declared: set[str]) -> set[str]:
     return out
 
 
-def rule_envs() -> list[tuple[str, str, str]]:
-    """(rule, env file, script) of every rule with both."""
+def rule_envs() -> list[tuple[str, str, str, tuple[str, ...]]]:
+    """(rule, env file, script, engine modules) of every rule with an env and a script: a rule whose env follows
+    its engine kind (``engine_env``) once per kind, with that kind's module."""
     found = []
     for smk in sorted((ROOT / "rules").glob("*.smk")):
         for block in re.split(r"\n(?=rule \w+:)", smk.read_text()):
             rule = re.match(r"rule (\w+):", block)
-            env = re.search(r'conda:\s*\n\s*"([^"]+)"', block)
             script = re.search(r'script:\s*\n\s*"\.\./([^"]+)"', block)
-            if rule and env and script:
-                found.append((rule.group(1), str((smk.parent / env.group(1)).resolve()), script.group(1)))
+            fixed = re.search(r'conda:\s*\n\s*"([^"]+)"', block)
+            by_kind = re.search(r'conda:\s*\n\s*engine_env\([^)]*"(\w+)"\)', block)
+            if not (rule and script):
+                continue
+            if fixed:
+                found.append((rule.group(1), str((smk.parent / fixed.group(1)).resolve()), script.group(1), ()))
+            elif by_kind:
+                found += [(rule.group(1), str(ROOT / "envs" / f"{engines.env_of(kind, by_kind.group(1))}.yaml"),
+                           script.group(1), (engines.module_of(kind),)) for kind in engines.KINDS]
     return found
 
 
-def missing(rule: str, env_file: str, script: str) -> dict[str, str]:
+def missing(rule: str, env_file: str, script: str, modules: tuple[str, ...] = ()) -> dict[str, str]:
     pip = yaml.safe_load(open(env_file))["dependencies"][-1]["pip"]
     have = provided({_name(p) for p in pip})
-    _, third = identity.closure(ROOT, script)
+    _, third = identity.closure(ROOT, script, modules)
     dists = metadata.packages_distributions()
     return {name: dist for name in third for dist in dists.get(name, [name])
             if _name(dist) not in have and (rule, name) not in NOT_NEEDED}
@@ -62,14 +70,15 @@ def missing(rule: str, env_file: str, script: str) -> dict[str, str]:
 
 def test_every_rules_env_provides_its_imports():
     rules = rule_envs()
-    assert len(rules) > 10
-    gaps = {rule: gap for rule, env, script in rules if (gap := missing(rule, env, script))}
+    assert len(rules) > 10 and {r for r, *_ in rules} >= {"teacher_generate", "compress", "evaluate"}
+    gaps = {(rule, Path(env).name, modules): gap for rule, env, script, modules in rules
+            if (gap := missing(rule, env, script, modules))}
     assert gaps == {}
 
 
 def test_an_import_added_to_a_stage_is_a_gap_in_its_env(tmp_path, monkeypatch):
     """The check reads the code as it is: a stage module that starts importing seaborn needs it in its env."""
-    rule, env, script = next(r for r in rule_envs() if r[0] == "truncate")
+    rule, env, script, _ = next(r for r in rule_envs() if r[0] == "truncate")
     module = ROOT / "compress_distill" / "truncation.py"
     monkeypatch.setattr(identity, "_parsed", lambda path: __import__("ast").parse(
         path.read_text() + ("\nimport seaborn\n" if path == module else "")))

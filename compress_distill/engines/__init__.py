@@ -19,6 +19,14 @@ KINDS: dict[str, str] = {
     "vllm": "vllm:VLLMEngine",  # offline vllm.LLM
 }
 
+# kinds whose software stack does not fit the shared env: their jobs run in envs/<name>.yaml (vLLM pins its own torch)
+OWN_ENV = {"vllm": "vllm"}
+
+
+def env_of(kind: str, default: str) -> str:
+    """The conda env (a file stem under envs/) of a job running ``kind``; ``default`` is the rule's usual env."""
+    return OWN_ENV.get(kind, default)
+
 
 def module_of(kind: str) -> str:
     """The package-relative module of ``kind`` (``engines.hf``), for code identity."""
