@@ -10,6 +10,8 @@ import os
 
 import pytest
 
+# no GPU here: vLLM's CPU platform, so that its argument parser can build its device defaults
+os.environ.setdefault("VLLM_TARGET_DEVICE", "cpu")
 if os.environ.get("REQUIRE_VLLM") != "1":
     pytest.importorskip("vllm")
 import vllm  # noqa: E402
@@ -54,17 +56,29 @@ def test_engine_arguments_accept_our_llm_arguments():
 
 
 def test_vllm_serve_parses_our_command_line():
-    from vllm.entrypoints.openai.cli_args import make_arg_parser
+    """Parsed as the ``vllm`` executable parses it: its ``serve`` subcommand's own parser."""
+    from vllm.entrypoints.cli.serve import ServeSubcommand
+    from vllm.utils.argparse_utils import FlexibleArgumentParser
 
-    try:
-        from vllm.utils.argparse_utils import FlexibleArgumentParser
-    except ImportError:  # older layout
-        from vllm.utils import FlexibleArgumentParser
     serve = {"kind": "vllm", "tensor_parallel_size": 4, "pipeline_parallel_size": 2,
              "extra_args": ["--max-model-len", 8192]}
     cmd = server.command(serve, "org/model", 8001, nodes=2)
-    assert cmd[1] == "serve"
-    args = make_arg_parser(FlexibleArgumentParser()).parse_args(cmd[2:])
-    assert (args.model_tag, args.host, args.port) == ("org/model", "127.0.0.1", 8001)
+    parser = FlexibleArgumentParser(prog="vllm")
+    ServeSubcommand().subparser_init(parser.add_subparsers(dest="subparser"))
+    args = parser.parse_args(cmd[1:])
+    assert (args.subparser, args.model_tag, args.host, args.port) == ("serve", "org/model", "127.0.0.1", 8001)
     assert (args.tensor_parallel_size, args.pipeline_parallel_size) == (4, 2)
     assert args.distributed_executor_backend == "ray" and args.max_model_len == 8192
+
+
+def test_a_wrong_argument_would_be_refused():
+    """The parser really checks: an option vLLM does not have stops it."""
+    from vllm.entrypoints.cli.serve import ServeSubcommand
+    from vllm.utils.argparse_utils import FlexibleArgumentParser
+
+    parser = FlexibleArgumentParser(prog="vllm")
+    ServeSubcommand().subparser_init(parser.add_subparsers(dest="subparser"))
+    with pytest.raises(SystemExit):
+        parser.parse_args(["serve", "org/model", "--tensor-parallel-sise", "2"])
+    with pytest.raises(TypeError):
+        vllm.SamplingParams(temperatur=0.6)
