@@ -43,11 +43,12 @@ def test_sampling_params_accept_our_arguments():
         assert getattr(params, key) == value, key
 
 
-def test_engine_arguments_accept_our_llm_arguments():
-    """``LLM(**kwargs)`` hands what it does not name itself to ``EngineArgs``: each of ours must be a field there."""
+def test_engine_arguments_accept_our_llm_arguments(tmp_path):
+    """``LLM(**kwargs)`` hands what it does not name itself to ``EngineArgs``: each of ours must be a field there.
+    The model is a local folder, as the workflow hands it (no hub look-up)."""
     from vllm.engine.arg_utils import EngineArgs
 
-    kwargs = vllm_engine.llm_kwargs(SPEC, "org/model")
+    kwargs = vllm_engine.llm_kwargs(SPEC, str(tmp_path))
     fields = {f.name for f in dataclasses.fields(EngineArgs)}
     assert set(kwargs) <= fields, sorted(set(kwargs) - fields)
     args = EngineArgs(**kwargs)
