@@ -62,7 +62,7 @@ $(VLLM_VENV)/.installed: requirements-vllm.txt
 	touch $@
 
 test-vllm: $(VLLM_VENV)/.installed
-	REQUIRE_VLLM=1 $(VLLM_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/vllm
+	REQUIRE_VLLM=1 $(VLLM_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/vllm_api
 
 lint: $(VENV)/.installed
 	$(BIN)/snakemake --configfile presets/demo.yaml --lint

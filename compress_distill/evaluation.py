@@ -12,14 +12,15 @@ from pathlib import Path
 import numpy as np
 
 from .engine import Completion, Request
+from .settings import EvaluationSettings
 from .verifier import extract_answer, grade_many
 
 
-def engine_spec(evaluation_cfg: dict) -> dict:
+def engine_spec(settings: EvaluationSettings) -> dict:
     """The evaluation engine (``hf`` unless ``evaluation.engine`` says otherwise), greedy, capped at
     ``max_new_tokens`` whatever the kind calls its cap."""
-    cap = evaluation_cfg["max_new_tokens"]
-    spec = {"kind": "hf", "batch_size": evaluation_cfg["batch_size"], **evaluation_cfg.get("engine", {})}
+    cap = settings.max_new_tokens
+    spec = {"kind": "hf", "batch_size": settings.batch_size, **(settings.engine or {})}
     return {**spec, "max_new_tokens": cap, "max_tokens": cap, "temperature": 0.0}
 
 

@@ -1,6 +1,7 @@
-"""Typed settings at the boundary: what a training job needs, built once from the validated config and handed to
-the trainer — in this process, or serialised as the JSON spec each ``accelerate launch`` worker reads. Defaults live
-in the config schema only (:func:`compress_distill.config.with_defaults`)."""
+"""Typed settings at the boundary: each stage's block of the validated config as a small frozen dataclass, built
+once by the stage's script and handed to the package — a training job's settings and spec (serialised as the JSON
+each ``accelerate launch`` worker reads), a teacher's, a compressor's, the evaluation's. Defaults live in the config
+schema only (:func:`compress_distill.config.with_defaults`)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,53 @@ class TrainingSettings:
     def of(cls, block: dict, key: str = "training") -> "TrainingSettings":
         """From a training block; keys it leaves out take the schema's defaults."""
         return cls(**with_defaults("training", block, key))
+
+
+@dataclass(frozen=True)
+class TeacherSettings:
+    """One teacher of ``teachers`` (schema ``$defs/teacher``)."""
+
+    engine: dict
+    prompt: str
+    chunk_size: int
+    resources: dict
+
+    @classmethod
+    def of(cls, block: dict, key: str = "teachers.<teacher>") -> "TeacherSettings":
+        return cls(**with_defaults("teacher", block, key))
+
+
+@dataclass(frozen=True)
+class CompressorSettings:
+    """One compressor of ``compressors`` (schema ``$defs/compressor``)."""
+
+    engine: dict
+    prompt: str
+    params_b: float
+    min_reasoning_chars: int
+    retries: int
+    chunk_size: int
+    resources: dict
+
+    @classmethod
+    def of(cls, block: dict, key: str = "compressors.<compressor>") -> "CompressorSettings":
+        return cls(**with_defaults("compressor", block, key))
+
+
+@dataclass(frozen=True)
+class EvaluationSettings:
+    """``evaluation`` (schema ``$defs/evaluation``); ``engine`` None means the ``hf`` engine."""
+
+    max_new_tokens: int
+    batch_size: int
+    chunk_size: int
+    bootstrap_resamples: int
+    resources: dict
+    engine: dict | None = None
+
+    @classmethod
+    def of(cls, block: dict, key: str = "evaluation") -> "EvaluationSettings":
+        return cls(**with_defaults("evaluation", block, key))
 
 
 @dataclass(frozen=True)

@@ -78,9 +78,10 @@ def train(config: dict, student: str, base: Path, examples_path: Path, out: Path
 def evaluate(config: dict, model: Path, items: list[dict], max_new_tokens: int) -> dict:
     from .engines.hf import HFEngine
     from .evaluation import grade_outputs, output_record, requests_for, summarise
+    from .settings import EvaluationSettings
 
-    spec = {"kind": "hf", "batch_size": config["evaluation"]["batch_size"], "max_new_tokens": max_new_tokens,
-            "temperature": 0.0}
+    settings = EvaluationSettings.of({**config["evaluation"], "max_new_tokens": max_new_tokens})
+    spec = {"kind": "hf", "batch_size": settings.batch_size, "max_new_tokens": max_new_tokens, "temperature": 0.0}
     engine = HFEngine(spec, model_path=str(model))
     requests = requests_for(items)
     engine.generate(requests[: spec["batch_size"]])  # warm-up: kernels and allocator, outside the timing

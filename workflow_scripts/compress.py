@@ -1,21 +1,22 @@
 from pathlib import Path
 
 from compress_distill import compressor, engine, io, runtime
+from compress_distill.settings import CompressorSettings
 from compress_distill.tokens import count_tokens
 
 log = runtime.start(snakemake, "compress")
-spec = snakemake.params.compressor
 name = snakemake.wildcards.compressor
+spec = CompressorSettings.of(snakemake.config["compressors"][name], f"compressors.{name}")
 verified = io.read_jsonl(snakemake.input.verified)
 template = Path(snakemake.input.prompt).read_text(encoding="utf-8")
 by_id = {t["id"]: t for t in verified}
 
 
-with engine.open_engine(spec["engine"], snakemake.log[0]) as eng:
-    eng = compressor.Retrying(eng, by_id, spec["retries"], spec["min_reasoning_chars"])
+with engine.open_engine(spec.engine, snakemake.log[0]) as eng:
+    eng = compressor.Retrying(eng, by_id, spec.retries, spec.min_reasoning_chars)
 
     def to_record(req, comp):
-        record = compressor.compressed_record(by_id[req.id], comp, spec["min_reasoning_chars"])
+        record = compressor.compressed_record(by_id[req.id], comp, spec.min_reasoning_chars)
         record["attempts"] = eng.attempts[req.id]
         record["raw_tokens"], record["tokens"] = count_tokens(snakemake.params.tokenizer, [record["raw_text"], comp.text])
         return record
@@ -24,7 +25,7 @@ with engine.open_engine(spec["engine"], snakemake.log[0]) as eng:
         eng,
         compressor.requests_for(verified, template, snakemake.params.seed, name),
         snakemake.output.records,
-        snakemake.config["compressors"][name]["chunk_size"],
+        spec.chunk_size,
         to_record,
         desc=f"compressor {name} teacher {snakemake.wildcards.teacher}",
         fingerprint=runtime.fingerprint(

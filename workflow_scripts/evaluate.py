@@ -1,13 +1,14 @@
 import tempfile
 
 from compress_distill import engine, evaluation, io, numerics, runtime
+from compress_distill.settings import EvaluationSettings
 
 log = runtime.start(snakemake, "evaluate")
 log.info("numerics: %s", numerics.pin_torch(runtime.job_threads(snakemake)))
-cfg = snakemake.params.evaluation
-spec = evaluation.engine_spec(cfg)
+settings = EvaluationSettings.of(snakemake.config["evaluation"])
+spec = evaluation.engine_spec(settings)
 metrics = io.read_json(snakemake.input.metrics)
-evaluation.check_cap(cfg["max_new_tokens"], metrics["max_example_tokens"])
+evaluation.check_cap(settings.max_new_tokens, metrics["max_example_tokens"])
 items = io.read_jsonl(snakemake.input.benchmark)
 by_id = {p["id"]: p for p in items}
 with tempfile.TemporaryDirectory() as scratch:
@@ -17,14 +18,14 @@ with tempfile.TemporaryDirectory() as scratch:
             eng,
             evaluation.requests_for(items),
             snakemake.output.outputs,
-            snakemake.config["evaluation"]["chunk_size"],
+            settings.chunk_size,
             lambda req, comp: evaluation.output_record(by_id[req.id], comp),
             desc=f"evaluate on {snakemake.wildcards.benchmark}",
             # the model by its metrics, which carry the trained weights' sha256
             fingerprint=runtime.fingerprint(snakemake, [snakemake.input.metrics, snakemake.input.benchmark]),
         )
 graded = evaluation.grade_outputs(outputs, snakemake.params.verifier, workers=snakemake.threads)
-summary = evaluation.summarise(graded, cfg["max_new_tokens"], cfg["bootstrap_resamples"], snakemake.params.seed)
+summary = evaluation.summarise(graded, settings.max_new_tokens, settings.bootstrap_resamples, snakemake.params.seed)
 summary["outputs_sha256"] = io.records_digest(graded)
 io.write_json(snakemake.output.summary, {**summary, "benchmark": snakemake.wildcards.benchmark})
 io.write_jsonl(snakemake.output.outputs, graded)

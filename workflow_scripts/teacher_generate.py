@@ -1,21 +1,23 @@
 from pathlib import Path
 
 from compress_distill import engine, io, runtime, teacher
+from compress_distill.settings import TeacherSettings
 
 log = runtime.start(snakemake, "teacher_generate")
-spec = snakemake.params.teacher
+name = snakemake.wildcards.teacher
+spec = TeacherSettings.of(snakemake.config["teachers"][name], f"teachers.{name}")
 shard = io.read_jsonl(snakemake.input.shard)
 template = Path(snakemake.input.prompt).read_text(encoding="utf-8")
-requests = teacher.requests_for(shard, template, snakemake.params.seed, snakemake.wildcards.teacher)
+requests = teacher.requests_for(shard, template, snakemake.params.seed, name)
 by_id = {p["id"]: p for p in shard}
-with engine.open_engine(spec["engine"], snakemake.log[0]) as eng:
+with engine.open_engine(spec.engine, snakemake.log[0]) as eng:
     records = engine.run_chunked(
         eng,
         requests,
         snakemake.output.traces,
-        snakemake.config["teachers"][snakemake.wildcards.teacher]["chunk_size"],
+        spec.chunk_size,
         lambda req, comp: teacher.trace_record(req, comp, by_id[req.id]),
-        desc=f"teacher {snakemake.wildcards.teacher} shard {snakemake.wildcards.shard}",
+        desc=f"teacher {name} shard {snakemake.wildcards.shard}",
         fingerprint=runtime.fingerprint(snakemake, [snakemake.input.shard, snakemake.input.prompt]),
     )
 log.info("generated %d traces", len(records))

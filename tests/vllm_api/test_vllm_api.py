@@ -16,6 +16,8 @@ if os.environ.get("REQUIRE_VLLM") != "1":
     pytest.importorskip("vllm")
 import vllm  # noqa: E402
 
+assert hasattr(vllm, "SamplingParams"), f"'vllm' is not vLLM here but {vllm.__path__}"  # not a folder of ours
+
 from compress_distill import server  # noqa: E402
 from compress_distill.engines import vllm as vllm_engine  # noqa: E402
 
