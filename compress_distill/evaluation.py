@@ -2,7 +2,7 @@
 the dataset's verifier. Reports accuracy with a 95% bootstrap interval over items, mean output tokens, and the share
 of outputs that hit the cap.
 
-Trained students are generated from by any engine kind; the default is ``hf`` (:mod:`compress_distill.engines.hf`).
+Any engine kind can run a trained student; the default is ``hf`` (:mod:`compress_distill.engines.hf`).
 """
 
 from __future__ import annotations
