@@ -6,13 +6,27 @@ schema only (:func:`compress_distill.config.with_defaults`)."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import ClassVar
 
 from .config import with_defaults
 
 
+class FromSchema:
+    """Built from a config block checked against the schema's ``$defs/<DEFINITION>``, its defaults filled in."""
+
+    DEFINITION: ClassVar[str]
+
+    @classmethod
+    def of(cls, block: dict, key: str | None = None):
+        """From ``block``; keys it leaves out take the schema's defaults; errors name ``key``."""
+        return cls(**with_defaults(cls.DEFINITION, block, key or cls.DEFINITION))
+
+
 @dataclass(frozen=True)
-class TrainingSettings:
+class TrainingSettings(FromSchema):
     """``training`` of the config (a student's overrides applied); see the schema for each field."""
+
+    DEFINITION: ClassVar[str] = "training"
 
     epochs: int
     examples_per_step: int
@@ -28,46 +42,36 @@ class TrainingSettings:
     distributed: str
     bf16: bool
 
-    @classmethod
-    def of(cls, block: dict, key: str = "training") -> "TrainingSettings":
-        """From a training block; keys it leaves out take the schema's defaults."""
-        return cls(**with_defaults("training", block, key))
-
 
 @dataclass(frozen=True)
-class TeacherSettings:
+class TeacherSettings(FromSchema):
     """One teacher of ``teachers`` (schema ``$defs/teacher``)."""
+
+    DEFINITION: ClassVar[str] = "teacher"
 
     engine: dict
     prompt: str
     chunk_size: int
     resources: dict
 
-    @classmethod
-    def of(cls, block: dict, key: str = "teachers.<teacher>") -> "TeacherSettings":
-        return cls(**with_defaults("teacher", block, key))
-
 
 @dataclass(frozen=True)
-class CompressorSettings:
-    """One compressor of ``compressors`` (schema ``$defs/compressor``)."""
+class CompressorSettings(TeacherSettings):
+    """One compressor of ``compressors`` (schema ``$defs/compressor``): a generating model, as a teacher, and the
+    checks its outputs pass."""
 
-    engine: dict
-    prompt: str
+    DEFINITION: ClassVar[str] = "compressor"
+
     params_b: float
     min_reasoning_chars: int
     retries: int
-    chunk_size: int
-    resources: dict
-
-    @classmethod
-    def of(cls, block: dict, key: str = "compressors.<compressor>") -> "CompressorSettings":
-        return cls(**with_defaults("compressor", block, key))
 
 
 @dataclass(frozen=True)
-class EvaluationSettings:
+class EvaluationSettings(FromSchema):
     """``evaluation`` (schema ``$defs/evaluation``); ``engine`` None means the ``hf`` engine."""
+
+    DEFINITION: ClassVar[str] = "evaluation"
 
     max_new_tokens: int
     batch_size: int
@@ -75,10 +79,6 @@ class EvaluationSettings:
     bootstrap_resamples: int
     resources: dict
     engine: dict | None = None
-
-    @classmethod
-    def of(cls, block: dict, key: str = "evaluation") -> "EvaluationSettings":
-        return cls(**with_defaults("evaluation", block, key))
 
 
 @dataclass(frozen=True)
