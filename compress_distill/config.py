@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 from jsonschema import Draft202012Validator, validators
 
+from . import models
 from .target import Target
 
 SCHEMA = Path(__file__).resolve().parent.parent / "schemas" / "config.schema.yaml"
@@ -152,7 +153,7 @@ def _prompts(config: dict) -> list[str]:
 
 
 def check_references(config: dict, schema: dict) -> None:
-    problems = _student_overrides(config, schema) + _endpoints(config) + _prompts(config)
+    problems = _student_overrides(config, schema) + _endpoints(config) + _prompts(config) + models.undefined(config)
     for i, block in enumerate(config["grid"]):
         for factor, known in (("teachers", config["teachers"]), ("students", config["students"]),
                               ("regimes", config["regimes"])):

@@ -48,7 +48,10 @@ def source_digest(path: Path) -> str:
 
 @lru_cache(maxsize=None)
 def file_digest(path: str | Path) -> str:
-    """A digest of a data file's bytes (prompt templates, local datasets)."""
+    """A digest of a data file's bytes (prompt templates, local datasets), or of a folder's files (a local dataset
+    in the hub's layout)."""
+    if Path(path).is_dir():
+        return "sha256:" + _content_digest(Path(path))
     return "sha256:" + hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
@@ -137,7 +140,7 @@ def _content_digest(path: Path) -> str:
     if path.is_dir():
         return hashlib.sha256("".join(f"{p.relative_to(path)}\0{_content_digest(p)}\n"
                                       for p in sorted(path.rglob("*")) if p.is_file()).encode()).hexdigest()
-    return file_digest.__wrapped__(path)
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def job_fingerprint(params: dict, inputs: list[str | Path]) -> str:

@@ -3,8 +3,8 @@
 ``results`` is the part that must be the same for anyone who runs the same configuration: sha256 of every
 deterministic table and figure, the prompt templates' hashes, the seeds and the resolved config (the names of the
 measured, wall-clock files are listed there too, without hashes). ``digest`` is the sha256 of that part.
-``provenance`` says where it was computed — software versions, the CPU model, the dispatch pins — and is not part of
-the comparison. ``presets/<preset>.expected.json`` holds the ``results`` part a preset is expected to produce;
+``provenance`` says where it was computed — software versions (per stage, as each job found them in its own
+environment), the CPU model, the dispatch pins — and is not part of the comparison. ``presets/<preset>.expected.json`` holds the ``results`` part a preset is expected to produce;
 ``python -m compress_distill.manifest check`` compares a run against it file by file.
 """
 
@@ -46,11 +46,26 @@ def digest(results: dict) -> str:
     return hashlib.sha256(json.dumps(results, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def provenance() -> dict:
-    """Where the manifest was written: software, CPU, and the dispatch variables in effect (jobs log their own)."""
+def stage_software(root: str | Path) -> dict[str, dict[str, list[str]]]:
+    """Per stage, the versions its jobs found where they ran (each job's record beside its log; several versions of
+    one package mean its jobs ran in different environments)."""
+    from .runtime import SOFTWARE_SUFFIX
+
+    found: dict[str, dict[str, set[str]]] = {}
+    for path in sorted(Path(root).rglob(f"*{SOFTWARE_SUFFIX}")):
+        job = json.loads(path.read_text(encoding="utf-8"))
+        stage = found.setdefault(job["stage"], {})
+        for dist, version in {"python": job["python"], **job["versions"]}.items():
+            stage.setdefault(dist, set()).add(version)
+    return {stage: {d: sorted(v) for d, v in sorted(dists.items())} for stage, dists in sorted(found.items())}
+
+
+def provenance(root: str | Path) -> dict:
+    """Where the run was computed: the software each stage's jobs ran with, the manifest job's own, the CPU, and the
+    dispatch variables in effect (jobs log their own)."""
     dispatch = os.environ.get(DISPATCH_VARIABLE, "unset")
     pins = sorted({k for p in DISPATCH_PINS.values() for k in p})
-    return {"versions": versions(), "machine": machine(), "cpu_dispatch": dispatch,
+    return {"versions": versions(), "stages": stage_software(root), "machine": machine(), "cpu_dispatch": dispatch,
             "dispatch_environment": {k: os.environ.get(k, "unset") for k in pins}}
 
 
@@ -64,7 +79,7 @@ def build(outputs: list[str], measured: list[str], prompts: dict[str, str], conf
         "seeds": seeds(config),
         "config": config,
     }
-    return {"digest": digest(results), "results": results, "provenance": provenance()}
+    return {"digest": digest(results), "results": results, "provenance": provenance(root)}
 
 
 def write(path: str, manifest: dict) -> None:

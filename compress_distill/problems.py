@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import random
 import re
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 from .io import read_jsonl
 
@@ -99,7 +101,12 @@ def _rows(source: dict) -> list[dict]:
     if source["kind"] == "hub":
         from datasets import load_dataset  # only where a hub source is configured
 
-        return list(load_dataset(source["path"], source.get("name"), split=source["split"]))
+        if not Path(source["path"]).is_dir():
+            return list(load_dataset(source["path"], source.get("name"), split=source["split"]))
+        # a local folder is read through a throwaway cache: the datasets cache keys it by path, and would serve
+        # edited files stale
+        with tempfile.TemporaryDirectory() as cache:
+            return list(load_dataset(source["path"], source.get("name"), split=source["split"], cache_dir=cache))
     raise ValueError(f"problem source kind {source['kind']!r} is not jsonl, parquet or hub")
 
 

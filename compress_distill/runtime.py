@@ -38,7 +38,31 @@ def start(smk, name: str) -> logging.Logger:
     threads = job_threads(smk)
     os.environ.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), TOKENIZERS_PARALLELISM="false")
     sys.excepthook = _report_failure(name, log_path)
+    record_software(smk, name, log_path)
     return logging.getLogger(name)
+
+
+SOFTWARE_SUFFIX = ".software.json"
+
+
+def record_software(smk, stage: str, log_path: str) -> None:
+    """Beside the job's log: the versions of the distributions its code imports (its identity names them), as
+    installed where the job runs — its own conda env, container or venv. The manifest collects them per stage."""
+    import importlib.metadata
+    import platform
+
+    from .io import write_json
+
+    found = {}
+    for dist in sorted(getattr(smk.params, "identity", {}).get("software", {})):
+        if dist == "python":
+            continue
+        try:
+            found[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            found[dist] = "not installed"
+    write_json(log_path + SOFTWARE_SUFFIX, {"stage": stage, "python": platform.python_version(), "versions": found},
+               record=False)
 
 
 def failure_line(stage: str, err: BaseException, log_path: str) -> str:

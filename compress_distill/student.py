@@ -113,7 +113,7 @@ def load_base(name_or_path: str):
     from . import ledger
 
     ledger.check(name_or_path)  # a pre-trained folder is checked against its ledger; a hub name has none
-    return AutoModelForCausalLM.from_pretrained(name_or_path), AutoTokenizer.from_pretrained(name_or_path)
+    return chat_ready(AutoModelForCausalLM.from_pretrained(name_or_path), AutoTokenizer.from_pretrained(name_or_path))
 
 
 def load_student(model_dir: str | Path, dtype=None):
@@ -134,4 +134,36 @@ def load_student(model_dir: str | Path, dtype=None):
         model = AutoPeftModelForCausalLM.from_pretrained(model_dir, dtype=dtype).merge_and_unload()
     else:
         model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype)
+    model, tokenizer = chat_ready(model, tokenizer)
     return model.eval(), tokenizer
+
+
+def end_of_turn(tokenizer) -> str | None:
+    """The special token that closes an assistant turn in the tokenizer's chat template, read from the template
+    itself: the first token after a rendered assistant message (None when that is not a special token)."""
+    mark = "ANSWER-MARK"
+    chat = [{"role": "user", "content": "question"}, {"role": "assistant", "content": mark}]
+    text = tokenizer.apply_chat_template(chat, tokenize=False)
+    ids = tokenizer(text[text.rindex(mark) + len(mark):].lstrip(" "), add_special_tokens=False)["input_ids"]
+    special = {i for i, token in tokenizer.added_tokens_decoder.items() if token.special}
+    return tokenizer.convert_ids_to_tokens(ids[0]) if ids and ids[0] in special else None
+
+
+def chat_ready(model, tokenizer):
+    """A model and tokenizer as training and generation use them, whatever the checkpoint ships: ``eos_token`` is
+    the token that ends an assistant turn in the chat template (training appends it, generation stops at it; a base
+    model's eos is often its end-of-document token instead, e.g. Qwen3-Base's ``<|endoftext|>`` under a template
+    that ends turns with ``<|im_end|>``), and a tokenizer without a pad token pads with it (padding is masked). The
+    model's generation config follows, so a server stops where the local engine does."""
+    turn_end = end_of_turn(tokenizer)
+    if turn_end and turn_end != tokenizer.eos_token:
+        tokenizer.eos_token = turn_end
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    generation = model.generation_config
+    stops = generation.eos_token_id if isinstance(generation.eos_token_id, list) else [generation.eos_token_id]
+    if tokenizer.eos_token_id not in stops:
+        generation.eos_token_id = [tokenizer.eos_token_id, *(s for s in stops if s is not None)]
+    if generation.pad_token_id is None:
+        generation.pad_token_id = tokenizer.pad_token_id
+    return model, tokenizer

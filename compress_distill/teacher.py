@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .engine import Completion, Request, fill_template
 from .io import stable_seed
+from .verifier import in_trace_format
 
 def render_messages(template: str, problem: dict) -> list[dict]:
     """The teacher prompt: the template file's text with ``{question}`` filled in, as one user turn."""
@@ -31,7 +32,7 @@ def trace_record(req: Request, comp: Completion, problem: dict) -> dict:
         "id": req.id,
         "question": problem["question"],
         "gold": problem["answer"],
-        "text": comp.text,
+        "text": in_trace_format(comp.text),
         "reasoning": comp.reasoning,
         "finish_reason": comp.finish_reason,
         "completion_tokens": comp.completion_tokens,

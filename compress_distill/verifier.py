@@ -17,6 +17,7 @@ from collections import Counter
 from fractions import Fraction
 
 THINK_RE = re.compile(r"<think>(.*?)</think>", re.S)
+ANSWER_LINE_RE = re.compile(r"\\boxed\{|answer is", re.I)
 NUMBER_RE = re.compile(r"-?\d+(?:\.\d+)?(?:/\d+)?")
 REJECT_REASONS = ("truncated", "no_answer", "wrong")
 
@@ -32,6 +33,22 @@ def split_trace(text: str) -> tuple[str, str]:
     if not match:
         return "", text.strip()
     return match.group(1).strip(), text[match.end() :].strip()
+
+
+def in_trace_format(text: str) -> str:
+    """A teacher's or compressor's text in the trace format: reasoning inside ``<think>…</think>``, then the final
+    answer. Instruct models without a reasoning section (their chat template has none) answer in plain text; there
+    the last line that states the answer (a ``\\boxed{}`` or "answer is") and what follows it are the final answer,
+    the lines before it the reasoning. A text with a think block, or without an answer line, is left as it is (for
+    verification and the reject policy to judge)."""
+    if "<think>" in text:
+        return text
+    lines = text.strip().splitlines()
+    last = max((i for i, line in enumerate(lines) if ANSWER_LINE_RE.search(line)), default=None)
+    if not last:  # no answer line, or nothing before it: nothing to put in a think block
+        return text
+    reasoning, final = "\n".join(lines[:last]).strip(), "\n".join(lines[last:]).strip()
+    return f"<think>\n{reasoning}\n</think>\n{final}" if reasoning else text
 
 
 def last_boxed(text: str) -> str | None:

@@ -18,6 +18,7 @@ os.environ.update(
 from compress_distill import config as cd_config
 from compress_distill import grid as cd_grid
 from compress_distill import identity as cd_identity
+from compress_distill import models as cd_models
 from compress_distill import numerics as cd_numerics
 from compress_distill import outputs as cd_outputs
 from compress_distill import engines as cd_engines
@@ -44,6 +45,10 @@ def signed(fn):
 
 
 R = f"results/{config['run']}"
+# engines and the reference tokenizer name a converted model by the folder the convert_model rule writes
+cd_models.resolve(config, f"{R}/models")
+MODELS = list(config["models"])
+CONVERTED = {f"{R}/models/{m}" for m in MODELS}
 RUNS = cd_grid.runs(config["grid"])
 TEACHERS = list(config["teachers"])
 COMPRESSORS = list(config["compressors"])
@@ -51,7 +56,8 @@ STUDENTS = list(config["students"])
 REGIMES = list(config["regimes"])
 BENCHMARKS = list(config["problems"]["benchmarks"])
 SHARDS = [f"{i:04d}" for i in range(config["problems"]["shards"])]
-# local dataset files: inputs by existence (a missing file stops the dry run), by content through params
+# local datasets (files, or folders in the hub's layout): inputs by existence (a missing file stops the dry run),
+# by content through params
 LOCAL_DATASETS = sorted(
     {
         s["path"]
@@ -60,6 +66,7 @@ LOCAL_DATASETS = sorted(
             *config["problems"]["benchmarks"].values(),
         ]
         if s["kind"] in ("jsonl", "parquet")
+        or (s["kind"] == "hub" and os.path.isdir(s["path"]))
     }
 )
 TARGETS = every_target(COMPRESSORS)
@@ -76,6 +83,7 @@ wildcard_constraints:
     student=_alternatives(STUDENTS),
     regime=_alternatives(REGIMES),
     benchmark=_alternatives(BENCHMARKS),
+    model=_alternatives(MODELS),
     target=_alternatives(TARGETS),
     table=_alternatives([t.name for t in cd_outputs.TABLES]),
     shard=r"\d{4}",
@@ -221,6 +229,7 @@ TEACHER_RES = model_resources("teachers", "teacher")
 COMPRESSOR_RES = model_resources("compressors", "compressor")
 STUDENT_RES = model_resources("students", "student")
 EVAL_RES = model_resources("evaluation")
+MODEL_RES = model_resources("models", "model")
 
 
 # ---- params: only the settings that change a result, so that editing a runtime limit or a chunk size
@@ -253,7 +262,33 @@ def reference_tokenizer():
 
 @signed
 def reference_tokenizer_input(wildcards=None):
-    return [rules.tokenizer.output.folder] if config["tokenizer"]["train"] else []
+    if config["tokenizer"]["train"]:
+        return [rules.tokenizer.output.folder]
+    return (
+        [config["tokenizer"]["name"]]
+        if config["tokenizer"]["name"] in CONVERTED
+        else []
+    )
+
+
+def converted_input(section, key):
+    """The converted model folder that the engine of ``config[section][wildcards.<key>]`` runs (none for a hub
+    model), as an input: the conversion runs first, and the job reruns when the folder's content changes.
+    """
+
+    @signed
+    def get(wc):
+        model = config[section][getattr(wc, key)]["engine"].get("model")
+        return [model] if model in CONVERTED else []
+
+    return get
+
+
+@signed
+def converted_source(wc):
+    """What a conversion reads: the config's source and the installed version of the package that ships it."""
+    source = config["models"][wc.model]["gguf"]
+    return {**source, "version": cd_models.package_version(source["package"])}
 
 
 @signed
@@ -310,13 +345,14 @@ def target_source(wildcards):
 
 @signed
 def student_base(wildcards):
-    """A student built from config starts from its pre-trained folder; a hub student from the hub."""
+    """A student built from config starts from its pre-trained folder, a converted one from its converted folder;
+    a hub student from the hub."""
     model = config["students"][wildcards.student]["model"]
-    return (
-        rules.pretrain.output.folder.format(student=wildcards.student)
-        if "architecture" in model
-        else []
-    )
+    if "architecture" in model:
+        return rules.pretrain.output.folder.format(student=wildcards.student)
+    if "converted" in model:
+        return rules.convert_model.output.folder.format(model=model["converted"])
+    return []
 
 
 def run_paths(pattern, runs=RUNS, **extra):

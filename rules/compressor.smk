@@ -3,6 +3,7 @@ rule compress:
         verified=rules.verify.output.kept,
         prompt=prompt("compressors", "compressor"),
         tokenizer=reference_tokenizer_input,
+        model=converted_input("compressors", "compressor"),
     output:
         records=f"{R}/compressors/{{compressor}}/{{teacher}}/{{shard}}.jsonl",
     log:

@@ -2,6 +2,7 @@ rule teacher_generate:
     input:
         shard=f"{R}/problems/shards/{{shard}}.jsonl",
         prompt=prompt("teachers", "teacher"),
+        model=converted_input("teachers", "teacher"),
     output:
         traces=f"{R}/teachers/{{teacher}}/generated/{{shard}}.jsonl",
     log:

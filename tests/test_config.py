@@ -10,6 +10,7 @@ import yaml
 
 from compress_distill import config as cd_config
 from compress_distill import grid
+from compress_distill import models
 
 from conftest import ROOT
 
@@ -18,7 +19,8 @@ def _load(name):
     return yaml.safe_load((ROOT / name).read_text())
 
 
-@pytest.fixture(params=["config.yaml", "presets/demo.yaml", "presets/single-gpu.yaml", "tests/configs/reduced.yaml"])
+@pytest.fixture(params=["config.yaml", "presets/demo.yaml", "presets/single-gpu.yaml", "tests/configs/reduced.yaml",
+                        "tests/configs/smollm2.yaml"])
 def preset(request):
     return _load(request.param)
 
@@ -86,7 +88,7 @@ def _pins(lines):
 
 
 def test_conda_env_pins_agree_with_requirements():
-    required = {k.lower(): v for f in ("requirements.txt", "requirements-vllm.txt")
+    required = {k.lower(): v for f in ("requirements.txt", "requirements-vllm.txt", "requirements-models.txt")
                 for k, v in _pins((ROOT / f).read_text().splitlines()).items()}
     envs = sorted((ROOT / "envs").glob("*.yaml"))
     assert envs
@@ -187,3 +189,19 @@ def test_every_engine_key_is_documented_in_the_schema():
     engine = yaml.safe_load((ROOT / "schemas/config.schema.yaml").read_text())["$defs"]["engine"]
     keys = {**engine["properties"], **{f"serve.{k}": v for k, v in engine["properties"]["serve"]["properties"].items()}}
     assert [k for k, v in keys.items() if not v.get("description")] == []
+
+
+def test_a_converted_model_must_be_defined_and_is_resolved_to_its_folder():
+    cfg = _load("tests/configs/smollm2.yaml")
+    cfg["compressors"]["smollm2"]["engine"]["model"] = {"converted": "smollm3"}
+    cfg["students"]["smollm2"]["model"] = {"converted": "smollm3"}
+    with pytest.raises(cd_config.ConfigError) as err:
+        cd_config.validate(cfg)
+    for key in ("compressors.smollm2.engine.model", "students.smollm2.model"):
+        assert f"config key '{key}': converted model 'smollm3' is not defined under 'models'" in str(err.value)
+    cfg = _load("tests/configs/smollm2.yaml")
+    cd_config.validate(cfg)
+    models.resolve(cfg, "results/smollm2/models")
+    folder = "results/smollm2/models/smollm2_135m"
+    assert cfg["teachers"]["smollm2"]["engine"]["model"] == cfg["tokenizer"]["name"] == folder
+    assert cfg["students"]["smollm2"]["model"] == {"converted": "smollm2_135m"}  # an input of training instead

@@ -5,6 +5,7 @@ fields, the ``#### answer`` pattern, and a row it cannot use, counted."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import pandas as pd
 import yaml
@@ -42,8 +43,10 @@ def test_single_gpu_problems_load_a_hub_layout_dataset(tmp_path):
     cfg["problems"]["benchmarks"]["gsm8k"]["path"] = str(tmp_path / "gsm8k")
     (cwd / "local.yaml").write_text(yaml.safe_dump(cfg))
     run = cwd / "results" / cfg["run"]
-    snakemake(cwd, "--configfile", "local.yaml", "--cores", "1", str((run / "problems/summary.json").relative_to(cwd)),
-              env={"HF_DATASETS_CACHE": str(tmp_path / "cache")})
+    # every job of the preset that needs no GPU: the problems and their row counts
+    targets = [str((run / p).relative_to(cwd)) for p in ("problems/summary.json", "tables/dataset_rows.csv")]
+    cache = {"HF_DATASETS_CACHE": str(tmp_path / "cache")}
+    snakemake(cwd, "--configfile", "local.yaml", "--cores", "1", *targets, env=cache)
     summary = json.loads((run / "problems/summary.json").read_text())
     assert summary["rows"]["pool"]["rows"] == 24 and summary["rows"]["pool"]["answer_pattern_mismatch"] == 1
     assert summary["rows"]["pool"]["used"] == 23 and summary["rows"]["gsm8k"]["used"] == 6
@@ -52,3 +55,10 @@ def test_single_gpu_problems_load_a_hub_layout_dataset(tmp_path):
     shards = sorted((run / "problems/shards").glob("*.jsonl"))
     assert len(shards) == cfg["problems"]["shards"]
     assert sum(len(s.read_text().splitlines()) for s in shards) == 23
+    assert pd.read_csv(run / "tables/dataset_rows.csv").set_index("source").loc["pool", "dropped_answer_pattern_mismatch"] == 1
+
+    # the folder is an input by content, and is read afresh (the datasets cache keys it by path)
+    shutil.rmtree(tmp_path / "gsm8k")
+    gsm8k_like(tmp_path / "gsm8k", 30, 6)
+    snakemake(cwd, "--configfile", "local.yaml", "--cores", "1", *targets, env=cache)
+    assert json.loads((run / "problems/summary.json").read_text())["rows"]["pool"]["rows"] == 30

@@ -263,3 +263,27 @@ def test_rejected_compressions_are_retried_with_new_seeds():
     assert reasons == [None, None, "answer_changed"]
     assert eng.attempts["a"] == 1 and 1 < eng.attempts["b"] <= 6 and eng.attempts["never"] == 6
     assert [c.text for c in comps] == [c.text for c in compressor.Retrying(Flaky(), traces, 5, 5).generate(reqs)]
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("1. 3 + 4 = 7.\n2. Done.\n\nSo, the answer is 7.", "<think>\n1. 3 + 4 = 7.\n2. Done.\n</think>\nSo, the answer is 7."),
+    ("3 + 4 = 7.\nThe answer is \\boxed{7}.\nThat is all.", "<think>\n3 + 4 = 7.\n</think>\nThe answer is \\boxed{7}.\nThat is all."),
+    ("The answer is 7.", "The answer is 7."),  # nothing before it: no reasoning to wrap
+    ("3 + 4 = 7.\nseven", "3 + 4 = 7.\nseven"),  # no answer line: judged as it is
+    ("<think>\na\n</think>\nThe answer is 7.", "<think>\na\n</think>\nThe answer is 7."),
+])
+def test_plain_text_answers_are_put_in_the_trace_format(text, expected):
+    assert verifier.in_trace_format(text) == expected
+
+
+def test_a_plain_text_compression_is_judged_in_the_trace_format():
+    class Plain:
+        def generate(self, requests):
+            return [Completion(r.id, "2 + 3 = 5.\n5 * 4 = 20.\nThe answer is 20.", "stop") for r in requests]
+
+    traces = {"a": {"id": "a", "question": "q", "answer": "20", "text": RAW}}
+    [comp] = compressor.Retrying(Plain(), traces, retries=0, min_reasoning_chars=5).generate([Request("a", [], 1)])
+    assert comp.text.startswith("<think>\n2 + 3 = 5.") and compressor.reject_reason(traces["a"], comp, 5) is None
+    record = teacher.trace_record(Request("a", [], 1), Completion("a", "2 + 3 = 5.\nThe answer is 5.", "stop"),
+                                  {"question": "q", "answer": "5"})
+    assert verifier.split_trace(record["text"]) == ("2 + 3 = 5.", "The answer is 5.")

@@ -251,3 +251,24 @@ def test_an_unknown_architecture_key_is_refused(tiny_tokenizer):
 
     with pytest.raises(ValueError, match=r"\['hiden_size'\] are not Qwen3Config settings"):
         student.build_model({"architecture": {"hiden_size": 32}}, tiny_tokenizer, seed=0)
+
+
+def test_a_tokenizer_is_made_chat_ready_from_its_template(tiny_tokenizer, tmp_path):
+    """A base model's tokenizer whose eos is its end-of-document token and that has no pad token (as Qwen3-Base and
+    Llama ship): training and generation use the template's end-of-turn token, padding uses it too."""
+    from transformers import AutoTokenizer
+
+    from compress_distill import student
+    from conftest import TINY_ARCH
+
+    tiny_tokenizer.save_pretrained(tmp_path)
+    tok = AutoTokenizer.from_pretrained(tmp_path)
+    tok.eos_token, tok.pad_token = "<|endoftext|>", None
+    model = student.build_model({"architecture": TINY_ARCH}, tiny_tokenizer, seed=0)
+    model.generation_config.eos_token_id = tok.convert_tokens_to_ids("<|endoftext|>")
+    model, tok = student.chat_ready(model, tok)
+    end = tok.convert_tokens_to_ids("<|im_end|>")
+    assert tok.eos_token == tok.pad_token == "<|im_end|>"
+    assert model.generation_config.eos_token_id == [end, tok.convert_tokens_to_ids("<|endoftext|>")]
+    ids, labels = batching.encode_example(tok, "1 + 2?", "3")
+    assert ids[-1] == labels[-1] == end  # the trained stop is the one the chat template ends turns with

@@ -29,7 +29,8 @@ with engine.open_engine(spec.engine, snakemake.log[0]) as eng:
         to_record,
         desc=f"compressor {name} teacher {snakemake.wildcards.teacher}",
         fingerprint=runtime.fingerprint(
-            snakemake, [snakemake.input.verified, snakemake.input.prompt, snakemake.input.tokenizer]
+            snakemake, [snakemake.input.verified, snakemake.input.prompt, snakemake.input.tokenizer,
+                        snakemake.input.model]
         ),
     )
 log.info("compressed %d traces, %d rejected", len(records), sum(r["reject"] is not None for r in records))

@@ -1,0 +1,7 @@
+from compress_distill import io, models, numerics, runtime
+
+log = runtime.start(snakemake, "convert_model")
+log.info("numerics: %s", numerics.pin_torch(runtime.job_threads(snakemake)))
+with io.atomic_dir(snakemake.output.folder) as tmp:
+    info = models.convert_gguf(snakemake.config["models"][snakemake.wildcards.model]["gguf"], tmp, log=log.info)
+    io.write_json(f"{tmp}/converted.json", info)
