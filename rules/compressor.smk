@@ -10,6 +10,8 @@ rule compress:
         f"{R}/logs/compress/{{compressor}}/{{teacher}}/{{shard}}.log",
     benchmark:
         f"{R}/benchmarks/compress/{{compressor}}/{{teacher}}/{{shard}}.tsv"
+    group:
+        "compression"
     conda:
         engine_env("compressors", "compressor", "engines")
     threads: COMPRESSOR_RES["threads"]

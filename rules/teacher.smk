@@ -9,6 +9,8 @@ rule teacher_generate:
         f"{R}/logs/teacher_generate/{{teacher}}/{{shard}}.log",
     benchmark:
         f"{R}/benchmarks/teacher_generate/{{teacher}}/{{shard}}.tsv"
+    group:
+        "generation"
     conda:
         engine_env("teachers", "teacher", "engines")
     threads: TEACHER_RES["threads"]
@@ -23,6 +25,7 @@ rule teacher_generate:
         "../workflow_scripts/teacher_generate.py"
 
 
+# on a cluster, verification (seconds) runs inside its shard's generation job: one submission, not two
 rule verify:
     input:
         traces=rules.teacher_generate.output.traces,
@@ -31,6 +34,8 @@ rule verify:
         rejects=f"{R}/teachers/{{teacher}}/verified/{{shard}}.rejects.json",
     log:
         f"{R}/logs/verify/{{teacher}}/{{shard}}.log",
+    group:
+        "generation"
     conda:
         "../envs/core.yaml"
     params:

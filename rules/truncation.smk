@@ -1,3 +1,4 @@
+# on a cluster, truncation (seconds) runs inside its shard's compression job: one submission, not two
 rule truncate:
     input:
         compressed=rules.compress.output.records,
@@ -6,6 +7,8 @@ rule truncate:
         records=f"{R}/truncation/{{compressor}}/{{teacher}}/{{shard}}.jsonl",
     log:
         f"{R}/logs/truncate/{{compressor}}/{{teacher}}/{{shard}}.log",
+    group:
+        "compression"
     conda:
         "../envs/core.yaml"
     params:
