@@ -81,7 +81,7 @@ def canonical(obj):
     return obj
 
 
-EXECUTION_ONLY = ("resources", "chunk_size", "checkpoint_every", "protect_generations")
+EXECUTION_ONLY = ("resources", "chunk_size", "checkpoint_every", "protect_generations", "site")
 
 
 def result_settings(obj):
@@ -152,8 +152,19 @@ def _prompts(config: dict) -> list[str]:
     return problems
 
 
+def _within_site(config: dict) -> list[str]:
+    """Every model's first request fits the site's per-job limits (retries grow up to them, never beyond)."""
+    blocks = [(f"{section}.{name}", block) for section in ("teachers", "compressors", "students", "models")
+              for name, block in config.get(section, {}).items()] + [("evaluation", config["evaluation"])]
+    limits = {"mem_mb": config["site"].get("max_mem_mb"), "runtime": config["site"].get("max_runtime")}
+    return [f"config key '{key}.resources.{name}': {block['resources'][name]} exceeds the site's limit {limit} "
+            f"(site.max_{name})" for key, block in blocks for name, limit in limits.items()
+            if limit and block.get("resources", {}).get(name, 0) > limit]
+
+
 def check_references(config: dict, schema: dict) -> None:
-    problems = _student_overrides(config, schema) + _endpoints(config) + _prompts(config) + models.undefined(config)
+    problems = (_student_overrides(config, schema) + _endpoints(config) + _prompts(config) + models.undefined(config)
+                + _within_site(config))
     for i, block in enumerate(config["grid"]):
         for factor, known in (("teachers", config["teachers"]), ("students", config["students"]),
                               ("regimes", config["regimes"])):

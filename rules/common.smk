@@ -180,11 +180,20 @@ def _resources_of(section, key):
     return get
 
 
+def retry_request(first, attempt, site_limit):
+    """What attempt ``attempt`` asks for: a Snakemake retry follows a failure (out of memory or time, an error), so
+    it grows ``first`` × attempt, up to the site's limit (a preempted job is requeued by SLURM unchanged).
+    """
+    limit = config["site"].get(site_limit)
+    return min(first * attempt, limit) if limit else first * attempt
+
+
 def model_resources(section, key=None):
     """Threads and resources (as the SLURM executor plugin reads them) of a rule whose model is
     ``config[section][wildcards.<key>]``. ``gpus`` and ``mem_mb`` are per node; the plugin's ``gpu`` is the job's
     total. A GPU job's threads are its CPUs per node (``cpus_per_gpu`` × GPUs), so torch is pinned to what SLURM
-    gave it; memory and runtime grow with each retry."""
+    gave it; memory and runtime grow with each retry, up to the site's limits (``retry_request``).
+    """
     spec = _resources_of(section, key)
 
     def gpus(wc):
@@ -200,8 +209,12 @@ def model_resources(section, key=None):
     resources = {
         # the count torch uses even where Snakemake lowers `threads` to --cores (results may depend on it)
         "fixed_threads": threads,
-        "mem_mb": lambda wc, attempt: spec(wc).get("mem_mb", 4000) * attempt,
-        "runtime": lambda wc, attempt: spec(wc).get("runtime", 60) * attempt,
+        "mem_mb": lambda wc, attempt: retry_request(
+            spec(wc).get("mem_mb", 4000), attempt, "max_mem_mb"
+        ),
+        "runtime": lambda wc, attempt: retry_request(
+            spec(wc).get("runtime", 60), attempt, "max_runtime"
+        ),
         "nodes": lambda wc: spec(wc).get("nodes", 1),
         "gpu": lambda wc: gpus(wc) * spec(wc).get("nodes", 1),
         # empty / 0 on CPU jobs: the plugin then asks for no GPU model and sets --cpus-per-task from threads

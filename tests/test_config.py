@@ -205,3 +205,11 @@ def test_a_converted_model_must_be_defined_and_is_resolved_to_its_folder():
     folder = "results/smollm2/models/smollm2_135m"
     assert cfg["teachers"]["smollm2"]["engine"]["model"] == cfg["tokenizer"]["name"] == folder
     assert cfg["students"]["smollm2"]["model"] == {"converted": "smollm2_135m"}  # an input of training instead
+
+
+def test_a_first_request_beyond_the_site_limits_stops_the_dry_run():
+    cfg = _load("config.yaml")
+    cfg["students"]["qwen3.5_9b"]["resources"]["mem_mb"] = cfg["site"]["max_mem_mb"] + 1
+    with pytest.raises(cd_config.ConfigError, match=r"config key 'students\.qwen3\.5_9b\.resources\.mem_mb': "
+                                                    r"\d+ exceeds the site's limit \d+ \(site\.max_mem_mb\)"):
+        cd_config.validate(cfg)

@@ -4,6 +4,7 @@ resources, logs). The bare Snakefile is generated from the real dry run's job li
 
 from __future__ import annotations
 
+import collections
 import json
 import re
 import resource
@@ -11,6 +12,8 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import yaml
 
 from conftest import ROOT, copy_workflow
 
@@ -29,9 +32,20 @@ def inputs(rule):
 '''
 RULE = '''rule {name}:
     input: inputs("{name}")
-    output: {outputs}
+    output: {outputs}{group}
     shell: "touch {{output}}"
 '''
+
+
+def rule_groups() -> dict[str, str]:
+    """The workflow's ``group:`` of each grouped rule: part of the DAG's shape (a dry run lays out group jobs)."""
+    found = {}
+    for smk in (ROOT / "rules").glob("*.smk"):
+        for block in re.split(r"\n(?=rule \w+:)", smk.read_text()):
+            m = re.match(r"rule (\w+):.*?\n    group:\n        \"(\w+)\"", block, re.S)
+            if m:
+                found[m.group(1)] = m.group(2)
+    return found
 
 
 def dry_run(cwd: Path, *args: str) -> tuple[str, float]:
@@ -45,8 +59,8 @@ def dry_run(cwd: Path, *args: str) -> tuple[str, float]:
 
 def parse_jobs(out: str) -> list[dict]:
     jobs = []
-    for block in re.split(r"\n(?=(?:local)?rule \w+:)", out):
-        m = re.match(r"(?:local)?rule (\w+):", block)
+    for block in re.split(r"\n(?= *(?:local)?rule \w+:)", out):  # a group job's rules are indented
+        m = re.match(r" *(?:local)?rule (\w+):", block)
         if not m:
             continue
         field = lambda name: re.search(rf"^\s+{name}: (.*)$", block, re.M)  # noqa: E731
@@ -80,24 +94,53 @@ def bare_snakefile(jobs: list[dict], dest: Path) -> None:
         key = ",".join(f"{k}={job['wildcards'][k]}" for k in sorted(job["wildcards"]))
         table.setdefault(job["rule"], {})[key] = job["input"]
         patterns.setdefault(job["rule"], [pattern(o, job["wildcards"]) for o in job["output"]])
-    rules = ['rule all:\n    input: inputs("all")\n'] + [RULE.format(name=name, outputs=", ".join(repr(p) for p in outs))
-              for name, outs in patterns.items() if name != "all"]
+    groups = rule_groups()
+    rules = ['rule all:\n    input: inputs("all")\n'] + [
+        RULE.format(name=name, outputs=", ".join(repr(p) for p in outs),
+                    group=f'\n    group: "{groups[name]}"' if name in groups else "")
+        for name, outs in patterns.items() if name != "all"]
     shutil.copytree(ROOT / "prompts", dest / "prompts")  # the tracked inputs the jobs name
     (dest / "jobs.json").write_text(json.dumps({**table, "__patterns__": patterns}))
     (dest / "Snakefile").write_text(BARE.format(rules="\n\n".join(rules)))
 
 
 def test_paper_dry_run_costs_at_most_1_5x_a_bare_snakefile(tmp_path):
+    """At 320 shards (4,000 jobs), so that the per-job cost is measured rather than the fixed start-up."""
     real = copy_workflow(tmp_path / "real")
-    out, _ = dry_run(real)
+    cfg = yaml.safe_load((real / "config.yaml").read_text())
+    cfg["problems"]["shards"] = 320
+    (real / "big.yaml").write_text(yaml.safe_dump(cfg))
+    out, _ = dry_run(real, "--configfile", "big.yaml")
     jobs = parse_jobs(out)
     assert len(jobs) == int(re.search(r"^total\s+(\d+)$", out, re.M).group(1)) > 4000  # every job Snakemake plans
     bare = tmp_path / "bare"
     bare_snakefile(jobs, bare)
     bare_out, _ = dry_run(bare)
-    assert len(parse_jobs(bare_out)) == len(jobs)
-    real_cpu = min(dry_run(real)[1] for _ in range(2))
+    assert len(parse_jobs(bare_out)) == len(jobs) and bare_out.count("Group job") == out.count("Group job") > 0
+    real_cpu = min(dry_run(real, "--configfile", "big.yaml")[1] for _ in range(2))
     bare_cpu = min(dry_run(bare)[1] for _ in range(2))
     print(f"paper preset dry run: {real_cpu:.2f} s CPU; bare Snakefile of the same shape: {bare_cpu:.2f} s CPU; "
           f"ratio {real_cpu / bare_cpu:.2f}")
     assert real_cpu <= LIMIT * bare_cpu
+
+
+def test_seconds_long_jobs_are_submitted_inside_their_gpu_jobs(tmp_path):
+    """On a cluster, each shard's verification rides in its generation job and its truncation in its compression job
+    (Snakemake groups): the paper preset submits one job per group and per other non-local job."""
+    real = copy_workflow(tmp_path / "real")
+    out, _ = dry_run(real)
+    planned = collections.Counter(job["rule"] for job in parse_jobs(out))
+    local = set(re.findall(r"^    (\w+),$", re.search(r"localrules:\n((?:    \w+,\n)+)",
+                                                          (ROOT / "rules/report.smk").read_text()).group(1), re.M))
+    table = subprocess.run([sys.executable, "-m", "compress_distill.submissions", "--configfile", "config.yaml"],
+                           cwd=real, capture_output=True, text=True, check=True).stdout
+    kinds = {k: int(n.replace(",", "")) for k, n in re.findall(r"^\| (\w+) \| ([\d,]+) \|$", table, re.M)}
+    assert kinds["generation_teacher_generate_verify"] == planned["teacher_generate"] == planned["verify"] > 0
+    assert kinds["compression_compress_truncate"] == planned["compress"] == planned["truncate"] > 0
+    cluster = sum(n for rule, n in planned.items() if rule not in local | {"all"})
+    assert sum(kinds.values()) == cluster - planned["verify"] - planned["truncate"]
+    groups = collections.Counter(re.findall(r"Group job (\w+) \(", out))  # the dry run's own grouping
+    assert groups == {"generation": planned["teacher_generate"], "compression": planned["compress"]}
+    assert re.search(rf"\*\*all\*\* \| \*\*{sum(kinds.values()):,}\*\*", table)
+    assert sum(kinds.values()) <= 1000  # fewer, bigger submissions
+    print(f"\npaper preset: {cluster:,} cluster jobs in {sum(kinds.values()):,} submissions")

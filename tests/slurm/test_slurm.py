@@ -85,7 +85,8 @@ def slurm_job_of(rule: str, wildcard_value: str) -> str | None:
     out = subprocess.run(["squeue", "-h", "-t", "RUNNING", "-o", "%i|%k"], capture_output=True, text=True).stdout
     for line in out.splitlines():
         job, comment = line.split("|", 1)
-        if f"rule_{rule}" in comment and wildcard_value in comment:
+        # a group job's comment names its group and rules, without wildcards
+        if rule in comment and (wildcard_value in comment or "_wildcards_" not in comment):
             return job
     return None
 
@@ -244,7 +245,10 @@ def test_sbatch_calls_for_paper_gpu_jobs_follow_the_config(tmp_path):
                           text=True)
     calls = [json.loads(f.read_text()) for f in sorted(record.glob("*.json"))]
     assert calls, proc.stdout[-3000:] + proc.stderr[-3000:]
-    by_rule = {re.search(r"rule_(\w+?)_wildcards", " ".join(c)).group(1): parse_sbatch(c) for c in calls}
+    # a job's comment names its rule (rule_train_wildcards_…), a group job's its group and rules
+    # (rule_generation_teacher_generate)
+    by_rule = {re.match(r"rule_(?:generation_)?(.+?)(?:_wildcards_.*)?$", parse_sbatch(c)["--comment"]).group(1):
+               parse_sbatch(c) for c in calls}
     assert set(by_rule) == {"train", "teacher_generate"}
     for rule, model in [("train", cfg["students"]["qwen3.5_9b"]), ("teacher_generate",
                                                                   cfg["teachers"]["qwen3.5_397b"])]:
@@ -257,6 +261,33 @@ def test_sbatch_calls_for_paper_gpu_jobs_follow_the_config(tmp_path):
         assert opts["--nodes"] == str(nodes)
         assert not any(k.startswith("--ntasks") for k in opts), opts  # accelerate / vLLM start their own workers
     assert by_rule["teacher_generate"]["--nodes"] == "2"  # the 397B teacher spans two nodes
+
+
+def test_retries_grow_within_the_site_limits_and_preemption_is_left_to_slurm(tmp_path):
+    """A training job that fails (here: refused) is retried twice: attempts 1-3 ask for memory and time × the attempt
+    number but never beyond the config's site limits; every submission lets SLURM requeue the job unchanged on
+    preemption or node failure (it then resumes from its checkpoint), so a preempted job never asks for more."""
+    work = copy_workflow(tmp_path / "paper")
+    bin_dir, record = tmp_path / "bin", tmp_path / "sbatch-calls"
+    bin_dir.mkdir(), record.mkdir()
+    (bin_dir / "sbatch").write_text(STAND_IN_SBATCH.format(record=record))
+    (bin_dir / "sbatch").chmod(0o755)
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    train = "results/paper/runs/qwen3.5_397b/qwen3.5_9b/full/compressed-qwen3_30b/seed0/metrics.json"
+    examples = work / "results/paper/targets/qwen3.5_397b/full/compressed-qwen3_30b.jsonl"
+    examples.parent.mkdir(parents=True)
+    examples.write_text("")
+    env = {**_env(), "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    proc = subprocess.run([sys.executable, "-m", "snakemake", *PROFILE, "--retries", "2", train, "--allowed-rules",
+                           "train"], cwd=work, env=env, capture_output=True, text=True)
+    calls = [parse_sbatch(json.loads(f.read_text())) for f in record.glob("*.json")]
+    assert len(calls) == 3, proc.stdout[-3000:] + proc.stderr[-3000:]
+    first, site = cfg["students"]["qwen3.5_9b"]["resources"], cfg["site"]
+    asked = sorted((int(c["--mem"]), int(c["-t"])) for c in calls)
+    assert asked == [(min(first["mem_mb"] * n, site["max_mem_mb"]), min(first["runtime"] * n, site["max_runtime"]))
+                     for n in (1, 2, 3)]
+    assert asked[0] == (first["mem_mb"], first["runtime"]) and asked[-1] == (site["max_mem_mb"], site["max_runtime"])
+    assert all("--requeue" in c for c in calls)
 
 
 def parse_sbatch(argv: list[str]) -> dict[str, str]:
