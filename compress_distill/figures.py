@@ -72,12 +72,14 @@ def _target_order(targets) -> list[str]:
 
 
 def ablation(grid: pd.DataFrame) -> plt.Figure:
-    """Raw vs compressed vs truncated vs answer-only: accuracy with its 95% bootstrap interval."""
-    panels = grid.groupby(["benchmark", "teacher"], sort=True)
+    """Raw vs compressed vs truncated vs answer-only: accuracy with its 95% bootstrap interval; a panel per
+    benchmark × teacher (× data regime, where the grid has several)."""
+    several_regimes = grid["regime"].nunique() > 1
+    panels = grid.groupby(["benchmark", "teacher", "regime"], sort=True)
     fig, axes = plt.subplots(1, panels.ngroups, figsize=(4.2 * panels.ngroups, 3.4), squeeze=False, sharey=True)
     students = sorted(grid["student"].unique())
     colours = dict(zip(students, sns.color_palette(n_colors=len(students))))
-    for ax, ((bench, teacher), df) in zip(axes.flat, panels):
+    for ax, ((bench, teacher, regime), df) in zip(axes.flat, panels):
         order = _target_order(df["target"])
         for i, student in enumerate(students):
             rows = df[df.student == student].set_index("target").reindex(order).dropna(subset=["accuracy"])
@@ -85,7 +87,7 @@ def ablation(grid: pd.DataFrame) -> plt.Figure:
             err = [rows["accuracy"] - rows["accuracy_ci_low"], rows["accuracy_ci_high"] - rows["accuracy"]]
             ax.errorbar(x, rows["accuracy"], yerr=err, fmt="o", capsize=3, color=colours[student], label=student)
         ax.set_xticks(range(len(order)), order, rotation=30, ha="right")
-        ax.set_title(f"{teacher} | {bench}")
+        ax.set_title(f"{teacher} | {bench}" + (f" | {regime}" if several_regimes else ""))
         ax.set_ylabel("accuracy (95% CI)")
     axes.flat[-1].legend(title="student", frameon=False)
     fig.tight_layout()

@@ -4,7 +4,8 @@
 deterministic table and figure, the prompt templates' hashes, the seeds and the resolved config (the names of the
 measured, wall-clock files are listed there too, without hashes). ``digest`` is the sha256 of that part.
 ``provenance`` says where it was computed — software versions (per stage, as each job found them in its own
-environment), the CPU model, the dispatch pins — and is not part of the comparison. ``presets/<preset>.expected.json`` holds the ``results`` part a preset is expected to produce;
+environment), the CPU model, the dispatch pins — and is not part of the comparison.
+``presets/<preset>.expected.json`` holds the ``results`` part a preset is expected to produce;
 ``python -m compress_distill.manifest check`` compares a run against it file by file.
 """
 

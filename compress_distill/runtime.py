@@ -54,7 +54,8 @@ def record_software(smk, stage: str, log_path: str) -> None:
     from .io import write_json
 
     found = {}
-    for dist in sorted(getattr(smk.params, "identity", {}).get("software", {})):
+    identity = getattr(getattr(smk, "params", None), "identity", {})  # every rule has one; a bare caller none
+    for dist in sorted(identity.get("software", {})):
         if dist == "python":
             continue
         try:

@@ -10,13 +10,17 @@ from .grid import run_id, run_key
 from .io import read_json, read_jsonl
 
 
+# most of a trace record's bytes, and read by no table: a paper-scale run's trace records are held without them
+TEXT_FIELDS = ("text", "raw_text", "question", "answer", "reasoning")
+
+
 @dataclass
 class Study:
     runs: list[dict] = field(default_factory=list)
     metrics: dict[tuple, dict] = field(default_factory=dict)  # by run key
     summaries: dict[tuple, dict[str, dict]] = field(default_factory=dict)  # by run key, then benchmark
     rejects: dict[str, list[dict]] = field(default_factory=dict)  # by teacher: each verified shard's counts
-    compressed: dict[tuple, list[dict]] = field(default_factory=dict)  # by (teacher, compressor): all shards' records
+    compressed: dict[tuple, list[dict]] = field(default_factory=dict)  # by (teacher, compressor): records, no texts
     truncated: dict[tuple, list[dict]] = field(default_factory=dict)
     selections: dict[tuple, dict] = field(default_factory=dict)  # by (teacher, regime)
     params_b: dict[str, float] = field(default_factory=dict)  # compressor sizes: compute spent on compression
@@ -30,8 +34,8 @@ class Study:
         by teacher then regime; ``params_b`` by compressor; ``problems_summary`` (for the dataset rows)."""
         runs = layout.get("runs", [])
 
-        def shards(paths):
-            return [r for path in paths for r in read_jsonl(path)]
+        def shards(paths):  # one shard's texts in memory at a time
+            return [{k: v for k, v in r.items() if k not in TEXT_FIELDS} for path in paths for r in read_jsonl(path)]
 
         def nested(key, read):
             return {(a, b): read(v) for a, by in layout.get(key, {}).items() for b, v in by.items()}

@@ -20,7 +20,8 @@ from pathlib import Path
 def count(configfile: str | Path, workdir: str | Path = ".") -> dict[str, int]:
     """Submissions by kind (a rule, or ``<group>_<rules>`` for a group job) for a fresh run of ``configfile``."""
     from snakemake.api import SnakemakeApi
-    from snakemake.settings.types import ConfigSettings, DAGSettings, ExecutionSettings, OutputSettings, ResourceSettings
+    from snakemake.settings.types import (ConfigSettings, DAGSettings, ExecutionSettings, OutputSettings,
+                                          ResourceSettings)
     from snakemake_interface_executor_plugins.registry import ExecutorPluginRegistry
 
     workdir = Path(workdir).resolve()

@@ -35,6 +35,30 @@ def tiny_tokenizer(tmp_path_factory, arith):
     return AutoTokenizer.from_pretrained(folder)
 
 
+HUB_CARD = """---
+configs:
+- config_name: main
+  data_files:
+  - split: train
+    path: main/train-*
+  - split: test
+    path: main/test-*
+---
+{description}
+"""
+
+
+def write_hub_dataset(folder: Path, train: list[dict], test: list[dict], description: str) -> None:
+    """A dataset in the hub's layout, as ``datasets.load_dataset(folder, "main")`` reads it: a card declaring the
+    ``main`` config, one Parquet file per split."""
+    import pandas as pd
+
+    (folder / "main").mkdir(parents=True)
+    pd.DataFrame(train).to_parquet(folder / "main/train-00000-of-00001.parquet")
+    pd.DataFrame(test).to_parquet(folder / "main/test-00000-of-00001.parquet")
+    (folder / "README.md").write_text(HUB_CARD.format(description=description))
+
+
 WORKFLOW_PARTS = ["Snakefile", "config.yaml", "rules", "schemas", "presets", "prompts", "workflow_scripts",
                   "report", "compress_distill", "envs", "profiles", "tests/configs"]
 
@@ -110,8 +134,8 @@ def planned(cwd: Path, *args: str) -> list[tuple[str, dict]]:
     """(rule, wildcards) of every job a dry run plans."""
     out = snakemake(cwd, "-n", *args).stdout
     jobs = []
-    for block in re.split(r"\n(?=(?:local)?rule \w+:)", out):
-        m = re.match(r"(?:local)?rule (\w+):", block)
+    for block in re.split(r"\n(?= *(?:local)?rule \w+:)", out):  # a group job's rules are indented
+        m = re.match(r" *(?:local)?rule (\w+):", block)
         if m:
             wc = re.search(r"^\s+wildcards: (.*)$", block, re.M)
             pairs = dict(p.split("=", 1) for p in wc.group(1).split(", ")) if wc else {}

@@ -10,29 +10,13 @@ import shutil
 import pandas as pd
 import yaml
 
-from conftest import ROOT, copy_workflow, snakemake
-
-CARD = """---
-configs:
-- config_name: main
-  data_files:
-  - split: train
-    path: main/train-*
-  - split: test
-    path: main/test-*
----
-A GSM8K-shaped dataset written by the test.
-"""
-
+from conftest import ROOT, copy_workflow, snakemake, write_hub_dataset
 
 def gsm8k_like(folder, n_train: int, n_test: int) -> None:
     rows = [{"question": f"Tom has {i} apples and buys {i + 2} more. How many apples does he have now?",
              "answer": f"He has {i} + {i + 2} = {2 * i + 2}.\n#### {2 * i + 2}"} for i in range(n_train + n_test)]
     rows[0]["answer"] = "no final answer line"  # dropped: the answer pattern does not match
-    (folder / "main").mkdir(parents=True)
-    pd.DataFrame(rows[:n_train]).to_parquet(folder / "main/train-00000-of-00001.parquet")
-    pd.DataFrame(rows[n_train:]).to_parquet(folder / "main/test-00000-of-00001.parquet")
-    (folder / "README.md").write_text(CARD)
+    write_hub_dataset(folder, rows[:n_train], rows[n_train:], "A GSM8K-shaped dataset written by the test.")
 
 
 def test_single_gpu_problems_load_a_hub_layout_dataset(tmp_path):
@@ -55,7 +39,8 @@ def test_single_gpu_problems_load_a_hub_layout_dataset(tmp_path):
     shards = sorted((run / "problems/shards").glob("*.jsonl"))
     assert len(shards) == cfg["problems"]["shards"]
     assert sum(len(s.read_text().splitlines()) for s in shards) == 23
-    assert pd.read_csv(run / "tables/dataset_rows.csv").set_index("source").loc["pool", "dropped_answer_pattern_mismatch"] == 1
+    rows = pd.read_csv(run / "tables/dataset_rows.csv").set_index("source")
+    assert rows.loc["pool", "dropped_answer_pattern_mismatch"] == 1
 
     # the folder is an input by content, and is read afresh (the datasets cache keys it by path)
     shutil.rmtree(tmp_path / "gsm8k")

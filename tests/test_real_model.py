@@ -13,20 +13,9 @@ import pytest
 import yaml
 
 from compress_distill import compressor, io, verifier
-from conftest import ROOT, copy_workflow, snakemake
+from conftest import ROOT, copy_workflow, snakemake, write_hub_dataset
 
 CONFIG = "tests/configs/smollm2.yaml"
-CARD = """---
-configs:
-- config_name: main
-  data_files:
-  - split: train
-    path: main/train-*
-  - split: test
-    path: main/test-*
----
-Apple word problems written by tests/test_real_model.py.
-"""
 POOL, BENCHMARK = 32, 8
 
 
@@ -35,10 +24,7 @@ def apples(folder, n_train: int, n_test: int) -> None:
     pairs = [(2 + (7 * i) % 13, 1 + (5 * i) % 11) for i in range(n_train + n_test)]
     rows = [{"question": f"Tom has {a} apples and buys {b} more. How many apples does he have now?",
              "answer": f"He has {a} + {b} = {a + b} apples.\n#### {a + b}"} for a, b in pairs]
-    (folder / "main").mkdir(parents=True)
-    pd.DataFrame(rows[:n_train]).to_parquet(folder / "main/train-00000-of-00001.parquet")
-    pd.DataFrame(rows[n_train:]).to_parquet(folder / "main/test-00000-of-00001.parquet")
-    (folder / "README.md").write_text(CARD)
+    write_hub_dataset(folder, rows[:n_train], rows[n_train:], "Apple word problems written by the test.")
 
 
 def with_dataset(cfg: dict, folder) -> dict:

@@ -266,8 +266,10 @@ def test_rejected_compressions_are_retried_with_new_seeds():
 
 
 @pytest.mark.parametrize("text,expected", [
-    ("1. 3 + 4 = 7.\n2. Done.\n\nSo, the answer is 7.", "<think>\n1. 3 + 4 = 7.\n2. Done.\n</think>\nSo, the answer is 7."),
-    ("3 + 4 = 7.\nThe answer is \\boxed{7}.\nThat is all.", "<think>\n3 + 4 = 7.\n</think>\nThe answer is \\boxed{7}.\nThat is all."),
+    ("1. 3 + 4 = 7.\n2. Done.\n\nSo, the answer is 7.",
+     "<think>\n1. 3 + 4 = 7.\n2. Done.\n</think>\nSo, the answer is 7."),
+    ("3 + 4 = 7.\nThe answer is \\boxed{7}.\nThat is all.",
+     "<think>\n3 + 4 = 7.\n</think>\nThe answer is \\boxed{7}.\nThat is all."),
     ("The answer is 7.", "The answer is 7."),  # nothing before it: no reasoning to wrap
     ("3 + 4 = 7.\nseven", "3 + 4 = 7.\nseven"),  # no answer line: judged as it is
     ("<think>\na\n</think>\nThe answer is 7.", "<think>\na\n</think>\nThe answer is 7."),
@@ -287,3 +289,16 @@ def test_a_plain_text_compression_is_judged_in_the_trace_format():
     record = teacher.trace_record(Request("a", [], 1), Completion("a", "2 + 3 = 5.\nThe answer is 5.", "stop"),
                                   {"question": "q", "answer": "5"})
     assert verifier.split_trace(record["text"]) == ("2 + 3 = 5.", "The answer is 5.")
+
+
+def test_the_study_holds_trace_records_without_their_texts(tmp_path):
+    """Tables read only counts and lengths: the trace texts (most of a record's bytes) are dropped at load."""
+    from compress_distill import io
+    from compress_distill.study import TEXT_FIELDS, Study
+
+    record = {"id": "p1", "question": "q", "answer": "7", "raw_text": "x" * 500, "text": "y" * 50, "chars": 50,
+              "raw_chars": 500, "tokens": 20, "raw_tokens": 200, "reject": None, "attempts": 1}
+    io.write_jsonl(tmp_path / "0000.jsonl", [record])
+    study = Study.load({"compressed": {"t": {"c": [str(tmp_path / "0000.jsonl")]}}})
+    assert study.compressed[("t", "c")] == [{k: v for k, v in record.items() if k not in TEXT_FIELDS}]
+    assert set(record) - set(study.compressed[("t", "c")][0]) == {"question", "answer", "raw_text", "text"}

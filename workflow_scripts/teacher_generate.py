@@ -18,6 +18,8 @@ with engine.open_engine(spec.engine, snakemake.log[0]) as eng:
         spec.chunk_size,
         lambda req, comp: teacher.trace_record(req, comp, by_id[req.id]),
         desc=f"teacher {name} shard {snakemake.wildcards.shard}",
-        fingerprint=runtime.fingerprint(snakemake, [snakemake.input.shard, snakemake.input.prompt, snakemake.input.model]),
+        fingerprint=runtime.fingerprint(
+            snakemake, [snakemake.input.shard, snakemake.input.prompt, snakemake.input.model]
+        ),
     )
 log.info("generated %d traces", len(records))

@@ -225,12 +225,18 @@ exit 1
 """
 
 
-def test_sbatch_calls_for_paper_gpu_jobs_follow_the_config(tmp_path):
-    work = copy_workflow(tmp_path / "paper")
+def stand_in_sbatch(tmp_path: Path) -> tuple[dict, Path]:
+    """(an environment whose ``sbatch`` is the stand-in, the folder its calls are recorded in)."""
     bin_dir, record = tmp_path / "bin", tmp_path / "sbatch-calls"
     bin_dir.mkdir(), record.mkdir()
     (bin_dir / "sbatch").write_text(STAND_IN_SBATCH.format(record=record))
     (bin_dir / "sbatch").chmod(0o755)
+    return {**_env(), "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}, record
+
+
+def test_sbatch_calls_for_paper_gpu_jobs_follow_the_config(tmp_path):
+    work = copy_workflow(tmp_path / "paper")
+    env, record = stand_in_sbatch(tmp_path)
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
     # the jobs' inputs exist, so exactly these two jobs are submitted
     train = "results/paper/runs/qwen3.5_397b/qwen3.5_9b/full/compressed-qwen3_30b/seed0/metrics.json"
@@ -239,7 +245,6 @@ def test_sbatch_calls_for_paper_gpu_jobs_follow_the_config(tmp_path):
                 "results/paper/problems/shards/0000.jsonl"]:
         (work / rel).parent.mkdir(parents=True, exist_ok=True)
         (work / rel).write_text("")
-    env = {**_env(), "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     proc = subprocess.run([sys.executable, "-m", "snakemake", *PROFILE, "--retries", "0", train, generate,
                            "--allowed-rules", "train", "teacher_generate"], cwd=work, env=env, capture_output=True,
                           text=True)
@@ -268,16 +273,12 @@ def test_retries_grow_within_the_site_limits_and_preemption_is_left_to_slurm(tmp
     number but never beyond the config's site limits; every submission lets SLURM requeue the job unchanged on
     preemption or node failure (it then resumes from its checkpoint), so a preempted job never asks for more."""
     work = copy_workflow(tmp_path / "paper")
-    bin_dir, record = tmp_path / "bin", tmp_path / "sbatch-calls"
-    bin_dir.mkdir(), record.mkdir()
-    (bin_dir / "sbatch").write_text(STAND_IN_SBATCH.format(record=record))
-    (bin_dir / "sbatch").chmod(0o755)
+    env, record = stand_in_sbatch(tmp_path)
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
     train = "results/paper/runs/qwen3.5_397b/qwen3.5_9b/full/compressed-qwen3_30b/seed0/metrics.json"
     examples = work / "results/paper/targets/qwen3.5_397b/full/compressed-qwen3_30b.jsonl"
     examples.parent.mkdir(parents=True)
     examples.write_text("")
-    env = {**_env(), "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     proc = subprocess.run([sys.executable, "-m", "snakemake", *PROFILE, "--retries", "2", train, "--allowed-rules",
                            "train"], cwd=work, env=env, capture_output=True, text=True)
     calls = [parse_sbatch(json.loads(f.read_text())) for f in record.glob("*.json")]

@@ -1,0 +1,270 @@
+"""A paper-scale run without any model: synthetic but realistic outputs of the model stages for a fraction of a
+preset, so that the workflow's CPU stages run on them with the real rules.
+
+``python -m compress_distill.simulate --configfile config.yaml --fraction 0.01 --workdir <copy of the workflow>``
+writes ``simulated.yaml`` (the preset with ``fraction`` of its shards, run ``<run>_sim``) and alternates between
+writing what a model stage would and running Snakemake restricted to the CPU rules:
+
+1. problems and teacher generations — then Snakemake runs ``verify``;
+2. compressions of the verified traces (the compress job's own bookkeeping — reject policy, lengths, token counts —
+   is the real code) — then ``truncate``, ``selection``, ``target``;
+3. every run's training metrics and graded evaluation outputs — then ``dataset_rows``, ``tables``, ``figures``,
+   ``manifest``.
+
+Lengths follow the paper's figures: raw traces long-tailed (lognormal, 256 to 32,768 tokens), compressed ones 8.6–21%
+of their characters. Token counts use a stand-in byte-level BPE the simulator trains (the hub's reference tokenizer
+is unreachable here); ~3.5 characters per token.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import math
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+CHARS_PER_TOKEN = 3.5
+RAW_TOKENS = (8.0, 0.8, 256, 32768)  # lognormal mu, sigma, clipped to [min, max]
+COMPRESSED_SHARE = (0.086, 0.21)  # of a raw trace's characters (the paper's range)
+OUTCOMES = {"correct": 0.72, "wrong": 0.18, "no_answer": 0.05, "truncated": 0.05}  # teacher traces
+COMPRESSOR_REJECTS = 0.04  # compressions that drop the answer
+STEP = "Next, {a} + {b} = {c}, which I check once more before going on. "
+
+
+def simulated_config(config: dict, fraction: float, shard_size: int | None, tokenizer: str) -> dict:
+    """The preset at ``fraction`` of its shards (at least one), each of ``shard_size`` problems (default: the
+    preset's), regimes scaled with the pool; run ``<run>_sim``; no hub, no generation guard."""
+    cfg = copy.deepcopy(config)
+    old_pool = cfg["problems"]["pool"]["size"]
+    shards = max(1, round(cfg["problems"]["shards"] * fraction))
+    size = shard_size or math.ceil(old_pool / cfg["problems"]["shards"])
+    cfg["run"] = f"{cfg['run']}_sim"
+    cfg["problems"]["shards"] = shards
+    cfg["problems"]["pool"]["size"] = shards * size
+    for regime in cfg["regimes"].values():
+        if regime["size"]:
+            regime["size"] = max(1, round(regime["size"] * shards * size / old_pool))
+    cfg["protect_generations"] = False
+    cfg["tokenizer"] = {"train": False, "name": tokenizer}
+    return cfg
+
+
+def _tokens(rng: random.Random) -> int:
+    mu, sigma, low, high = RAW_TOKENS
+    return int(min(high, max(low, rng.lognormvariate(mu, sigma))))
+
+
+def reasoning_text(chars: int, rng: random.Random) -> str:
+    """Arithmetic reasoning lines, about ``chars`` characters."""
+    lines, size = [], 0
+    while size < chars:
+        a, b = rng.randint(1, 999), rng.randint(1, 999)
+        lines.append(STEP.format(a=a, b=b, c=a + b))
+        size += len(lines[-1])
+    return "".join(lines)[:chars]
+
+
+def problem_records(n: int, prefix: str, rng: random.Random) -> list[dict]:
+    out = []
+    for i in range(n):
+        a, b = rng.randint(10, 9999), rng.randint(10, 9999)
+        out.append({"id": f"{prefix}-{i:07d}", "question": f"What is {a} + {b}?", "answer": str(a + b)})
+    return out
+
+
+def generation(problem: dict, rng: random.Random) -> dict:
+    """A teacher's record (as ``teacher.trace_record`` writes it) with a drawn outcome and length."""
+    from .verifier import answer_line
+
+    outcome = rng.choices(list(OUTCOMES), weights=list(OUTCOMES.values()))[0]
+    tokens = _tokens(rng)
+    answer = str(int(problem["answer"]) + rng.randint(1, 9)) if outcome == "wrong" else problem["answer"]
+    final = "I stop here." if outcome == "no_answer" else answer_line(answer)
+    text = f"<think>\n{reasoning_text(int(tokens * CHARS_PER_TOKEN), rng)}\n</think>\n{final}"
+    if outcome == "truncated":
+        text = text[: len(text) // 2]
+    return {"id": problem["id"], "question": problem["question"], "gold": problem["answer"], "text": text,
+            "reasoning": None, "finish_reason": "length" if outcome == "truncated" else "stop",
+            "completion_tokens": tokens}
+
+
+def compression(trace: dict, rng: random.Random) -> str:
+    from .verifier import answer_line, split_trace
+
+    reasoning, _ = split_trace(trace["text"])
+    keep = int(len(trace["text"]) * rng.uniform(*COMPRESSED_SHARE))
+    answer = trace["answer"] if rng.random() > COMPRESSOR_REJECTS else str(int(trace["answer"]) + 1)
+    return f"<think>\n{reasoning[:keep]}\n</think>\n{answer_line(answer)}"
+
+
+class Simulation:
+    """The phases of a simulated run in ``workdir`` (a copy of the workflow)."""
+
+    def __init__(self, workdir: str | Path, config: dict, seed: int = 0, cores: int = 1):
+        from .grid import runs
+
+        self.workdir, self.cfg, self.seed, self.cores = Path(workdir), config, seed, cores
+        self.run = self.workdir / "results" / config["run"]
+        self.shards = [f"{i:04d}" for i in range(config["problems"]["shards"])]
+        self.runs = runs(config["grid"])
+
+    def rng(self, *parts) -> random.Random:
+        from .io import stable_seed
+
+        return random.Random(stable_seed(self.seed, "simulate", *parts))
+
+    def snakemake(self, rules: list[str], targets: list[str]) -> None:
+        cmd = [sys.executable, "-m", "snakemake", "--configfile", "simulated.yaml", "--cores", str(self.cores),
+               "--allowed-rules", *rules, "--", *targets]
+        subprocess.run(cmd, cwd=self.workdir, check=True)
+
+    def problems(self) -> None:
+        """The problems job's outputs: pool, shards, benchmarks and the row counts."""
+        from .io import write_json, write_jsonl
+        from .problems import DROP_REASONS, shard
+
+        pool = problem_records(self.cfg["problems"]["pool"]["size"], "pool", self.rng("pool"))
+        benchmarks = {name: problem_records(min(source.get("size") or 500, 500), name, self.rng(name))
+                      for name, source in self.cfg["problems"]["benchmarks"].items()}
+        out = self.run / "problems"
+        write_jsonl(out / "pool.jsonl", pool)
+        for name, items in benchmarks.items():
+            write_jsonl(out / f"benchmarks/{name}.jsonl", items)
+        for i, name in enumerate(self.shards):
+            write_jsonl(out / f"shards/{name}.jsonl", shard(pool, len(self.shards), i))
+        counts = lambda n: {"rows": n, "usable": n, "used": n, **dict.fromkeys(DROP_REASONS, 0)}  # noqa: E731
+        write_json(out / "summary.json", {"pool": len(pool), "shards": len(self.shards),
+                                          "benchmarks": {k: len(v) for k, v in benchmarks.items()},
+                                          "rows": {"pool": counts(len(pool)),
+                                                   **{k: counts(len(v)) for k, v in benchmarks.items()}}})
+
+    def generations(self) -> None:
+        from .io import read_jsonl, write_jsonl
+
+        for teacher in self.cfg["teachers"]:
+            for name in self.shards:
+                rng = self.rng(teacher, name)
+                problems = read_jsonl(self.run / f"problems/shards/{name}.jsonl")
+                write_jsonl(self.run / f"teachers/{teacher}/generated/{name}.jsonl",
+                            [generation(p, rng) for p in problems])
+
+    def compressions(self) -> None:
+        """Each compressor's records of each verified shard, through the compress job's real bookkeeping."""
+        from . import compressor
+        from .engine import Completion
+        from .io import read_jsonl, write_jsonl
+        from .tokens import count_tokens
+
+        for teacher in self.cfg["teachers"]:
+            for name in self.shards:
+                verified = read_jsonl(self.run / f"teachers/{teacher}/verified/{name}.jsonl")
+                for comp, spec in self.cfg["compressors"].items():
+                    rng, records = self.rng(comp, teacher, name), []
+                    for trace in verified:
+                        text = compression(trace, rng)
+                        record = compressor.compressed_record(trace, Completion(trace["id"], text, "stop"),
+                                                              spec.get("min_reasoning_chars", 20))
+                        record["attempts"] = 1
+                        record["raw_tokens"], record["tokens"] = count_tokens(self.cfg["tokenizer"]["name"],
+                                                                              [trace["text"], text])
+                        records.append(record)
+                    write_jsonl(self.run / f"compressors/{comp}/{teacher}/{name}.jsonl", records)
+
+    def trained(self) -> None:
+        """Every run's model folder (a placeholder), metrics, loss curve and graded evaluation outputs."""
+        from .evaluation import summarise
+        from .grid import run_key
+        from .io import read_jsonl, records_digest, write_json, write_jsonl
+        from .launch import write_curve
+
+        for run in self.runs:
+            rng = self.rng(*run_key(run))
+            folder = self.run / "runs/{teacher}/{student}/{regime}/{target}/seed{seed}".format(**run)
+            examples = read_jsonl(self.run / f"targets/{run['teacher']}/{run['regime']}/{run['target']}.jsonl")
+            completion = sum(int(len(e["completion"]) / CHARS_PER_TOKEN) for e in examples)
+            total = completion + 40 * len(examples)
+            params = self.cfg["students"][run["student"]].get("params_b", 1.0) * 1e9
+            (folder / "model").mkdir(parents=True, exist_ok=True)
+            (folder / "model/simulated.txt").write_text("no weights: a simulated run\n")
+            write_json(folder / "metrics.json", {
+                **{k: run[k] for k in ("teacher", "student", "regime", "target")},
+                "examples": len(examples), "examples_over_max_length": 0, "completion_tokens": completion,
+                "train_tokens": total, "padded_tokens": total, "packing": True, "steps": max(1, len(examples) // 128),
+                "train_flops": int(6 * params * total), "parameters": int(params), "trainable_parameters": int(params),
+                "max_example_tokens": max((int(len(e["completion"]) / CHARS_PER_TOKEN) for e in examples), default=0),
+                "final_loss": 1.0, "workers": 1, "weights_sha256": "simulated",
+                "measured": {"wall_seconds": total / 1e4, "tokens_per_second": 1e4, "gpu_seconds": 0.0,
+                             "peak_memory_bytes": 0}})
+            write_curve(folder / "loss.csv", [{"step": 1, "loss": 1.0, "lr": 0.0, "tokens": total}])
+            cap = self.cfg["evaluation"]["max_new_tokens"]
+            for bench in self.cfg["problems"]["benchmarks"]:
+                items = read_jsonl(self.run / f"problems/benchmarks/{bench}.jsonl")
+                graded = [self._graded(item, rng) for item in items]
+                summary = summarise(graded, cap, 100, self.seed)
+                write_json(folder / f"eval/{bench}.json", {**summary, "outputs_sha256": records_digest(graded),
+                                                          "benchmark": bench})
+                write_jsonl(folder / f"eval/{bench}.jsonl", graded)
+
+    @staticmethod
+    def _graded(item: dict, rng: random.Random) -> dict:
+        correct = rng.random() < 0.5
+        tokens = _tokens(rng) // 4
+        return {"id": item["id"], "gold": item["answer"], "text": f"The answer is {item['answer']}.",
+                "finish_reason": "stop", "completion_tokens": tokens, "predicted": item["answer"] if correct else "0",
+                "correct": correct}
+
+    def paths(self, pattern: str) -> list[str]:
+        """``pattern`` (under the run folder) for every teacher and shard, relative to the workflow."""
+        rel = self.run.relative_to(self.workdir)
+        return [str(rel / pattern.format(shard=s, teacher=t)) for t in self.cfg["teachers"] for s in self.shards]
+
+    def all(self) -> None:
+        self.problems()
+        self.generations()
+        self.snakemake(["verify"], self.paths("teachers/{teacher}/verified/{shard}.jsonl"))
+        self.compressions()
+        rel = self.run.relative_to(self.workdir)
+        targets = sorted({str(rel / "targets/{teacher}/{regime}/{target}.jsonl".format(**r)) for r in self.runs})
+        truncated = [path for c in self.cfg["compressors"]
+                     for path in self.paths(f"truncation/{c}/{{teacher}}/{{shard}}.jsonl")]
+        self.snakemake(["truncate", "selection", "target"], targets + truncated)
+        self.trained()
+        self.snakemake(["dataset_rows", "tables", "figures", "manifest"], ["all"])
+
+
+def stand_in_tokenizer(folder: Path) -> str:
+    """A byte-level BPE trained on simulated reasoning (the reference tokenizer is on the hub)."""
+    from .student import train_tokenizer
+
+    if not (folder / "tokenizer.json").exists():
+        rng = random.Random(0)
+        train_tokenizer([reasoning_text(2000, rng) for _ in range(200)], 1024, folder)
+    return str(folder)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m compress_distill.simulate", description=__doc__.split("\n")[0])
+    parser.add_argument("--configfile", default="config.yaml")
+    parser.add_argument("--fraction", type=float, required=True, help="share of the preset's shards (at least one)")
+    parser.add_argument("--shard-size", type=int, help="problems per shard (default: the preset's)")
+    parser.add_argument("--workdir", default=".", help="a copy of the workflow to run in")
+    parser.add_argument("--cores", type=int, default=1)
+    args = parser.parse_args(argv)
+    from .config import validate
+
+    os.chdir(args.workdir)  # config paths (prompts, the stand-in tokenizer) are relative to the workflow
+    config = validate(yaml.safe_load(Path(args.configfile).read_text()))
+    cfg = simulated_config(config, args.fraction, args.shard_size, stand_in_tokenizer(Path("simulated-tokenizer")))
+    Path("simulated.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    Simulation(".", cfg, cfg["seed"], args.cores).all()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
