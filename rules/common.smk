@@ -115,14 +115,15 @@ def engine_identity(script, spec):
 
 
 def engine_env(section, key, default):
-    """A rule's conda env, which follows the engine kind of ``config[section][wildcards.<key>]`` (or of
-    ``config[section]`` when ``key`` is None): ``envs/<default>.yaml`` unless the kind has its own stack.
+    """A rule's conda env, which follows the engine of ``config[section][wildcards.<key>]`` (or of
+    ``config[section]`` when ``key`` is None): ``envs/<default>.yaml`` unless its kind, or the kind of the server
+    it starts, has its own stack.
     """
 
     def env(wildcards):
         block = config[section][getattr(wildcards, key)] if key else config[section]
-        kind = block.get("engine", {}).get("kind", "hf")
-        return f"../envs/{cd_engines.env_of(kind, default)}.yaml"
+        spec = block.get("engine", {"kind": "hf"})
+        return f"../envs/{cd_engines.env_of(spec, default)}.yaml"
 
     return env
 

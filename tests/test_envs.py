@@ -39,9 +39,14 @@ def provided(declared: set[str]) -> set[str]:
     return out
 
 
+# every kind, and an openai engine serving its model with each server kind (the server runs in the job's env)
+ENGINE_SPECS = [{"kind": kind} for kind in engines.KINDS] + [{"kind": "openai", "serve": {"kind": kind}}
+                                                              for kind in ("vllm", "transformers")]
+
+
 def rule_envs() -> list[tuple[str, str, str, tuple[str, ...]]]:
     """(rule, env file, script, engine modules) of every rule with an env and a script: a rule whose env follows
-    its engine kind (``engine_env``) once per kind, with that kind's module."""
+    its engine (``engine_env``) once per engine of ``ENGINE_SPECS``, with that kind's module (and the server's)."""
     found = []
     for smk in sorted((ROOT / "rules").glob("*.smk")):
         for block in re.split(r"\n(?=rule \w+:)", smk.read_text()):
@@ -54,8 +59,9 @@ def rule_envs() -> list[tuple[str, str, str, tuple[str, ...]]]:
             if fixed:
                 found.append((rule.group(1), str((smk.parent / fixed.group(1)).resolve()), script.group(1), ()))
             elif by_kind:
-                found += [(rule.group(1), str(ROOT / "envs" / f"{engines.env_of(kind, by_kind.group(1))}.yaml"),
-                           script.group(1), (engines.module_of(kind),)) for kind in engines.KINDS]
+                found += [(rule.group(1), str(ROOT / "envs" / f"{engines.env_of(spec, by_kind.group(1))}.yaml"),
+                           script.group(1), (engines.module_of(spec["kind"]), *(["server"] if "serve" in spec else [])))
+                          for spec in ENGINE_SPECS]
     return found
 
 

@@ -19,13 +19,16 @@ KINDS: dict[str, str] = {
     "vllm": "vllm:VLLMEngine",  # offline vllm.LLM
 }
 
-# kinds whose software stack does not fit the shared env: their jobs run in envs/<name>.yaml (vLLM pins its own torch)
+# stacks that do not fit the shared env, by engine or server kind: their jobs run in envs/<name>.yaml (vLLM pins its
+# own torch; a job that serves with vLLM runs `vllm serve` and, across nodes, Ray)
 OWN_ENV = {"vllm": "vllm"}
 
 
-def env_of(kind: str, default: str) -> str:
-    """The conda env (a file stem under envs/) of a job running ``kind``; ``default`` is the rule's usual env."""
-    return OWN_ENV.get(kind, default)
+def env_of(spec: dict, default: str) -> str:
+    """The conda env (a file stem under envs/) of a job running the engine ``spec``, or of the server it starts
+    (``serve.kind``); ``default`` is the rule's usual env."""
+    served = (spec.get("serve") or {}).get("kind")
+    return OWN_ENV.get(spec["kind"], OWN_ENV.get(served, default))
 
 
 def module_of(kind: str) -> str:
