@@ -9,7 +9,9 @@ writing what a model stage would and running Snakemake restricted to the CPU rul
 2. compressions of the verified traces (the compress job's own bookkeeping — reject policy, lengths, token counts —
    is the real code) — then ``truncate``, ``selection``, ``target``;
 3. every run's training metrics and graded evaluation outputs — then ``dataset_rows``, ``tables``, ``figures``,
-   ``manifest``.
+   ``manifest``;
+
+and prints each CPU stage's jobs, peak memory and time from Snakemake's benchmark files (:func:`stage_costs`).
 
 Lengths follow the paper's figures: raw traces long-tailed (lognormal, 256 to 32,768 tokens), compressed ones 8.6–21%
 of their characters. Token counts use a stand-in byte-level BPE the simulator trains (the hub's reference tokenizer
@@ -238,6 +240,26 @@ class Simulation:
         self.snakemake(["dataset_rows", "tables", "figures", "manifest"], ["all"])
 
 
+CPU_STAGES = ("verify", "truncate", "selection", "target", "dataset_rows", "tables", "figures", "manifest")
+
+
+def stage_costs(run_dir: str | Path) -> list[dict]:
+    """Per CPU stage, from Snakemake's benchmark files: jobs, the largest peak memory of a job (max RSS, MB), the
+    longest job and all jobs together (seconds)."""
+    import csv
+
+    rows = []
+    for stage in CPU_STAGES:
+        bench = Path(run_dir) / "benchmarks"
+        jobs = [next(csv.DictReader(open(f), delimiter="\t"))
+                for f in sorted([*bench.glob(f"{stage}/**/*.tsv"), *bench.glob(f"{stage}.tsv")])]
+        if jobs:
+            seconds = [float(j["s"]) for j in jobs]
+            rows.append({"stage": stage, "jobs": len(jobs), "peak_rss_mb": max(float(j["max_rss"]) for j in jobs),
+                         "longest_s": max(seconds), "total_s": sum(seconds)})
+    return rows
+
+
 def stand_in_tokenizer(folder: Path) -> str:
     """A byte-level BPE trained on simulated reasoning (the reference tokenizer is on the hub)."""
     from .student import train_tokenizer
@@ -262,7 +284,13 @@ def main(argv: list[str] | None = None) -> int:
     config = validate(yaml.safe_load(Path(args.configfile).read_text()))
     cfg = simulated_config(config, args.fraction, args.shard_size, stand_in_tokenizer(Path("simulated-tokenizer")))
     Path("simulated.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
-    Simulation(".", cfg, cfg["seed"], args.cores).all()
+    simulation = Simulation(".", cfg, cfg["seed"], args.cores)
+    simulation.all()
+    costs = stage_costs(simulation.run)
+    print("| stage | jobs | peak RSS (MB) | longest job (s) | all jobs (s) |\n| --- | ---: | ---: | ---: | ---: |")
+    for row in costs:
+        print(f"| {row['stage']} | {row['jobs']} | {row['peak_rss_mb']:.0f} | {row['longest_s']:.1f} | "
+              f"{row['total_s']:.1f} |")
     return 0
 
 

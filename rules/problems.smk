@@ -10,6 +10,8 @@ rule problems:
         summary=f"{R}/problems/summary.json",
     log:
         f"{R}/logs/problems.log",
+    benchmark:
+        f"{R}/benchmarks/problems.tsv"
     conda:
         "../envs/core.yaml"
     params:

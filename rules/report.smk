@@ -36,6 +36,8 @@ rule dataset_rows:
         **table_files("dataset_rows"),
     log:
         f"{R}/logs/dataset_rows.log",
+    benchmark:
+        f"{R}/benchmarks/dataset_rows.tsv"
     conda:
         "../envs/report.yaml"
     params:
@@ -68,6 +70,8 @@ rule tables:
         **table_files("tables"),
     log:
         f"{R}/logs/tables.log",
+    benchmark:
+        f"{R}/benchmarks/tables.tsv"
     conda:
         "../envs/report.yaml"
     params:
@@ -94,6 +98,8 @@ rule figures:
         },
     log:
         f"{R}/logs/figures.log",
+    benchmark:
+        f"{R}/benchmarks/figures.tsv"
     conda:
         "../envs/report.yaml"
     params:
@@ -111,6 +117,8 @@ rule manifest:
         manifest=f"{R}/manifest.json",
     log:
         f"{R}/logs/manifest.log",
+    benchmark:
+        f"{R}/benchmarks/manifest.tsv"
     conda:
         "../envs/report.yaml"
     params:

@@ -6,6 +6,8 @@ rule selection:
         selection=f"{R}/targets/{{teacher}}/{{regime}}/selection.json",
     log:
         f"{R}/logs/selection/{{teacher}}/{{regime}}.log",
+    benchmark:
+        f"{R}/benchmarks/selection/{{teacher}}/{{regime}}.tsv"
     conda:
         "../envs/core.yaml"
     params:
@@ -25,6 +27,8 @@ rule target:
         examples=f"{R}/targets/{{teacher}}/{{regime}}/{{target}}.jsonl",
     log:
         f"{R}/logs/target/{{teacher}}/{{regime}}/{{target}}.log",
+    benchmark:
+        f"{R}/benchmarks/target/{{teacher}}/{{regime}}/{{target}}.tsv"
     conda:
         "../envs/core.yaml"
     params:

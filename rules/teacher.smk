@@ -34,6 +34,8 @@ rule verify:
         rejects=f"{R}/teachers/{{teacher}}/verified/{{shard}}.rejects.json",
     log:
         f"{R}/logs/verify/{{teacher}}/{{shard}}.log",
+    benchmark:
+        f"{R}/benchmarks/verify/{{teacher}}/{{shard}}.tsv"
     group:
         "generation"
     conda:

@@ -7,6 +7,8 @@ rule truncate:
         records=f"{R}/truncation/{{compressor}}/{{teacher}}/{{shard}}.jsonl",
     log:
         f"{R}/logs/truncate/{{compressor}}/{{teacher}}/{{shard}}.log",
+    benchmark:
+        f"{R}/benchmarks/truncate/{{compressor}}/{{teacher}}/{{shard}}.tsv"
     group:
         "compression"
     conda:

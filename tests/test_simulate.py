@@ -10,14 +10,15 @@ import sys
 import pandas as pd
 import yaml
 
-from compress_distill import grid, io
+from compress_distill import grid, io, simulate
 from conftest import copy_workflow
 
 
 def test_the_paper_presets_cpu_stages_run_on_a_simulated_fraction(tmp_path):
     work = copy_workflow(tmp_path / "wf")
-    subprocess.run([sys.executable, "-m", "compress_distill.simulate", "--configfile", "config.yaml", "--fraction",
-                    "0.01", "--shard-size", "20", "--workdir", str(work)], check=True, capture_output=True)
+    out = subprocess.run([sys.executable, "-m", "compress_distill.simulate", "--configfile", "config.yaml",
+                          "--fraction", "0.01", "--shard-size", "20", "--workdir", str(work)],
+                         check=True, capture_output=True, text=True).stdout
     cfg = yaml.safe_load((work / "simulated.yaml").read_text())
     run, shards = work / "results/paper_sim", [f"{i:04d}" for i in range(cfg["problems"]["shards"])]
     assert cfg["problems"]["shards"] == 1 and cfg["problems"]["pool"]["size"] == 20
@@ -45,3 +46,10 @@ def test_the_paper_presets_cpu_stages_run_on_a_simulated_fraction(tmp_path):
                          & (main_grid.regime == r["regime"]) & (main_grid.target == r["target"])]
         assert set(rows["train_examples"]) == {examples}
     assert (run / "figures/ablation.png").stat().st_size > 0 and (run / "manifest.json").exists()
+
+    # every CPU stage measured, one row per stage, as many jobs as the DAG ran
+    costs = {row["stage"]: row for row in simulate.stage_costs(run)}
+    assert set(costs) == set(simulate.CPU_STAGES)
+    assert costs["verify"]["jobs"] == len(cfg["teachers"]) * len(shards)
+    assert costs["tables"]["jobs"] == 1 and costs["tables"]["peak_rss_mb"] > 0
+    assert f"| tables | 1 | {costs['tables']['peak_rss_mb']:.0f} |" in out
