@@ -192,7 +192,7 @@ def stage_costs(run_dir: str | Path) -> list[dict]:
     rows = []
     for stage in CPU_STAGES:
         bench = Path(run_dir) / "benchmarks"
-        jobs = [next(csv.DictReader(open(f), delimiter="\t"))
+        jobs = [next(csv.DictReader(f.read_text().splitlines(), delimiter="\t"))
                 for f in sorted([*bench.glob(f"{stage}/**/*.tsv"), *bench.glob(f"{stage}.tsv")])]
         if jobs:
             seconds = [float(j["s"]) for j in jobs]
