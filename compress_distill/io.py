@@ -36,17 +36,38 @@ def atomic_path(path: str | os.PathLike, record: bool = False) -> Iterator[Path]
             tmp.unlink()
 
 
+def _record(path, number: int, line: str) -> dict:
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as err:
+        raise InputError(f"{path}, line {number}: not a JSON record ({err.msg}); the file is torn or was "
+                         "edited: delete it so that its rule rebuilds it") from None
+
+
 def parse_jsonl(path: str | os.PathLike, lines: Iterable[str]) -> list[dict]:
     """Records of a JSONL text; a line that is not JSON (a torn write, a hand edit) names the file and line."""
-    records = []
-    for number, line in enumerate(lines, 1):
-        if line.strip():
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as err:
-                raise InputError(f"{path}, line {number}: not a JSON record ({err.msg}); the file is torn or was "
-                                 "edited: delete it so that its rule rebuilds it") from None
-    return records
+    return [_record(path, number, line) for number, line in enumerate(lines, 1) if line.strip()]
+
+
+def jsonl_offsets(path: str | os.PathLike, wanted: set[str]) -> dict[str, int]:
+    """Byte offset of each record of a ``wanted`` id in a JSONL file (checked against its ledger sidecar first), so
+    that a reader of a corpus larger than memory holds offsets and reads records one at a time (:func:`read_at`)."""
+    ledger.check(path)
+    found, offset = {}, 0
+    with open(path, "rb") as fh:
+        for number, line in enumerate(fh, 1):  # binary lines end at b"\n" only (JSON strings may hold U+2028)
+            if line.strip():
+                rec = _record(path, number, line.decode("utf-8"))
+                if rec["id"] in wanted:
+                    found[rec["id"]] = offset
+            offset += len(line)
+    return found
+
+
+def read_at(fh, offset: int) -> dict:
+    """The JSONL record at ``offset`` of an open binary file."""
+    fh.seek(offset)
+    return json.loads(fh.readline())
 
 
 def read_jsonl(path: str | os.PathLike) -> list[dict]:

@@ -5,7 +5,7 @@ preset, so that the workflow's CPU stages run on them with the real rules.
 writes ``simulated.yaml`` (the preset with ``fraction`` of its shards, run ``<run>_sim``) and alternates between
 writing what a model stage would and running Snakemake restricted to the CPU rules:
 
-1. problems and teacher generations — then Snakemake runs ``verify``;
+1. problem files — then Snakemake runs ``problems``; teacher generations — then ``verify``;
 2. compressions of the verified traces (the compress job's own bookkeeping — reject policy, lengths, token counts —
    is the real code) — then ``truncate``, ``selection``, ``target``;
 3. every run's training metrics and graded evaluation outputs — then ``dataset_rows``, ``tables``, ``figures``,
@@ -34,18 +34,27 @@ import yaml
 from .synthetic_traces import (CHARS_PER_TOKEN, compression, generation, graded, problem_records,
                                stand_in_tokenizer)
 
+SOURCES = "simulated"  # the local problem files, in the workflow copy
+BENCHMARK_SIZE = 500
 
 
 def simulated_config(config: dict, fraction: float, shard_size: int | None, tokenizer: str) -> dict:
     """The preset at ``fraction`` of its shards (at least one), each of ``shard_size`` problems (default: the
-    preset's), regimes scaled with the pool; run ``<run>_sim``; no hub, no generation guard."""
+    preset's), regimes scaled with the pool; problems from local files the simulator writes (``SOURCES``); run
+    ``<run>_sim``; no hub, no generation guard."""
     cfg = copy.deepcopy(config)
-    old_pool = cfg["problems"]["pool"]["size"]
-    shards = max(1, round(cfg["problems"]["shards"] * fraction))
-    size = shard_size or math.ceil(old_pool / cfg["problems"]["shards"])
+    problems = cfg["problems"]
+    old_pool = problems["pool"]["size"]
+    shards = max(1, round(problems["shards"] * fraction))
+    size = shard_size or math.ceil(old_pool / problems["shards"])
     cfg["run"] = f"{cfg['run']}_sim"
-    cfg["problems"]["shards"] = shards
-    cfg["problems"]["pool"]["size"] = shards * size
+    problems["shards"] = shards
+    problems["pool"] = {"kind": "jsonl", "path": f"{SOURCES}/pool.jsonl", "size": shards * size,
+                        "verifier": problems["pool"]["verifier"]}
+    problems["benchmarks"] = {name: {"kind": "jsonl", "path": f"{SOURCES}/{name}.jsonl",
+                                     "size": min(source.get("size") or BENCHMARK_SIZE, BENCHMARK_SIZE),
+                                     "verifier": source["verifier"]}
+                              for name, source in problems["benchmarks"].items()}
     for regime in cfg["regimes"].values():
         if regime["size"]:
             regime["size"] = max(1, round(regime["size"] * shards * size / old_pool))
@@ -76,24 +85,12 @@ class Simulation:
         subprocess.run(cmd, cwd=self.workdir, check=True)
 
     def problems(self) -> None:
-        """The problems job's outputs: pool, shards, benchmarks and the row counts."""
-        from .io import write_json, write_jsonl
-        from .problems import DROP_REASONS, shard
+        """The problem sources as local files; the real ``problems`` rule then reads, checks and shards them."""
+        from .io import write_jsonl
 
-        pool = problem_records(self.cfg["problems"]["pool"]["size"], "pool", self.rng("pool"))
-        benchmarks = {name: problem_records(min(source.get("size") or 500, 500), name, self.rng(name))
-                      for name, source in self.cfg["problems"]["benchmarks"].items()}
-        out = self.run / "problems"
-        write_jsonl(out / "pool.jsonl", pool)
-        for name, items in benchmarks.items():
-            write_jsonl(out / f"benchmarks/{name}.jsonl", items)
-        for i, name in enumerate(self.shards):
-            write_jsonl(out / f"shards/{name}.jsonl", shard(pool, len(self.shards), i))
-        counts = lambda n: {"rows": n, "usable": n, "used": n, **dict.fromkeys(DROP_REASONS, 0)}  # noqa: E731
-        write_json(out / "summary.json", {"pool": len(pool), "shards": len(self.shards),
-                                          "benchmarks": {k: len(v) for k, v in benchmarks.items()},
-                                          "rows": {"pool": counts(len(pool)),
-                                                   **{k: counts(len(v)) for k, v in benchmarks.items()}}})
+        problems = self.cfg["problems"]
+        for name, source in [("pool", problems["pool"]), *problems["benchmarks"].items()]:
+            write_jsonl(self.workdir / source["path"], problem_records(source["size"], name, self.rng(name)))
 
     def generations(self) -> None:
         from .io import read_jsonl, write_jsonl
@@ -169,6 +166,7 @@ class Simulation:
 
     def all(self) -> None:
         self.problems()
+        self.snakemake(["problems"], [str(self.run.relative_to(self.workdir) / "problems/summary.json")])
         self.generations()
         self.snakemake(["verify"], self.paths("teachers/{teacher}/verified/{shard}.jsonl"))
         self.compressions()
@@ -181,7 +179,7 @@ class Simulation:
         self.snakemake(["dataset_rows", "tables", "figures", "manifest"], ["all"])
 
 
-CPU_STAGES = ("verify", "truncate", "selection", "target", "dataset_rows", "tables", "figures", "manifest")
+CPU_STAGES = ("problems", "verify", "truncate", "selection", "target", "dataset_rows", "tables", "figures", "manifest")
 
 
 def stage_costs(run_dir: str | Path) -> list[dict]:

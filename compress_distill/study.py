@@ -6,12 +6,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import pandas as pd
+
 from .grid import run_id, run_key
 from .io import read_json, read_jsonl
 
 
-# most of a trace record's bytes, and read by no table: a paper-scale run's trace records are held without them
-TEXT_FIELDS = ("text", "raw_text", "question", "answer", "reasoning")
+# per kind of trace record, the columns tables read, held as columns: a paper-scale run has millions of records,
+# and their texts (most of the bytes) are never held
+RECORD_COLUMNS = {"compressed": ("id", "reject", "raw_chars", "chars", "raw_tokens", "tokens"),
+                  "truncated": ("id", "raw_chars", "compressed_chars", "chars")}
+
+
+def record_columns(paths: list[str], columns: tuple[str, ...]) -> pd.DataFrame:
+    """``columns`` of the records of JSONL shards, one shard's records in memory at a time."""
+    values = {c: [] for c in columns}
+    for path in paths:
+        for rec in read_jsonl(path):
+            for c in columns:
+                values[c].append(rec[c])
+    return pd.DataFrame(values, columns=list(columns))
 
 
 @dataclass
@@ -20,8 +34,8 @@ class Study:
     metrics: dict[tuple, dict] = field(default_factory=dict)  # by run key
     summaries: dict[tuple, dict[str, dict]] = field(default_factory=dict)  # by run key, then benchmark
     rejects: dict[str, list[dict]] = field(default_factory=dict)  # by teacher: each verified shard's counts
-    compressed: dict[tuple, list[dict]] = field(default_factory=dict)  # by (teacher, compressor): records, no texts
-    truncated: dict[tuple, list[dict]] = field(default_factory=dict)
+    compressed: dict[tuple, pd.DataFrame] = field(default_factory=dict)  # by (teacher, compressor): RECORD_COLUMNS
+    truncated: dict[tuple, pd.DataFrame] = field(default_factory=dict)
     selections: dict[tuple, dict] = field(default_factory=dict)  # by (teacher, regime)
     params_b: dict[str, float] = field(default_factory=dict)  # compressor sizes: compute spent on compression
     dataset_rows: dict[str, dict] = field(default_factory=dict)  # by file source: rows read, used, dropped
@@ -34,9 +48,6 @@ class Study:
         by teacher then regime; ``params_b`` by compressor; ``problems_summary`` (for the dataset rows)."""
         runs = layout.get("runs", [])
 
-        def shards(paths):  # one shard's texts in memory at a time
-            return [{k: v for k, v in r.items() if k not in TEXT_FIELDS} for path in paths for r in read_jsonl(path)]
-
         def nested(key, read):
             return {(a, b): read(v) for a, by in layout.get(key, {}).items() for b, v in by.items()}
 
@@ -45,8 +56,8 @@ class Study:
             metrics={run_key(r): read_json(layout["metrics"][run_id(r)]) for r in runs},
             summaries={run_key(r): {b: read_json(p) for b, p in layout["summaries"][run_id(r)].items()} for r in runs},
             rejects={t: [read_json(p) for p in paths] for t, paths in layout.get("rejects", {}).items()},
-            compressed=nested("compressed", shards),
-            truncated=nested("truncated", shards),
+            compressed=nested("compressed", lambda paths: record_columns(paths, RECORD_COLUMNS["compressed"])),
+            truncated=nested("truncated", lambda paths: record_columns(paths, RECORD_COLUMNS["truncated"])),
             selections=nested("selections", read_json),
             params_b=layout.get("params_b", {}),
             dataset_rows=read_json(layout["problems_summary"])["rows"] if "problems_summary" in layout else {},

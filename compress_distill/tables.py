@@ -80,16 +80,16 @@ def verification(rejects: dict[str, list[dict]]) -> pd.DataFrame:
     return _frame(rows, ["teacher", "traces", "kept", "kept_share"])
 
 
-def compression(compressed: dict[tuple, list[dict]], selections: dict[tuple, dict]) -> pd.DataFrame:
+def compression(compressed: dict[tuple, pd.DataFrame], selections: dict[tuple, dict]) -> pd.DataFrame:
     from .compressor import REJECT_REASONS
 
     rows = []
     for (teacher, comp), recs in compressed.items():
-        ok = [r for r in recs if r["reject"] is None]
+        ok = recs[recs.reject.isna()]
         removed = [s["removed_by_compressor"][comp] for (t, _), s in selections.items() if t == teacher]
         rows.append({
             "teacher": teacher, "compressor": comp, "traces_in": len(recs), "traces_out": len(ok),
-            **{f"rejected_{k}": sum(r["reject"] == k for r in recs) for k in REJECT_REASONS},
+            **{f"rejected_{k}": int((recs.reject == k).sum()) for k in REJECT_REASONS},
             "problems_removed_from_all_targets": removed[0] if removed else 0,
             "char_ratio": _ratio(ok, "chars", "raw_chars"), "token_ratio": _ratio(ok, "tokens", "raw_tokens"),
             "mean_raw_tokens": _mean(ok, "raw_tokens"), "mean_compressed_tokens": _mean(ok, "tokens"),
@@ -97,16 +97,16 @@ def compression(compressed: dict[tuple, list[dict]], selections: dict[tuple, dic
     return _frame(rows, ["teacher", "compressor", "traces_in", "traces_out"])
 
 
-def _ratio(recs: list[dict], num: str, den: str) -> float:
-    total = sum(r[den] for r in recs)
-    return sum(r[num] for r in recs) / total if total else math.nan
+def _ratio(recs: pd.DataFrame, num: str, den: str) -> float:
+    total = int(recs[den].sum())
+    return int(recs[num].sum()) / total if total else math.nan
 
 
-def _mean(recs: list[dict], key: str) -> float:
-    return float(np.mean([r[key] for r in recs])) if recs else math.nan
+def _mean(recs: pd.DataFrame, key: str) -> float:
+    return float(np.mean(recs[key].to_numpy())) if len(recs) else math.nan
 
 
-def truncation(truncated: dict[tuple, list[dict]]) -> pd.DataFrame:
+def truncation(truncated: dict[tuple, pd.DataFrame]) -> pd.DataFrame:
     rows = []
     for (teacher, comp), recs in truncated.items():
         rows.append({
@@ -118,7 +118,7 @@ def truncation(truncated: dict[tuple, list[dict]]) -> pd.DataFrame:
                          "mean_truncated_chars", "char_ratio_vs_raw"])
 
 
-def efficiency(grid: pd.DataFrame, compressed: dict[tuple, list[dict]], params_b: dict[str, float]) -> pd.DataFrame:
+def efficiency(grid: pd.DataFrame, compressed: dict[tuple, pd.DataFrame], params_b: dict[str, float]) -> pd.DataFrame:
     """Per non-raw run: training tokens and FLOPs vs raw, output-length reduction, and the compute spent on the
     compression that produced its target (compressor tokens read + written; FLOPs = 2 · N · tokens)."""
     keys = ["teacher", "student", "regime", "seed", "benchmark"]
@@ -130,8 +130,8 @@ def efficiency(grid: pd.DataFrame, compressed: dict[tuple, list[dict]], params_b
             continue
         base = raw.loc[key]
         comp = Target.parse(r["target"]).compressor  # None for answer-only: no compression spent
-        recs = compressed.get((r["teacher"], comp), [])
-        comp_tokens = sum(x["raw_tokens"] + x["tokens"] for x in recs)
+        recs = compressed.get((r["teacher"], comp))
+        comp_tokens = int(recs.raw_tokens.sum() + recs.tokens.sum()) if recs is not None else 0
         rows.append({
             **{k: r[k] for k in ("block", "teacher", "student", "regime", "target", "seed", "benchmark")},
             "train_tokens_vs_raw": r["train_tokens"] / base["train_tokens"],

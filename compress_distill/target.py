@@ -7,10 +7,11 @@ them, and the count of problems removed that way is reported.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
-from .io import read_jsonl
+from .io import jsonl_offsets, read_at, read_jsonl
 from .ledger import IntermediateError
 from .verifier import answer_line
 
@@ -91,14 +92,15 @@ def every_target(compressors) -> list[str]:
 
 
 def load_shards(shards: list[dict]) -> tuple[list[dict], dict[str, list[dict]]]:
-    """The verified traces and each compressor's records, from ``shards`` ({"verified": path, "compressed":
-    {compressor: path}} per shard), each compressed shard checked to hold exactly its verified shard's ids."""
+    """The verified traces' ids and each compressor's verdicts (id, reject), from ``shards`` ({"verified": path,
+    "compressed": {compressor: path}} per shard), each compressed shard checked to hold exactly its verified shard's
+    ids; one shard's texts in memory at a time."""
     verified, compressed = [], {}
     for shard in shards:
-        made_from = read_jsonl(shard["verified"])
+        made_from = [{"id": r["id"]} for r in read_jsonl(shard["verified"])]
         verified += made_from
         for name, path in shard["compressed"].items():
-            records = read_jsonl(path)
+            records = [{"id": r["id"], "reject": r["reject"]} for r in read_jsonl(path)]
             check_same_ids(made_from, records, path)
             compressed.setdefault(name, []).extend(records)
     return verified, compressed
@@ -122,16 +124,21 @@ def check_same_ids(made_from: list[dict], made: list[dict], path) -> None:
                                 "or stale: delete it so that its rule rebuilds it")
 
 
-def build(kind: str, ids: list[str], source: list[dict], source_paths: list[str]) -> list[dict]:
-    """Target examples (id, question, completion) for ``ids`` of one target kind, from its source traces."""
-    by_id = {r["id"]: r for r in source}
-    out = []
-    for pid in ids:
-        rec = by_id.get(pid)
-        if rec is None:
-            raise IntermediateError(f"target {kind}: selected id {pid} is in none of its {len(source_paths)} source "
-                                    f"file(s) ({source_paths[0]} ...); they are incomplete or older than the selection:"
-                                    " delete them so that their rules rebuild them")
-        out.append({"id": pid, "question": rec["question"], "answer": rec["answer"],
-                    "completion": KINDS[kind].completion(rec)})
-    return out
+def build(kind: str, ids: list[str], source_paths: list[str]) -> Iterator[dict]:
+    """Target examples (id, question, completion) for ``ids``, in their order, of one target kind from its source
+    files — holding where each selected record sits, not the records (a paper-scale raw target is GBs of text)."""
+    where = {}
+    for path in source_paths:
+        for pid, offset in jsonl_offsets(path, set(ids)).items():
+            where.setdefault(pid, (path, offset))
+    missing = [pid for pid in ids if pid not in where]
+    if missing:
+        raise IntermediateError(f"target {kind}: selected id {missing[0]} ({len(missing)} of {len(ids)}) is in none "
+                                f"of its {len(source_paths)} source file(s) ({source_paths[0]} ...); they are "
+                                "incomplete or older than the selection: delete them so that their rules rebuild them")
+    with contextlib.ExitStack() as stack:
+        files = {path: stack.enter_context(open(path, "rb")) for path in source_paths}
+        for pid in ids:
+            rec = read_at(files[where[pid][0]], where[pid][1])
+            yield {"id": pid, "question": rec["question"], "answer": rec["answer"],
+                   "completion": KINDS[kind].completion(rec)}

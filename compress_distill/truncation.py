@@ -8,38 +8,44 @@ from __future__ import annotations
 
 from .verifier import split_trace
 
+BATCH = 256  # traces tokenized per call: one call per trace costs most of a paper-scale shard's time
 
-def _cut_tokens(text: str, n: int, tokenizer: str) -> str:
+
+def _cut_lengths(raw: list[str], compressed: list[str], unit: str, tokenizer: str | None) -> list[int]:
+    """Per pair, how many characters of the raw reasoning to keep."""
+    if unit == "chars":
+        return [len(c) for c in compressed]
+    if unit != "tokens":
+        raise ValueError(f"truncation unit must be 'chars' or 'tokens', not {unit!r}")
+    if tokenizer is None:
+        raise ValueError("truncation unit 'tokens' needs a tokenizer")
     from .tokens import load_tokenizer
 
-    tok = load_tokenizer(tokenizer)
-    enc = tok(text, add_special_tokens=False, return_offsets_mapping=True)
-    offsets = enc["offset_mapping"]
-    return text if n >= len(offsets) else text[: offsets[n][0]] if n > 0 else ""
+    tok, cuts = load_tokenizer(tokenizer), []
+    for start in range(0, len(raw), BATCH):
+        wanted = tok(compressed[start : start + BATCH], add_special_tokens=False)["input_ids"]
+        offsets = tok(raw[start : start + BATCH], add_special_tokens=False,
+                      return_offsets_mapping=True)["offset_mapping"]
+        cuts += [len(text) if len(n) >= len(off) else off[len(n)][0] if n else 0
+                 for text, n, off in zip(raw[start : start + BATCH], wanted, offsets)]
+    return cuts
+
+
+def truncate_many(pairs: list[tuple[str, str]], unit: str = "chars", tokenizer: str | None = None) -> list[str]:
+    """Each (raw, compressed) trace pair's truncated trace."""
+    raw, comp = zip(*[(split_trace(r), split_trace(c)[0]) for r, c in pairs]) if pairs else ((), ())
+    cuts = _cut_lengths([r for r, _ in raw], list(comp), unit, tokenizer)
+    return ["<think>\n" + reasoning[:n].rstrip() + "\n</think>\n" + final for (reasoning, final), n in zip(raw, cuts)]
 
 
 def truncate(raw_text: str, compressed_text: str, unit: str = "chars", tokenizer: str | None = None) -> str:
-    raw_reasoning, final = split_trace(raw_text)
-    comp_reasoning, _ = split_trace(compressed_text)
-    if unit == "chars":
-        cut = raw_reasoning[: len(comp_reasoning)]
-    elif unit == "tokens":
-        if tokenizer is None:
-            raise ValueError("truncation unit 'tokens' needs a tokenizer")
-        from .tokens import count_tokens
-
-        cut = _cut_tokens(raw_reasoning, count_tokens(tokenizer, [comp_reasoning])[0], tokenizer)
-    else:
-        raise ValueError(f"truncation unit must be 'chars' or 'tokens', not {unit!r}")
-    return "<think>\n" + cut.rstrip() + "\n</think>\n" + final
+    return truncate_many([(raw_text, compressed_text)], unit, tokenizer)[0]
 
 
 def truncated_records(compressed: list[dict], unit: str, tokenizer: str | None) -> list[dict]:
     """One truncated trace per accepted compressed trace (rejected ones have no compressed length to match)."""
-    out = []
-    for rec in compressed:
-        if rec["reject"] is None:
-            text = truncate(rec["raw_text"], rec["text"], unit, tokenizer)
-            out.append({"id": rec["id"], "question": rec["question"], "answer": rec["answer"], "text": text,
-                        "raw_chars": rec["raw_chars"], "compressed_chars": rec["chars"], "chars": len(text)})
-    return out
+    accepted = [rec for rec in compressed if rec["reject"] is None]
+    texts = truncate_many([(rec["raw_text"], rec["text"]) for rec in accepted], unit, tokenizer)
+    return [{"id": rec["id"], "question": rec["question"], "answer": rec["answer"], "text": text,
+             "raw_chars": rec["raw_chars"], "compressed_chars": rec["chars"], "chars": len(text)}
+            for rec, text in zip(accepted, texts)]

@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import pytest
 
-from compress_distill import compressor, ledger, problems, regime, target, teacher, truncation, verifier
+from compress_distill import compressor, io, ledger, problems, regime, target, teacher, truncation, verifier
 from compress_distill.engine import Completion, Request
 from compress_distill.engines.extractive import ExtractiveCompressor
 from compress_distill.engines.synthetic import SyntheticTeacher
@@ -152,7 +152,17 @@ def test_truncation_in_tokens_of_a_named_tokenizer(tiny_tokenizer, tmp_path):
     assert verifier.split_trace(RAW)[0].startswith(verifier.split_trace(cut)[0])
 
 
-def test_every_target_shares_problem_ids_and_removals_are_counted():
+def test_truncation_in_batches_cuts_each_trace_as_alone(tiny_tokenizer, tmp_path, monkeypatch):
+    tiny_tokenizer.save_pretrained(tmp_path)
+    monkeypatch.setattr(truncation, "BATCH", 3)  # 7 traces: batches of 3, 3, 1
+    comp = ExtractiveCompressor({"keep": "equations", "dedupe": True}).compress(RAW)
+    pairs = [(RAW.replace("20", str(i)), comp[: len(comp) - 3 * i]) for i in range(7)]
+    alone = [truncation.truncate(r, c, "tokens", str(tmp_path)) for r, c in pairs]
+    assert truncation.truncate_many(pairs, "tokens", str(tmp_path)) == alone
+    assert len(set(alone)) > 1
+
+
+def test_every_target_shares_problem_ids_and_removals_are_counted(tmp_path):
     verified = [{"id": f"p{i}", "question": "q", "answer": str(i), "text": RAW} for i in range(10)]
     comp = {
         "a": [{"id": f"p{i}", "reject": "not_shorter" if i in (1, 2) else None} for i in range(10)],
@@ -161,21 +171,27 @@ def test_every_target_shares_problem_ids_and_removals_are_counted():
     ids, removed = target.shared_ids(verified, comp)
     assert ids == [f"p{i}" for i in (0, 3, 4, 5, 6, 8, 9)]
     assert removed == {"a": 2, "b": 2}
-    raw = target.build("raw", ids, verified, ["v.jsonl"])
-    answer_only = target.build("answer-only", ids, verified, ["v.jsonl"])
+    io.write_jsonl(tmp_path / "v0.jsonl", verified[5:])  # two shards, the selection's order across them
+    io.write_jsonl(tmp_path / "v1.jsonl", verified[:5])
+    paths = [str(tmp_path / "v0.jsonl"), str(tmp_path / "v1.jsonl")]
+    raw = list(target.build("raw", ids, paths))
+    answer_only = list(target.build("answer-only", ids, paths))
     assert [e["id"] for e in raw] == [e["id"] for e in answer_only] == ids
+    assert [e["answer"] for e in raw] == [str(int(i[1:])) for i in ids]
     assert all(verifier.extract_answer(e["completion"]) == e["answer"] for e in answer_only)
 
 
-def test_consumers_name_the_file_and_the_id_an_intermediate_lacks():
+def test_consumers_name_the_file_and_the_id_an_intermediate_lacks(tmp_path):
     verified = [{"id": f"p{i}", "question": "q", "answer": str(i), "text": RAW} for i in range(4)]
     with pytest.raises(ledger.IntermediateError, match=r"c/0000\.jsonl: no record for id p3 \(1 missing\)"):
         target.check_same_ids(verified, verified[:3], "c/0000.jsonl")
     with pytest.raises(ledger.IntermediateError, match=r"c/0000\.jsonl: unexpected id x"):
         target.check_same_ids(verified, verified + [{"id": "x"}], "c/0000.jsonl")
     target.check_same_ids(verified, list(reversed(verified)), "c/0000.jsonl")
-    with pytest.raises(ledger.IntermediateError, match=r"selected id p3 is in none of its 2 source file\(s\) \(a.jsonl"):
-        target.build("compressed", ["p0", "p3"], verified[:3], ["a.jsonl", "b.jsonl"])
+    io.write_jsonl(tmp_path / "a.jsonl", verified[:2])
+    io.write_jsonl(tmp_path / "b.jsonl", verified[2:3])
+    with pytest.raises(ledger.IntermediateError, match=r"selected id p3 \(1 of 2\) is in none of its 2 source file"):
+        list(target.build("compressed", ["p0", "p3"], [str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl")]))
 
 
 @pytest.mark.parametrize("name,parsed", [("raw", ("raw", None)), ("answer-only", ("answer-only", None)),
@@ -294,11 +310,12 @@ def test_a_plain_text_compression_is_judged_in_the_trace_format():
 def test_the_study_holds_trace_records_without_their_texts(tmp_path):
     """Tables read only counts and lengths: the trace texts (most of a record's bytes) are dropped at load."""
     from compress_distill import io
-    from compress_distill.study import TEXT_FIELDS, Study
+    from compress_distill.study import RECORD_COLUMNS, Study
 
     record = {"id": "p1", "question": "q", "answer": "7", "raw_text": "x" * 500, "text": "y" * 50, "chars": 50,
               "raw_chars": 500, "tokens": 20, "raw_tokens": 200, "reject": None, "attempts": 1}
     io.write_jsonl(tmp_path / "0000.jsonl", [record])
     study = Study.load({"compressed": {"t": {"c": [str(tmp_path / "0000.jsonl")]}}})
-    assert study.compressed[("t", "c")] == [{k: v for k, v in record.items() if k not in TEXT_FIELDS}]
-    assert set(record) - set(study.compressed[("t", "c")][0]) == {"question", "answer", "raw_text", "text"}
+    held = study.compressed[("t", "c")]
+    assert held.to_dict("records") == [{k: record[k] for k in RECORD_COLUMNS["compressed"]}]
+    assert not {"question", "answer", "raw_text", "text"} & set(held.columns)
