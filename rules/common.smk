@@ -16,6 +16,7 @@ os.environ.update(
 )
 
 from compress_distill import config as cd_config
+from compress_distill import cpu_costs as cd_cpu_costs
 from compress_distill import grid as cd_grid
 from compress_distill import identity as cd_identity
 from compress_distill import models as cd_models
@@ -236,6 +237,18 @@ def model_resources(section, key=None):
     return {
         "threads": fixed_or_signed(threads),
         "resources": {name: fixed_or_signed(fn) for name, fn in resources.items()},
+    }
+
+
+def cpu_resources(stage):
+    """Memory and runtime of a CPU rule: the simulator's measurements, fitted and extrapolated to this config's
+    sizes with a margin (compress_distill.cpu_costs); a retry grows them, up to the site's limits."""
+    mem, minutes = cd_cpu_costs.declared(stage, config)
+    return {
+        "mem_mb": signed(lambda wc, attempt: retry_request(mem, attempt, "max_mem_mb")),
+        "runtime": signed(
+            lambda wc, attempt: retry_request(minutes, attempt, "max_runtime")
+        ),
     }
 
 

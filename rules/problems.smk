@@ -12,6 +12,8 @@ rule problems:
         f"{R}/logs/problems.log",
     benchmark:
         f"{R}/benchmarks/problems.tsv"
+    resources:
+        **cpu_resources("problems"),
     conda:
         "../envs/core.yaml"
     params:

@@ -38,6 +38,8 @@ rule dataset_rows:
         f"{R}/logs/dataset_rows.log",
     benchmark:
         f"{R}/benchmarks/dataset_rows.tsv"
+    resources:
+        **cpu_resources("dataset_rows"),
     conda:
         "../envs/report.yaml"
     params:
@@ -72,6 +74,8 @@ rule tables:
         f"{R}/logs/tables.log",
     benchmark:
         f"{R}/benchmarks/tables.tsv"
+    resources:
+        **cpu_resources("tables"),
     conda:
         "../envs/report.yaml"
     params:
@@ -100,6 +104,8 @@ rule figures:
         f"{R}/logs/figures.log",
     benchmark:
         f"{R}/benchmarks/figures.tsv"
+    resources:
+        **cpu_resources("figures"),
     conda:
         "../envs/report.yaml"
     params:
@@ -119,6 +125,8 @@ rule manifest:
         f"{R}/logs/manifest.log",
     benchmark:
         f"{R}/benchmarks/manifest.tsv"
+    resources:
+        **cpu_resources("manifest"),
     conda:
         "../envs/report.yaml"
     params:

@@ -8,6 +8,8 @@ rule selection:
         f"{R}/logs/selection/{{teacher}}/{{regime}}.log",
     benchmark:
         f"{R}/benchmarks/selection/{{teacher}}/{{regime}}.tsv"
+    resources:
+        **cpu_resources("selection"),
     conda:
         "../envs/core.yaml"
     params:
@@ -29,6 +31,8 @@ rule target:
         f"{R}/logs/target/{{teacher}}/{{regime}}/{{target}}.log",
     benchmark:
         f"{R}/benchmarks/target/{{teacher}}/{{regime}}/{{target}}.tsv"
+    resources:
+        **cpu_resources("target"),
     conda:
         "../envs/core.yaml"
     params:

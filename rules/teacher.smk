@@ -38,6 +38,8 @@ rule verify:
         f"{R}/benchmarks/verify/{{teacher}}/{{shard}}.tsv"
     group:
         "generation"
+    resources:
+        **cpu_resources("verify"),
     conda:
         "../envs/core.yaml"
     params:

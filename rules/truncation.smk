@@ -11,6 +11,8 @@ rule truncate:
         f"{R}/benchmarks/truncate/{{compressor}}/{{teacher}}/{{shard}}.tsv"
     group:
         "compression"
+    resources:
+        **cpu_resources("truncate"),
     conda:
         "../envs/core.yaml"
     params:

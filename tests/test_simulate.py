@@ -22,6 +22,8 @@ def test_the_paper_presets_cpu_stages_run_on_a_simulated_fraction(tmp_path):
     cfg = yaml.safe_load((work / "simulated.yaml").read_text())
     run, shards = work / "results/paper_sim", [f"{i:04d}" for i in range(cfg["problems"]["shards"])]
     assert cfg["problems"]["shards"] == 1 and cfg["problems"]["pool"]["size"] == 20
+    rows = pd.read_csv(run / "tables/dataset_rows.csv").set_index("source")  # the real problems rule read the files
+    assert rows.loc["pool", "used"] == len(io.read_jsonl(run / "problems/pool.jsonl")) == 20
 
     verification = pd.read_csv(run / "tables/verification.csv").set_index("teacher")
     compression = pd.read_csv(run / "tables/compression.csv").set_index(["teacher", "compressor"])
@@ -51,5 +53,7 @@ def test_the_paper_presets_cpu_stages_run_on_a_simulated_fraction(tmp_path):
     costs = {row["stage"]: row for row in simulate.stage_costs(run)}
     assert set(costs) == set(simulate.CPU_STAGES)
     assert costs["verify"]["jobs"] == len(cfg["teachers"]) * len(shards)
-    assert costs["tables"]["jobs"] == 1 and costs["tables"]["peak_rss_mb"] > 0
+    assert costs["tables"]["jobs"] == 1 and costs["problems"]["jobs"] == 1
+    logged = (run / "logs/tables.log").read_text().splitlines()[-1]  # each job logs its exact peak at exit
+    assert logged.endswith(f"peak memory {costs['tables']['peak_rss_mb']:.0f} MB (max RSS)")
     assert f"| tables | 1 | {costs['tables']['peak_rss_mb']:.0f} |" in out
