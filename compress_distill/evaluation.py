@@ -65,11 +65,13 @@ def bootstrap_ci(correct: list[bool], n_resamples: int, seed: int, level: float 
 
 
 def grade_outputs(records: list[dict], verifier: str, workers: int = 1) -> list[dict]:
+    """Each output with its predicted answer and verdict. An output that hit the token cap is wrong whatever its
+    final section says: it did not finish (``hit_cap_share`` reports how many)."""
     answers = [extract_answer(r["text"]) for r in records]
     graded = [(r, a) for r, a in zip(records, answers) if a is not None]
     verdicts = iter(grade_many(verifier, [(r["gold"], a) for r, a in graded], workers))
-    return [{**r, "predicted": a, "correct": next(verdicts) if a is not None else False}
-            for r, a in zip(records, answers)]
+    return [{**r, "predicted": a, "correct": next(verdicts) and r["finish_reason"] != "length" if a is not None
+             else False} for r, a in zip(records, answers)]
 
 
 def summarise(graded: list[dict], cap: int, n_resamples: int, seed: int) -> dict:

@@ -52,6 +52,11 @@ def run_job(job: TrainJob, log=print) -> None:
     if data_parallel().process_index != 0:
         return
     metrics.update(job.meta)
+    # other jobs on this machine at the end of training (1-minute load average vs this job's threads): a wall-clock
+    # speed-up between runs that shared their cores is not a fair one (tables.timings)
+    import torch
+
+    metrics["measured"].update(load_average=os.getloadavg()[0], threads=torch.get_num_threads())
     with io.atomic_dir(job.model) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)

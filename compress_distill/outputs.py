@@ -22,8 +22,10 @@ class Output:
 TABLES = (
     Output("claims", measured=True),
     Output("main_grid"),
+    Output("cells"),
     Output("efficiency"),
     Output("dataset_rows", rule="dataset_rows"),
+    Output("decontamination", rule="dataset_rows"),
     Output("verification"),
     Output("compression"),
     Output("truncation"),

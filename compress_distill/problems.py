@@ -66,13 +66,17 @@ def make_problem(pid: str, expr: Expression) -> dict:
 
 
 def synthetic_arithmetic(arith: dict, sizes: dict[str, int], seed: int) -> dict[str, list[dict]]:
-    """Distinct expressions from one seeded stream, dealt out to the named sets in order (never shared)."""
+    """Distinct expressions (up to the order of ``+`` and ``*`` operands) from one seeded stream, dealt out to the
+    named sets in order (never shared)."""
+    from .decontamination import normalised_text
+
     rng = random.Random(seed)
     wanted = sum(sizes.values())
     seen: dict[str, Expression] = {}
     for _ in range(wanted * 50):
         expr = sample_expression(rng, arith)
-        seen.setdefault(expr.text, expr)
+        # distinct up to operand order: a benchmark item's operand-swapped twin is not a new problem
+        seen.setdefault(normalised_text(expr.text), expr)
         if len(seen) == wanted:
             break
     else:
@@ -179,9 +183,12 @@ def load_records(source: dict, name: str = "pool") -> tuple[list[dict], dict[str
     return used, {"rows": len(rows), "usable": len(out), "used": len(used), **dropped}
 
 
-def load_all(problems_cfg: dict, seed: int) -> tuple[list[dict], dict[str, list[dict]], dict[str, dict[str, int]]]:
-    """The training pool and every benchmark, checked disjoint (pool vs each benchmark), and each file source's row
-    counts (:func:`load_records`)."""
+def load_all(problems_cfg: dict, seed: int) -> tuple[list[dict], dict[str, list[dict]], dict[str, dict[str, int]],
+                                                     dict[str, dict[str, int]]]:
+    """The training pool without the problems that overlap a benchmark (:mod:`compress_distill.decontamination`),
+    every benchmark, each file source's row counts (:func:`load_records`) and, per benchmark, the overlap counts."""
+    from .decontamination import Settings, decontaminate
+
     sources = {"pool": problems_cfg["pool"], **problems_cfg["benchmarks"]}
     synthetic = {n: s["size"] for n, s in sources.items() if s["kind"] == "synthetic_arithmetic"}
     if synthetic and "arithmetic" not in problems_cfg:
@@ -192,21 +199,12 @@ def load_all(problems_cfg: dict, seed: int) -> tuple[list[dict], dict[str, list[
         if name not in sets:
             sets[name], counts[name] = load_records(source, name)
     pool = sets.pop("pool")
-    for bench in sets.values():
-        check_disjoint(pool, bench)
-    return pool, sets, counts
+    pool, overlap = decontaminate(pool, sets, Settings.of(problems_cfg.get("decontamination")))
+    return pool, sets, counts, overlap
 
 
 def normalise(question: str) -> str:
     return " ".join(question.lower().split())
-
-
-def check_disjoint(pool: list[dict], benchmark: list[dict]) -> None:
-    """Raise if any benchmark question (whitespace/case-normalised) also appears in the training pool."""
-    pool_questions = {normalise(p["question"]) for p in pool}
-    leaked = [b["id"] for b in benchmark if normalise(b["question"]) in pool_questions]
-    if leaked:
-        raise ValueError(f"problems: {len(leaked)} benchmark items leak into the training pool, e.g. {leaked[:5]}")
 
 
 def shard(records: list[dict], n_shards: int, index: int) -> list[dict]:

@@ -1,9 +1,9 @@
 """The README's result tables, generated from a run's tables — never typed by hand.
 
 ``python -m compress_distill.readme results/demo README.md`` replaces the block between
-``<!-- results:<run>:start -->`` and ``<!-- results:<run>:end -->`` with the run's main grid (accuracy with its 95%
-interval, output tokens, training tokens), headed by the sha256 of the ``main_grid.csv`` it was made from, so a test
-can tie the README to the expected manifest of that preset.
+``<!-- results:<run>:start -->`` and ``<!-- results:<run>:end -->`` with the run's cells (accuracy over training
+seeds with its seed-and-item 95% interval, each seed's accuracy, output tokens, training tokens), headed by the
+sha256 of the ``cells.csv`` it was made from, so a test can tie the README to the expected manifest of that preset.
 """
 
 from __future__ import annotations
@@ -17,34 +17,37 @@ import pandas as pd
 
 from .io import atomic_path, read_json, sha256_file
 
-COLUMNS = ["teacher", "student", "target", "accuracy", "output tokens", "training tokens"]
-SOURCE_RE = re.compile(r"generated from tables/main_grid\.csv, sha256 ([0-9a-f]{64})")
+COLUMNS = ["teacher", "student", "target", "seeds", "accuracy", "by seed", "output tokens", "training tokens"]
+SOURCE = "tables/cells.csv"
+SOURCE_RE = re.compile(r"generated from tables/cells\.csv, sha256 ([0-9a-f]{64})")
 
 
 def _percent(x: float) -> str:
     return f"{100 * x:.1f}"
 
 
-def result_table(grid: pd.DataFrame, lora_students: set[str]) -> str:
-    """One markdown row per run × benchmark, in the grid's order."""
-    rows = ["| " + " | ".join(COLUMNS + (["benchmark"] if grid["benchmark"].nunique() > 1 else [])) + " |"]
+def result_table(cells: pd.DataFrame, lora_students: set[str]) -> str:
+    """One markdown row per cell × benchmark, in the grid's order."""
+    several = cells["benchmark"].nunique() > 1
+    rows = ["| " + " | ".join(COLUMNS + (["benchmark"] if several else [])) + " |"]
     rows.append("|" + "---|" * (len(rows[0].split("|")) - 2))
-    for r in grid.itertuples():
+    for r in cells.itertuples():
         student = f"{r.student} (LoRA)" if r.student in lora_students else r.student
-        cells = [r.teacher, student, r.target,
-                 f"{_percent(r.accuracy)} [{_percent(r.accuracy_ci_low)}, {_percent(r.accuracy_ci_high)}]",
-                 f"{r.mean_output_tokens:.1f}", f"{int(r.train_tokens):,}"]
-        if grid["benchmark"].nunique() > 1:
-            cells.append(r.benchmark)
-        rows.append("| " + " | ".join(cells) + " |")
+        by_seed = ", ".join(_percent(float(a.split(":")[1])) for a in r.accuracy_by_seed.split())
+        cells_ = [r.teacher, student, r.target, str(r.seeds),
+                  f"{_percent(r.accuracy_mean)} [{_percent(r.accuracy_ci_low)}, {_percent(r.accuracy_ci_high)}]",
+                  by_seed, f"{r.mean_output_tokens:.1f}", f"{int(round(r.train_tokens)):,}"]
+        if several:
+            cells_.append(r.benchmark)
+        rows.append("| " + " | ".join(cells_) + " |")
     return "\n".join(rows)
 
 
 def block(run_dir: Path) -> str:
-    csv = run_dir / "tables" / "main_grid.csv"
+    csv = run_dir / SOURCE
     students = read_json(run_dir / "manifest.json")["results"]["config"]["students"]
     table = result_table(pd.read_csv(csv), {name for name, s in students.items() if s.get("lora")})
-    return f"<!-- generated from tables/main_grid.csv, sha256 {sha256_file(csv)} -->\n{table}"
+    return f"<!-- generated from {SOURCE}, sha256 {sha256_file(csv)} -->\n{table}"
 
 
 def markers(run: str) -> tuple[str, str]:
@@ -60,7 +63,7 @@ def replace_block(text: str, run: str, content: str) -> str:
 
 
 def source_hash(text: str, run: str) -> str | None:
-    """The sha256 of the main_grid.csv that the README's block for ``run`` was generated from."""
+    """The sha256 of the cells.csv that the README's block for ``run`` was generated from."""
     start, end = markers(run)
     inside = text.split(start, 1)[-1].split(end, 1)[0]
     match = SOURCE_RE.search(inside)

@@ -1,8 +1,8 @@
 """The study's tables, one builder each (``BUILDERS``, by the names registered in :mod:`compress_distill.outputs`),
 computed from a loaded :class:`compress_distill.study.Study` and written as CSV, Markdown and LaTeX.
 
-Only ``timings`` and ``claims`` (the measured speed-up) hold wall-clock measurements; the others hold counts, ratios
-and accuracies, byte-reproducible.
+Only ``timings`` and ``claims`` (the measured speed-up; both in :mod:`compress_distill.claims`) hold wall-clock
+measurements; the others hold counts, ratios and accuracies, byte-reproducible.
 """
 
 from __future__ import annotations
@@ -13,21 +13,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import claims, seeds
+from .claims import RUN_COLUMNS
 from .grid import run_key
 from .study import Study
 from .tablefiles import write_table
-from .target import ANSWER_ONLY, Target
-
-CLAIMS = [  # (claim, the abstract's range, low, high)
-    ("training tokens, % of raw", "12–30%", 12.0, 30.0),
-    ("training speed-up vs raw, x", "2.0–7.6x", 2.0, 7.6),
-    ("output-length reduction vs raw, x", "3–19x", 3.0, 19.0),
-    ("accuracy retained vs raw, % (best)", "up to 96%", None, 96.0),
-    ("per-token efficiency vs raw, x (best)", "up to 18x", None, 18.0),
-]
-
-
-RUN_COLUMNS = ("block", "teacher", "student", "regime", "target", "seed")
+from .target import Target
 
 
 def _frame(rows: list[dict], columns) -> pd.DataFrame:
@@ -50,7 +41,8 @@ def main_grid(runs: list[dict], metrics: dict[tuple, dict], summaries: dict[tupl
         "accuracy": s["accuracy"], "accuracy_ci_low": s["accuracy_ci_low"], "accuracy_ci_high": s["accuracy_ci_high"],
         "mean_output_tokens": s["mean_output_tokens"], "hit_cap_share": s["hit_cap_share"],
         "train_examples": m["examples"], "train_examples_over_max_length": m["examples_over_max_length"],
-        "train_tokens": m["train_tokens"], "train_flops": float(m["train_flops"])}))
+        "train_tokens": m["train_tokens"], "train_completion_tokens": m["completion_tokens"],
+        "train_flops": float(m["train_flops"])}))
     raw = df[df.target == "raw"].set_index(["teacher", "student", "regime", "seed", "benchmark"])
     idx = pd.MultiIndex.from_frame(df[["teacher", "student", "regime", "seed", "benchmark"]])
     raw_acc = raw["accuracy"].reindex(idx).to_numpy()
@@ -71,6 +63,11 @@ def dataset_rows(rows: dict[str, dict[str, int]]) -> pd.DataFrame:
                   ["source", "rows", "usable", "used", *(f"dropped_{r}" for r in DROP_REASONS)])
 
 
+def decontamination(counts: dict[str, dict[str, int]]) -> pd.DataFrame:
+    """Per benchmark: its items, the training problems each overlap check flagged, and how many left the pool."""
+    return _frame([{"benchmark": name, **c} for name, c in counts.items()], ["benchmark", "items", "pool_removed"])
+
+
 def verification(rejects: dict[str, list[dict]]) -> pd.DataFrame:
     rows = []
     for teacher, shards in rejects.items():
@@ -81,20 +78,33 @@ def verification(rejects: dict[str, list[dict]]) -> pd.DataFrame:
 
 
 def compression(compressed: dict[tuple, pd.DataFrame], selections: dict[tuple, dict]) -> pd.DataFrame:
+    """Per teacher × compressor: traces in and out, rejects by reason, ratios over every accepted trace and over the
+    traces students trained on (the teacher's regimes whose targets use this compressor; absent if none does), and
+    the problems it removed from those targets with their raw traces' mean length beside the kept ones'."""
     from .compressor import REJECT_REASONS
 
     rows = []
     for (teacher, comp), recs in compressed.items():
         ok = recs[recs.reject.isna()]
-        removed = [s["removed_by_compressor"][comp] for (t, _), s in selections.items() if t == teacher]
+        using = [s for (t, _), s in selections.items() if t == teacher and comp in s["compressors"]]
+        trained = ok[ok.id.isin(set().union(*(s["ids"] for s in using)))] if using else ok.iloc[:0]
+        removed = using[0]["removed_by_compressor"][comp] if using else {"problems": 0, "mean_raw_chars": None}
         rows.append({
             "teacher": teacher, "compressor": comp, "traces_in": len(recs), "traces_out": len(ok),
             **{f"rejected_{k}": int((recs.reject == k).sum()) for k in REJECT_REASONS},
-            "problems_removed_from_all_targets": removed[0] if removed else 0,
             "char_ratio": _ratio(ok, "chars", "raw_chars"), "token_ratio": _ratio(ok, "tokens", "raw_tokens"),
             "mean_raw_tokens": _mean(ok, "raw_tokens"), "mean_compressed_tokens": _mean(ok, "tokens"),
+            "trained_traces": len(trained), "trained_char_ratio": _ratio(trained, "chars", "raw_chars"),
+            "trained_token_ratio": _ratio(trained, "tokens", "raw_tokens"),
+            "problems_removed_from_targets": removed["problems"],
+            "removed_mean_raw_chars": _number(removed["mean_raw_chars"]),
+            "kept_mean_raw_chars": _number(using[0]["shared_mean_raw_chars"]) if using else math.nan,
         })
     return _frame(rows, ["teacher", "compressor", "traces_in", "traces_out"])
+
+
+def _number(x: float | None) -> float:
+    return math.nan if x is None else float(x)
 
 
 def _ratio(recs: pd.DataFrame, num: str, den: str) -> float:
@@ -135,6 +145,7 @@ def efficiency(grid: pd.DataFrame, compressed: dict[tuple, pd.DataFrame], params
         rows.append({
             **{k: r[k] for k in ("block", "teacher", "student", "regime", "target", "seed", "benchmark")},
             "train_tokens_vs_raw": r["train_tokens"] / base["train_tokens"],
+            "train_completion_tokens_vs_raw": r["train_completion_tokens"] / base["train_completion_tokens"],
             "train_flops_vs_raw": r["train_flops"] / base["train_flops"],
             "output_length_reduction": base["mean_output_tokens"] / r["mean_output_tokens"],
             "accuracy_vs_raw": r["accuracy_vs_raw"],
@@ -142,25 +153,9 @@ def efficiency(grid: pd.DataFrame, compressed: dict[tuple, pd.DataFrame], params
             "compression_tokens": comp_tokens,
             "compression_flops": 2 * params_b.get(comp, 0.0) * 1e9 * comp_tokens,
         })
-    return _frame(rows, [*RUN_COLUMNS, "benchmark", "train_tokens_vs_raw", "train_flops_vs_raw",
-                         "output_length_reduction", "accuracy_vs_raw", "per_token_efficiency_vs_raw",
-                         "compression_tokens", "compression_flops"])
-
-
-def timings(runs: list[dict], metrics: dict[tuple, dict]) -> pd.DataFrame:
-    """Measured training seconds and tokens/s per run, and the speed-up over the raw run of the same cell."""
-    rows = []
-    for run in runs:
-        key = run_key(run)
-        measured = metrics[key]["measured"]
-        raw = metrics.get((*key[:3], "raw", key[4]))
-        rows.append({
-            **{k: run[k] for k in RUN_COLUMNS},
-            "train_seconds": measured["wall_seconds"], "tokens_per_second": measured["tokens_per_second"],
-            "peak_memory_mb": measured["peak_memory_bytes"] / 2**20,
-            "speedup_vs_raw": raw["measured"]["wall_seconds"] / measured["wall_seconds"] if raw else math.nan,
-        })
-    return pd.DataFrame(rows)
+    return _frame(rows, [*RUN_COLUMNS, "benchmark", "train_tokens_vs_raw", "train_completion_tokens_vs_raw",
+                         "train_flops_vs_raw", "output_length_reduction", "accuracy_vs_raw",
+                         "per_token_efficiency_vs_raw", "compression_tokens", "compression_flops"])
 
 
 def fingerprints(runs: list[dict], metrics: dict[tuple, dict], summaries: dict[tuple, dict]) -> pd.DataFrame:
@@ -169,28 +164,6 @@ def fingerprints(runs: list[dict], metrics: dict[tuple, dict], summaries: dict[t
     return pd.DataFrame(_run_benchmark_rows(runs, metrics, summaries, lambda m, s: {
         "steps": m["steps"], "final_loss": m["final_loss"], "weights_sha256": m["weights_sha256"],
         "outputs_sha256": s["outputs_sha256"]}))
-
-
-def claims(efficiency_df: pd.DataFrame, timings_df: pd.DataFrame) -> pd.DataFrame:
-    """Each headline range beside this run's range (min–max over compressed/truncated runs; answer-only runs are
-    not counted toward the efficiency maxima)."""
-    def kind(df):
-        return df.target.map(lambda name: Target.parse(name).kind)
-
-    eff = efficiency_df[kind(efficiency_df) != ANSWER_ONLY]
-    compressed = eff[kind(eff) == "compressed"]
-    speed = timings_df[kind(timings_df) == "compressed"]["speedup_vs_raw"].dropna()
-    values = [
-        100 * compressed["train_tokens_vs_raw"], speed, compressed["output_length_reduction"],
-        100 * eff["accuracy_vs_raw"], eff["per_token_efficiency_vs_raw"],
-    ]
-    rows = []
-    for (claim, paper, _, _), v in zip(CLAIMS, values):
-        v = v.replace([np.inf, -np.inf], np.nan).dropna()
-        rows.append({"claim": claim, "paper": paper,
-                     "this_run_min": float(v.min()) if len(v) else math.nan,
-                     "this_run_max": float(v.max()) if len(v) else math.nan, "runs": len(v)})
-    return pd.DataFrame(rows)
 
 
 def _once(build):
@@ -215,20 +188,23 @@ def _efficiency(study: Study) -> pd.DataFrame:
 
 @_once
 def _timings(study: Study) -> pd.DataFrame:
-    return timings(study.runs, study.metrics)
+    return claims.timings(study.runs, study.metrics)
 
 
 # every table of compress_distill.outputs.TABLES, by name
 BUILDERS = {
     "main_grid": _grid,
+    "cells": lambda study: seeds.cells(_grid(study), study.correct, study.bootstrap["resamples"],
+                                       study.bootstrap["seed"]),
     "efficiency": _efficiency,
     "timings": _timings,
-    "claims": lambda study: claims(_efficiency(study), _timings(study)),
+    "claims": lambda study: claims.table(_efficiency(study), _timings(study)),
     "verification": lambda study: verification(study.rejects),
     "compression": lambda study: compression(study.compressed, study.selections),
     "truncation": lambda study: truncation(study.truncated),
     "fingerprints": lambda study: fingerprints(study.runs, study.metrics, study.summaries),
     "dataset_rows": lambda study: dataset_rows(study.dataset_rows),
+    "decontamination": lambda study: decontamination(study.decontamination),
 }
 
 

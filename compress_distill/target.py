@@ -1,8 +1,9 @@
 """Training targets per teacher × regime: ``raw``, ``compressed-<compressor>``, ``truncated-<compressor>``,
 ``answer-only`` — the kinds registered in :data:`KINDS`.
 
-Every target of one teacher and regime uses the same problem ids: a problem rejected by any compressor leaves all of
-them, and the count of problems removed that way is reported.
+Every target of one teacher and regime uses the same problem ids: a problem rejected by a compressor that one of
+them is made from leaves all of them (a configured compressor no target of that teacher and regime uses removes
+nothing), and each compressor's removals are reported with their raw traces' mean length.
 """
 
 from __future__ import annotations
@@ -91,32 +92,47 @@ def every_target(compressors) -> list[str]:
     return whole + [Target(k, c).name for k, kind in KINDS.items() if kind.per_compressor for c in compressors]
 
 
-def load_shards(shards: list[dict]) -> tuple[list[dict], dict[str, list[dict]]]:
-    """The verified traces' ids and each compressor's verdicts (id, reject), from ``shards`` ({"verified": path,
-    "compressed": {compressor: path}} per shard), each compressed shard checked to hold exactly its verified shard's
-    ids; one shard's texts in memory at a time."""
-    verified, compressed = [], {}
+@dataclass
+class Verdicts:
+    """What a selection needs of a teacher's traces, held without their texts: each verified trace's length and, per
+    compressor, the ids it rejected."""
+
+    raw_chars: dict[str, int]  # verified id -> characters of its raw trace, in shard order
+    rejected: dict[str, set[str]]  # compressor -> verified ids whose compression it rejected
+
+
+def load_verdicts(shards: list[dict]) -> Verdicts:
+    """From ``shards`` ({"verified": path, "compressed": {compressor: path}} per shard), each compressed shard checked
+    to hold exactly its verified shard's ids; one shard's texts in memory at a time."""
+    verdicts = Verdicts({}, {})
     for shard in shards:
-        made_from = [{"id": r["id"]} for r in read_jsonl(shard["verified"])]
-        verified += made_from
+        made_from = [(r["id"], len(r["text"])) for r in read_jsonl(shard["verified"])]
+        verdicts.raw_chars.update(made_from)
         for name, path in shard["compressed"].items():
-            records = [{"id": r["id"], "reject": r["reject"]} for r in read_jsonl(path)]
-            check_same_ids(made_from, records, path)
-            compressed.setdefault(name, []).extend(records)
-    return verified, compressed
+            records = [(r["id"], r["reject"]) for r in read_jsonl(path)]
+            check_same_ids([i for i, _ in made_from], [i for i, _ in records], path)
+            verdicts.rejected.setdefault(name, set()).update(i for i, reject in records if reject is not None)
+    return verdicts
 
 
-def shared_ids(verified: list[dict], compressed_by: dict[str, list[dict]]) -> tuple[list[str], dict[str, int]]:
-    """Ids verified correct and accepted by every compressor; and, per compressor, how many it alone removed."""
-    ids = {r["id"] for r in verified}
-    rejected = {name: {r["id"] for r in recs if r["reject"] is not None} for name, recs in compressed_by.items()}
-    keep = ids - set().union(*rejected.values()) if rejected else ids
-    return sorted(keep), {name: len(rej & ids) for name, rej in rejected.items()}
+def shared_ids(verdicts: Verdicts) -> tuple[list[str], dict[str, dict]]:
+    """Ids verified correct and accepted by every compressor given (those the teacher × regime's targets use); and,
+    per compressor, how many problems it removed and their raw traces' mean length (the shortest raw traces are the
+    likeliest to be rejected as not shortened: removal biases the kept set toward long traces)."""
+    ids = set(verdicts.raw_chars)
+    keep = ids - set().union(*verdicts.rejected.values())
+    removed = {name: {"problems": len(rej & ids), "mean_raw_chars": mean_chars(verdicts, rej & ids)}
+               for name, rej in verdicts.rejected.items()}
+    return sorted(keep), removed
 
 
-def check_same_ids(made_from: list[dict], made: list[dict], path) -> None:
+def mean_chars(verdicts: Verdicts, ids: set[str]) -> float | None:
+    return sum(verdicts.raw_chars[i] for i in ids) / len(ids) if ids else None
+
+
+def check_same_ids(want: list[str], have_ids: list[str], path) -> None:
     """A shard made record by record from another (compressed from verified) holds exactly its ids."""
-    want, have = [r["id"] for r in made_from], {r["id"] for r in made}
+    have = set(have_ids)
     missing, extra = [i for i in want if i not in have], sorted(have - set(want))
     if missing or extra:
         which = f"no record for id {missing[0]} ({len(missing)} missing)" if missing else f"unexpected id {extra[0]}"

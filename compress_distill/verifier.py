@@ -64,9 +64,20 @@ def last_boxed(text: str) -> str | None:
     return None
 
 
+def final_section(text: str) -> str:
+    """What follows the reasoning: the text after the last ``</think>`` (a chat template may open the think block in
+    the prompt); none when a ``<think>`` was never closed (the reasoning was cut off); the whole text when there is
+    no reasoning section at all."""
+    if "</think>" in text:
+        return text.rsplit("</think>", 1)[1].strip()
+    return "" if "<think>" in text else text.strip()
+
+
 def extract_answer(text: str) -> str | None:
-    _, final = split_trace(text)
-    boxed = last_boxed(final) or last_boxed(text)
+    """The answer stated in the final section only: a ``\\boxed{}`` or "answer is" inside unfinished or finished
+    reasoning is a step, not an answer."""
+    final = final_section(text)
+    boxed = last_boxed(final)
     if boxed is not None:
         return boxed
     match = re.search(r"answer is[:\s]*\(?([A-Za-z]|-?[\d./]+)\)?", final)

@@ -323,9 +323,20 @@ def verified_shards(wildcards):
     return expand(rules.verify.output.kept, teacher=wildcards.teacher, shard=SHARDS)
 
 
+def used_compressors(teacher, regime):
+    """The compressors whose traces a target of this teacher and regime is made from: only they narrow its shared
+    problem set (a configured compressor that nothing here trains on removes nothing)."""
+    used = {
+        Target.parse(r["target"]).compressor
+        for r in RUNS
+        if r["teacher"] == teacher and r["regime"] == regime
+    }
+    return [c for c in COMPRESSORS if c in used]
+
+
 @signed
 def selection_shards(wc):
-    """Per shard: the verified traces and what each compressor made of them (selection's inputs, by name)."""
+    """Per shard: the verified traces and what each compressor its targets use made of them (selection's inputs)."""
     return [
         {
             "verified": rules.verify.output.kept.format(teacher=wc.teacher, shard=s),
@@ -333,7 +344,7 @@ def selection_shards(wc):
                 c: rules.compress.output.records.format(
                     teacher=wc.teacher, compressor=c, shard=s
                 )
-                for c in COMPRESSORS
+                for c in used_compressors(wc.teacher, wc.regime)
             },
         }
         for s in SHARDS
@@ -341,8 +352,12 @@ def selection_shards(wc):
 
 
 @signed
-def every_compressors_shards(wc):
-    return [p for c in COMPRESSORS for p in compressed_shards(wc.teacher, c)]
+def used_compressors_shards(wc):
+    return [
+        p
+        for c in used_compressors(wc.teacher, wc.regime)
+        for p in compressed_shards(wc.teacher, c)
+    ]
 
 
 def compressed_shards(teacher, compressor):
@@ -386,11 +401,12 @@ def run_paths(pattern, runs=RUNS, **extra):
     return [pattern.format(**{**run, **extra}) for run in runs]
 
 
-def evaluation_summaries():
+def evaluation_files(kind):
+    """Every run's evaluation ``summary`` or graded ``outputs``, for every benchmark."""
     return [
         p
         for b in BENCHMARKS
-        for p in run_paths(rules.evaluate.output.summary, benchmark=b)
+        for p in run_paths(getattr(rules.evaluate.output, kind), benchmark=b)
     ]
 
 
@@ -418,6 +434,17 @@ def tables_layout():
                 for b in BENCHMARKS
             }
             for run in RUNS
+        },
+        "outputs": {
+            cd_grid.run_id(run): {
+                b: rules.evaluate.output.outputs.format(**run, benchmark=b)
+                for b in BENCHMARKS
+            }
+            for run in RUNS
+        },
+        "bootstrap": {
+            "resamples": config["evaluation"]["bootstrap_resamples"],
+            "seed": config["seed"],
         },
         "rejects": {
             t: expand(rules.verify.output.rejects, teacher=t, shard=SHARDS)

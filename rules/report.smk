@@ -50,7 +50,8 @@ rule dataset_rows:
 
 rule tables:
     input:
-        summaries=evaluation_summaries(),
+        summaries=evaluation_files("summary"),
+        outputs=evaluation_files("outputs"),
         metrics=run_paths(rules.train.output.metrics),
         rejects=expand(rules.verify.output.rejects, teacher=TEACHERS, shard=SHARDS),
         compressed=expand(

@@ -1,7 +1,7 @@
 rule selection:
     input:
         verified=verified_shards,
-        compressed=every_compressors_shards,
+        compressed=used_compressors_shards,
     output:
         selection=f"{R}/targets/{{teacher}}/{{regime}}/selection.json",
     log:

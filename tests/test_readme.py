@@ -17,15 +17,16 @@ def test_the_generated_block_carries_every_run_of_the_grid(finished, tmp_path):
     page.write_text("intro\n<!-- results:reduced:start -->\nold\n<!-- results:reduced:end -->\noutro\n")
     assert readme.main([str(finished), str(page)]) == 0
     text = page.read_text()
-    grid = pd.read_csv(finished / "tables/main_grid.csv")
+    cells = pd.read_csv(finished / "tables/cells.csv")
     rows = [line for line in text.splitlines() if line.startswith("| ") and "accuracy" not in line]
-    assert len(rows) == len(grid) and "old" not in text and text.startswith("intro") and text.endswith("outro\n")
-    first = grid.iloc[0]
+    assert len(rows) == len(cells) and "old" not in text and text.startswith("intro") and text.endswith("outro\n")
+    first = cells.iloc[0]
     assert rows[0].startswith(f"| {first.teacher} | {first.student}")
-    assert f"{100 * first.accuracy:.1f} [{100 * first.accuracy_ci_low:.1f}, {100 * first.accuracy_ci_high:.1f}]" in rows[0]
+    assert (f"| {first.seeds} | {100 * first.accuracy_mean:.1f} [{100 * first.accuracy_ci_low:.1f}, "
+            f"{100 * first.accuracy_ci_high:.1f}]") in rows[0]
     assert "tiny (LoRA)" in text and "small (LoRA)" not in text
     manifest = json.loads((finished / "manifest.json").read_text())
-    assert readme.source_hash(text, "reduced") == manifest["results"]["deterministic"]["tables/main_grid.csv"]
+    assert readme.source_hash(text, "reduced") == manifest["results"]["deterministic"]["tables/cells.csv"]
 
 
 def test_a_readme_without_the_block_is_an_error(finished, tmp_path):
@@ -38,4 +39,4 @@ def test_a_readme_without_the_block_is_an_error(finished, tmp_path):
 def test_the_readme_demo_table_is_generated_from_the_committed_demo_results():
     expected = json.loads((ROOT / "presets/demo.expected.json").read_text())
     source = readme.source_hash((ROOT / "README.md").read_text(), "demo")
-    assert source == expected["results"]["deterministic"]["tables/main_grid.csv"]
+    assert source == expected["results"]["deterministic"]["tables/cells.csv"]

@@ -7,7 +7,9 @@ import json
 import pandas as pd
 import pytest
 
-from compress_distill import compressor, io, ledger, problems, regime, target, teacher, truncation, verifier
+from compress_distill import (compressor, decontamination, evaluation, io, ledger, problems, regime, target, teacher,
+                              truncation, verifier)
+from compress_distill.decontamination import Settings
 from compress_distill.engine import Completion, Request
 from compress_distill.engines.extractive import ExtractiveCompressor
 from compress_distill.engines.synthetic import SyntheticTeacher
@@ -22,17 +24,17 @@ def _problems(arith, n=60, seed=1):
 
 def test_synthetic_sets_are_distinct_and_sharded_exactly_once(arith):
     sets = _problems(arith)
-    problems.check_disjoint(sets["pool"], sets["bench"])
+    assert not set().union(*decontamination.overlaps(sets["pool"], sets["bench"], Settings()).values())
     shards = [problems.shard(sets["pool"], 7, i) for i in range(7)]
     assert sorted(p["id"] for s in shards for p in s) == sorted(p["id"] for p in sets["pool"])
     assert max(map(len, shards)) - min(map(len, shards)) <= 1
 
 
-def test_leak_into_pool_is_an_error(arith):
+def test_a_benchmark_item_leaked_into_the_pool_leaves_it_counted(arith):
     sets = _problems(arith)
-    leaked = [dict(sets["bench"][3], question="  " + sets["bench"][3]["question"].upper())]
-    with pytest.raises(ValueError, match="leak"):
-        problems.check_disjoint(sets["pool"] + leaked, sets["bench"])
+    leaked = [dict(sets["bench"][3], id="leak", question="  " + sets["bench"][3]["question"].upper())]
+    kept, counts = decontamination.decontaminate(sets["pool"] + leaked, {"bench": sets["bench"]}, Settings())
+    assert kept == sets["pool"] and counts["bench"]["pool_removed"] == 1
 
 
 def test_too_many_problems_for_the_operand_range_is_a_clear_error():
@@ -98,8 +100,21 @@ def test_verifiers(gold, pred, kind, ok):
 
 def test_boxed_extraction_balances_braces():
     assert verifier.extract_answer("<think>x</think>\nSo \\boxed{\\frac{1}{2}}.") == "\\frac{1}{2}"
-    assert verifier.extract_answer("<think>\\boxed{3}</think> nothing") == "3"
     assert verifier.extract_answer("no answer here") is None
+
+
+def test_the_answer_is_read_from_the_final_section_only_and_a_capped_output_is_wrong():
+    # a boxed step inside reasoning, finished or cut off, is not an answer
+    assert verifier.extract_answer("<think>\\boxed{3}</think> nothing") is None
+    assert verifier.extract_answer("<think>so \\boxed{3} and then") is None
+    assert verifier.extract_answer("reasoning \\boxed{2}</think>The answer is \\boxed{3}.") == "3"  # template opened
+    assert verifier.extract_answer("The answer is \\boxed{3}.") == "3"  # no reasoning section
+    outputs = [{"id": i, "gold": "3", "text": "<think>1+2=3</think>The answer is \\boxed{3}.", "finish_reason": f,
+                "completion_tokens": 9} for i, f in enumerate(["stop", "length"])]
+    graded = evaluation.grade_outputs(outputs, "numeric")
+    assert [g["correct"] for g in graded] == [True, False] and graded[1]["predicted"] == "3"
+    summary = evaluation.summarise(graded, 9, 10, 0)
+    assert summary["hit_cap_share"] == 0.5 and summary["accuracy"] == 0.5
 
 
 RAW = ("<think>\nOkay, let me work out (2 + 3) * 4.\nLet me be careful here.\n2 + 3 = 5.\nLet me check: 2 + 3 = 5. Yes."
@@ -163,14 +178,21 @@ def test_truncation_in_batches_cuts_each_trace_as_alone(tiny_tokenizer, tmp_path
 
 
 def test_every_target_shares_problem_ids_and_removals_are_counted(tmp_path):
-    verified = [{"id": f"p{i}", "question": "q", "answer": str(i), "text": RAW} for i in range(10)]
+    verified = [{"id": f"p{i}", "question": "q", "answer": str(i), "text": RAW + "x" * i} for i in range(10)]
     comp = {
         "a": [{"id": f"p{i}", "reject": "not_shorter" if i in (1, 2) else None} for i in range(10)],
         "b": [{"id": f"p{i}", "reject": "answer_changed" if i in (2, 7) else None} for i in range(10)],
     }
-    ids, removed = target.shared_ids(verified, comp)
+    for name, records in [("v", verified), *comp.items()]:
+        io.write_jsonl(tmp_path / f"{name}.jsonl", records)
+    shard = {"verified": str(tmp_path / "v.jsonl"), "compressed": {c: str(tmp_path / f"{c}.jsonl") for c in comp}}
+    ids, removed = target.shared_ids(target.load_verdicts([shard]))
     assert ids == [f"p{i}" for i in (0, 3, 4, 5, 6, 8, 9)]
-    assert removed == {"a": 2, "b": 2}
+    assert removed == {"a": {"problems": 2, "mean_raw_chars": len(RAW) + 1.5},
+                       "b": {"problems": 2, "mean_raw_chars": len(RAW) + 4.5}}
+    # a configured compressor that no target of this teacher and regime uses is not read, and removes nothing
+    only_a = target.load_verdicts([{**shard, "compressed": {"a": shard["compressed"]["a"]}}])
+    assert target.shared_ids(only_a)[0] == [f"p{i}" for i in range(10) if i not in (1, 2)]
     io.write_jsonl(tmp_path / "v0.jsonl", verified[5:])  # two shards, the selection's order across them
     io.write_jsonl(tmp_path / "v1.jsonl", verified[:5])
     paths = [str(tmp_path / "v0.jsonl"), str(tmp_path / "v1.jsonl")]
@@ -183,11 +205,12 @@ def test_every_target_shares_problem_ids_and_removals_are_counted(tmp_path):
 
 def test_consumers_name_the_file_and_the_id_an_intermediate_lacks(tmp_path):
     verified = [{"id": f"p{i}", "question": "q", "answer": str(i), "text": RAW} for i in range(4)]
+    ids = [r["id"] for r in verified]
     with pytest.raises(ledger.IntermediateError, match=r"c/0000\.jsonl: no record for id p3 \(1 missing\)"):
-        target.check_same_ids(verified, verified[:3], "c/0000.jsonl")
+        target.check_same_ids(ids, ids[:3], "c/0000.jsonl")
     with pytest.raises(ledger.IntermediateError, match=r"c/0000\.jsonl: unexpected id x"):
-        target.check_same_ids(verified, verified + [{"id": "x"}], "c/0000.jsonl")
-    target.check_same_ids(verified, list(reversed(verified)), "c/0000.jsonl")
+        target.check_same_ids(ids, ids + ["x"], "c/0000.jsonl")
+    target.check_same_ids(ids, list(reversed(ids)), "c/0000.jsonl")
     io.write_jsonl(tmp_path / "a.jsonl", verified[:2])
     io.write_jsonl(tmp_path / "b.jsonl", verified[2:3])
     with pytest.raises(ledger.IntermediateError, match=r"selected id p3 \(1 of 2\) is in none of its 2 source file"):

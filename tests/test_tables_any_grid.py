@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from compress_distill import figures, tables
+from compress_distill import claims, figures, tables
 
 
 def _inputs(targets):
@@ -13,7 +13,8 @@ def _inputs(targets):
     metrics, summaries = {}, {}
     for i, run in enumerate(runs):
         key = (run["teacher"], run["student"], run["regime"], run["target"], run["seed"])
-        metrics[key] = {"examples": 10, "examples_over_max_length": 0, "train_tokens": 1000 - 100 * i, "train_flops": 1e9, "steps": 3,
+        metrics[key] = {"examples": 10, "examples_over_max_length": 0, "train_tokens": 1000 - 100 * i,
+                        "completion_tokens": 800 - 100 * i, "packing": True, "train_flops": 1e9, "steps": 3,
                         "final_loss": 1.5, "weights_sha256": "ab" * 32,
                         "measured": {"wall_seconds": 2.0 + i, "tokens_per_second": 500.0, "peak_memory_bytes": 2**20}}
         summaries[key] = {"arith": {"accuracy": 0.5 + 0.1 * i, "accuracy_ci_low": 0.4, "accuracy_ci_high": 0.9,
@@ -26,14 +27,14 @@ def test_tables_and_figures_for_a_grid_without_compressed_runs(tmp_path, targets
     runs, metrics, summaries = _inputs(targets)
     grid = tables.main_grid(runs, metrics, summaries)
     efficiency = tables.efficiency(grid, {}, {})
-    timing = tables.timings(runs, metrics)
+    timing = claims.timings(runs, metrics)
     built = {"main_grid": grid, "efficiency": efficiency, "timings": timing,
-             "claims": tables.claims(efficiency, timing), "truncation": tables.truncation({}),
+             "claims": claims.table(efficiency, timing), "truncation": tables.truncation({}),
              "compression": tables.compression({}, {}), "verification": tables.verification({})}
     for name, df in built.items():
         tables.write_table(df, tmp_path / name)
         assert (tmp_path / f"{name}.csv").read_text().strip(), name  # a header at least
     assert len(grid) == len(runs)
-    assert list(built["claims"]["runs"]) == [0] * len(tables.CLAIMS)
+    assert list(built["claims"]["pairs"]) == [0] * len(claims.CLAIMS) * len(claims.COMPARISONS)
     figures.make_all({name: tmp_path / f"{name}.csv" for name in ("main_grid", "timings")}, tmp_path)
     assert all((tmp_path / f"{name}.png").stat().st_size > 0 for name in figures.BUILDERS)

@@ -1,0 +1,47 @@
+"""Training problems overlapping a benchmark leave the pool, counted: near-duplicates by word n-grams, reformatted
+duplicates by normalised text; the demo's generator deals no operand-swapped twins, and the check proves it."""
+
+from __future__ import annotations
+
+import yaml
+
+from compress_distill import decontamination, problems
+from compress_distill.decontamination import Settings
+from conftest import ROOT
+
+BENCHMARK = [
+    {"id": "b1", "question": "Let f be a function such that f(x + y) = f(x) + f(y) for all real numbers x and y. "
+                             "Find f(0)."},
+    {"id": "b2", "question": "Compute $(17 + 4) \\times 9$."},
+]
+
+
+def test_a_planted_near_duplicate_and_a_planted_reformatted_duplicate_are_removed_and_counted():
+    pool = [
+        {"id": "near", "question": "Suppose that f(x + y) = f(x) + f(y) for all real numbers x and y; what is "
+                                   "f(0)?"},  # reworded, sharing an 8-word run
+        {"id": "reformatted", "question": "compute 9*(4+17)."},  # operands swapped, plain text, another case
+        {"id": "unrelated", "question": "Compute (17 * 4) + 9."},  # the same numbers, other operations
+        {"id": "shares_words", "question": "Find f(0) for a function f."},
+    ]
+    kept, counts = decontamination.decontaminate(pool, {"bench": BENCHMARK}, Settings())
+    assert [p["id"] for p in kept] == ["unrelated", "shares_words"]
+    assert counts["bench"] == {"items": 2, "pool_flagged_ngram": 1, "pool_flagged_normalised": 1, "pool_removed": 2}
+    found = decontamination.overlaps(pool, BENCHMARK, Settings())
+    assert found == {"ngram": {"near"}, "normalised": {"reformatted"}}
+    # each check can be switched off, and then misses what only it catches
+    assert decontamination.overlaps(pool, BENCHMARK, Settings(ngram=None)) == {"normalised": {"reformatted"}}
+    assert decontamination.overlaps(pool, BENCHMARK, Settings(normalised=False)) == {"ngram": {"near"}}
+
+
+def test_the_demo_generator_deals_no_operand_swapped_twins_and_the_check_proves_it():
+    demo = yaml.safe_load((ROOT / "presets/demo.yaml").read_text())["problems"]
+    sets = problems.synthetic_arithmetic(demo["arithmetic"], {"pool": demo["pool"]["size"],
+                                                              "arith": demo["benchmarks"]["arith"]["size"]}, 0)
+    assert decontamination.overlaps(sets["pool"], sets["arith"], Settings()) == {"ngram": set(), "normalised": set()}
+    # a twin of a benchmark item, planted, is caught
+    parts = next(b["expression_parts"] for b in sets["arith"] if b["expression_parts"]["a"] !=
+                 b["expression_parts"]["b"] and b["expression_parts"]["op1"] in "+*")
+    twin = problems.Expression(parts["b"], parts["op1"], parts["a"], parts["op2"], parts["c"])
+    planted = [*sets["pool"], problems.make_problem("twin", twin)]
+    assert decontamination.overlaps(planted, sets["arith"], Settings())["normalised"] == {"twin"}
