@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,6 +23,59 @@ MEASURED = Path(__file__).with_name("cpu_costs.json")
 MEMORY_MARGIN, MEMORY_FLOOR_MB = 1.5, 1000  # RSS differs with allocator and Python version; interpreter + imports
 TIME_MARGIN, TIME_FLOOR_MIN = 4.0, 10  # cluster cores and shared file systems are slower than a laptop's SSD
 UNKNOWN_POOL = 1_000_000  # a pool of `size: null` (every row of a dataset) is planned as this many problems
+
+
+CPU_STAGES = ("problems", "verify", "truncate", "selection", "target", "dataset_rows", "tables", "figures", "manifest")
+
+
+def stage_costs(run_dir: str | Path) -> list[dict]:
+    """Per CPU stage, from Snakemake's benchmark files: jobs, the largest peak memory of a job (MB: the max RSS the
+    job logged at exit, which the benchmark's sampling misses for short jobs), the longest job and all jobs together
+    (seconds)."""
+    import csv
+    import re
+
+    from .runtime import PEAK_MEMORY
+
+    logged = re.compile(re.escape(PEAK_MEMORY).replace(r"\{:\.0f\}", r"(\d+)"))
+
+    def peak_mb(bench: Path, sampled: float) -> float:
+        log = Path(run_dir) / "logs" / bench.relative_to(Path(run_dir) / "benchmarks").with_suffix(".log")
+        found = logged.findall(log.read_text(encoding="utf-8")) if log.exists() else []
+        return float(found[-1]) if found else sampled
+
+    rows = []
+    for stage in CPU_STAGES:
+        bench = Path(run_dir) / "benchmarks"
+        files = sorted([*bench.glob(f"{stage}/**/*.tsv"), *bench.glob(f"{stage}.tsv")])
+        jobs = [(f, next(csv.DictReader(f.read_text().splitlines(), delimiter="\t"))) for f in files]
+        if jobs:
+            seconds = [float(j["s"]) for _, j in jobs]
+            rows.append({"stage": stage, "jobs": len(jobs),
+                         "peak_rss_mb": max(peak_mb(f, float(j["max_rss"])) for f, j in jobs),
+                         "longest_s": max(seconds), "total_s": sum(seconds)})
+    return rows
+
+
+# what the stages write, by folder of the run (the runs' model folders are placeholders here)
+DISK_FOLDERS = ("problems", "teachers", "compressors", "truncation", "targets", "tables", "figures")
+
+
+def disk_mb(run_dir: str | Path) -> dict[str, float]:
+    """MB each stage's folder holds."""
+    return {name: sum(f.stat().st_size for f in (Path(run_dir) / name).rglob("*") if f.is_file()) / 1e6
+            for name in DISK_FOLDERS}
+
+
+def measurement(cfg: dict, run_dir: str | Path) -> dict:
+    """One scale's measured costs, with the sizes and the machine they belong to."""
+    import platform
+
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    return {"pool": cfg["problems"]["pool"]["size"], "shards": cfg["problems"]["shards"],
+            "teachers": len(cfg["teachers"]), "compressors": len(cfg["compressors"]),
+            "machine": f"{cpu}, {os.cpu_count()} cores", "stages": stage_costs(run_dir), "disk_mb": disk_mb(run_dir)}
 
 
 def stage_sizes(pool: int, shards: int, teachers: int, compressors: int) -> dict[str, int]:

@@ -11,7 +11,7 @@ writing what a model stage would and running Snakemake restricted to the CPU rul
 3. every run's training metrics and graded evaluation outputs — then ``dataset_rows``, ``tables``, ``figures``,
    ``manifest``;
 
-and prints each CPU stage's jobs, peak memory and time from Snakemake's benchmark files (:func:`stage_costs`).
+and prints each CPU stage's jobs, peak memory and time (:func:`compress_distill.cpu_costs.stage_costs`).
 
 Lengths follow the paper's figures: raw traces long-tailed (lognormal, 256 to 32,768 tokens), compressed ones 8.6–21%
 of their characters. Token counts use a stand-in byte-level BPE the simulator trains (the hub's reference tokenizer
@@ -32,6 +32,7 @@ from pathlib import Path
 
 import yaml
 
+from . import cpu_costs
 from .synthetic_traces import (CHARS_PER_TOKEN, compression, generation, graded, problem_records,
                                stand_in_tokenizer)
 
@@ -180,59 +181,6 @@ class Simulation:
         self.snakemake(["dataset_rows", "tables", "figures", "manifest"], ["all"])
 
 
-CPU_STAGES = ("problems", "verify", "truncate", "selection", "target", "dataset_rows", "tables", "figures", "manifest")
-
-
-def stage_costs(run_dir: str | Path) -> list[dict]:
-    """Per CPU stage, from Snakemake's benchmark files: jobs, the largest peak memory of a job (MB: the max RSS the
-    job logged at exit, which the benchmark's sampling misses for short jobs), the longest job and all jobs together
-    (seconds)."""
-    import csv
-    import re
-
-    from .runtime import PEAK_MEMORY
-
-    logged = re.compile(re.escape(PEAK_MEMORY).replace(r"\{:\.0f\}", r"(\d+)"))
-
-    def peak_mb(bench: Path, sampled: float) -> float:
-        log = Path(run_dir) / "logs" / bench.relative_to(Path(run_dir) / "benchmarks").with_suffix(".log")
-        found = logged.findall(log.read_text(encoding="utf-8")) if log.exists() else []
-        return float(found[-1]) if found else sampled
-
-    rows = []
-    for stage in CPU_STAGES:
-        bench = Path(run_dir) / "benchmarks"
-        files = sorted([*bench.glob(f"{stage}/**/*.tsv"), *bench.glob(f"{stage}.tsv")])
-        jobs = [(f, next(csv.DictReader(f.read_text().splitlines(), delimiter="\t"))) for f in files]
-        if jobs:
-            seconds = [float(j["s"]) for _, j in jobs]
-            rows.append({"stage": stage, "jobs": len(jobs),
-                         "peak_rss_mb": max(peak_mb(f, float(j["max_rss"])) for f, j in jobs),
-                         "longest_s": max(seconds), "total_s": sum(seconds)})
-    return rows
-
-
-# what the stages write, by folder of the run (the runs' model folders are placeholders here)
-DISK_FOLDERS = ("problems", "teachers", "compressors", "truncation", "targets", "tables", "figures")
-
-
-def disk_mb(run_dir: str | Path) -> dict[str, float]:
-    """MB each stage's folder holds."""
-    return {name: sum(f.stat().st_size for f in (Path(run_dir) / name).rglob("*") if f.is_file()) / 1e6
-            for name in DISK_FOLDERS}
-
-
-def measurement(cfg: dict, run_dir: str | Path) -> dict:
-    """One scale's measured costs, with the sizes and the machine they belong to."""
-    import platform
-
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
-    return {"pool": cfg["problems"]["pool"]["size"], "shards": cfg["problems"]["shards"],
-            "teachers": len(cfg["teachers"]), "compressors": len(cfg["compressors"]),
-            "machine": f"{cpu}, {os.cpu_count()} cores", "stages": stage_costs(run_dir), "disk_mb": disk_mb(run_dir)}
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m compress_distill.simulate", description=__doc__.split("\n")[0])
     parser.add_argument("--configfile", default="config.yaml")
@@ -251,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     Path("simulated.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     simulation = Simulation(".", cfg, cfg["seed"], args.cores)
     simulation.all()
-    measured = measurement(cfg, simulation.run)
+    measured = cpu_costs.measurement(cfg, simulation.run)
     if record:
         from .io import write_json
 

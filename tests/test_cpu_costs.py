@@ -9,7 +9,7 @@ import re
 import pytest
 import yaml
 
-from compress_distill import cpu_costs, readme, simulate
+from compress_distill import cpu_costs, readme
 from conftest import ROOT, copy_workflow, snakemake
 
 PAPER = yaml.safe_load((ROOT / "config.yaml").read_text())
@@ -32,7 +32,7 @@ def test_the_measurements_cover_every_cpu_stage_at_10_percent_and_tables_stays_i
     ten_percent = PAPER["problems"]["pool"]["size"] // 10
     assert ten_percent in pools and len(pools) >= 3
     for entry in measured:
-        assert {row["stage"] for row in entry["stages"]} == set(simulate.CPU_STAGES), entry["pool"]
+        assert {row["stage"] for row in entry["stages"]} == set(cpu_costs.CPU_STAGES), entry["pool"]
     [at_ten] = [m for m in measured if m["pool"] == ten_percent]
     tables = {row["stage"]: row for row in at_ten["stages"]}["tables"]
     assert tables["peak_rss_mb"] < TABLES_BUDGET_MB
@@ -56,10 +56,10 @@ def test_every_cpu_rule_of_the_paper_preset_asks_for_at_least_the_extrapolation(
     for block in re.split(r"\n(?= *(?:local)?rule \w+:)", out):  # a group job's rules are indented
         rule = re.match(r" *(?:local)?rule (\w+):", block)
         res = re.search(r"^\s+resources: (.*)$", block, re.M)
-        if rule and res and rule.group(1) in simulate.CPU_STAGES:
+        if rule and res and rule.group(1) in cpu_costs.CPU_STAGES:
             found = dict(p.split("=", 1) for p in res.group(1).split(", "))
             asked.setdefault(rule.group(1), set()).add((int(found["mem_mb"]), int(found["runtime"])))
-    assert set(asked) == set(simulate.CPU_STAGES)
+    assert set(asked) == set(cpu_costs.CPU_STAGES)
     sizes = cpu_costs.config_sizes(PAPER)
     for stage, requests in asked.items():
         fit = cpu_costs.measured_fits()[stage]

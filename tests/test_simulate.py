@@ -10,7 +10,7 @@ import sys
 import pandas as pd
 import yaml
 
-from compress_distill import grid, io, simulate
+from compress_distill import cpu_costs, grid, io
 from conftest import copy_workflow
 
 
@@ -50,8 +50,8 @@ def test_the_paper_presets_cpu_stages_run_on_a_simulated_fraction(tmp_path):
     assert (run / "figures/ablation.png").stat().st_size > 0 and (run / "manifest.json").exists()
 
     # every CPU stage measured, one row per stage, as many jobs as the DAG ran
-    costs = {row["stage"]: row for row in simulate.stage_costs(run)}
-    assert set(costs) == set(simulate.CPU_STAGES)
+    costs = {row["stage"]: row for row in cpu_costs.stage_costs(run)}
+    assert set(costs) == set(cpu_costs.CPU_STAGES)
     assert costs["verify"]["jobs"] == len(cfg["teachers"]) * len(shards)
     assert costs["tables"]["jobs"] == 1 and costs["problems"]["jobs"] == 1
     logged = (run / "logs/tables.log").read_text().splitlines()[-1]  # each job logs its exact peak at exit
