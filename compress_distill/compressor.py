@@ -2,7 +2,9 @@
 the answer; then check it.
 
 A compressor is an engine (any kind) whose requests carry the raw trace; LLM compressors read the compressor prompt
-template, the demo's ``extractive`` compressors (:mod:`compress_distill.engines.extractive`) read the trace directly. Every compressed trace is checked
+template, the demo's ``extractive`` compressors (:mod:`compress_distill.engines.extractive`) read the trace directly.
+Its strength may be set (``target_share``: the share of the raw reasoning's characters to aim for). Every compressed
+trace is checked
 (:func:`reject_reason`): it must keep the verified answer, be shorter than the raw trace, keep at least
 ``min_reasoning_chars`` of reasoning, and have finished. A failing trace may be asked for again (``retries``,
 :class:`Retrying`), and is otherwise a counted reject, never dropped silently.
@@ -19,13 +21,24 @@ from .verifier import extract_answer, in_trace_format, numeric_equal, split_trac
 REJECT_REASONS = ("unfinished", "answer_changed", "not_shorter", "no_reasoning")
 
 
-def render_messages(template: str, trace: dict) -> list[dict]:
-    return [{"role": "user", "content": fill_template(template, question=trace["question"], trace=trace["text"])}]
+def target_chars(trace: dict, target_share: float | None) -> int | None:
+    """The compression strength for one trace: ``target_share`` of its raw reasoning's characters (None: unset)."""
+    return None if target_share is None else max(1, round(target_share * len(split_trace(trace["text"])[0])))
 
 
-def requests_for(traces: list[dict], template: str, seed: int, name: str) -> list[Request]:
+def render_messages(template: str, trace: dict, target_share: float | None = None) -> list[dict]:
+    chars = target_chars(trace, target_share)
+    if chars is None and "{target_chars}" in template:
+        raise ValueError("the compressor prompt names {target_chars}: set the compressor's target_share")
+    fields = {"question": trace["question"], "trace": trace["text"], **({"target_chars": str(chars)} if chars else {})}
+    return [{"role": "user", "content": fill_template(template, **fields)}]
+
+
+def requests_for(traces: list[dict], template: str, seed: int, name: str,
+                 target_share: float | None = None) -> list[Request]:
     return [
-        Request(t["id"], render_messages(template, t), stable_seed(seed, name, t["id"]), meta={"trace": t["text"]})
+        Request(t["id"], render_messages(template, t, target_share), stable_seed(seed, name, t["id"]),
+                meta={"trace": t["text"], "target_chars": target_chars(t, target_share)})
         for t in traces
     ]
 

@@ -71,25 +71,63 @@ def _target_order(targets) -> list[str]:
     return sorted(set(targets), key=lambda name: Target.parse(name).rank)
 
 
-def ablation(grid: pd.DataFrame) -> plt.Figure:
-    """Raw vs compressed vs truncated vs answer-only: accuracy with its 95% bootstrap interval; a panel per
-    benchmark × teacher (× data regime, where the grid has several)."""
-    several_regimes = grid["regime"].nunique() > 1
-    panels = grid.groupby(["benchmark", "teacher", "regime"], sort=True)
+def _errors(rows: pd.DataFrame) -> list:
+    """Error bar lengths below and above the mean (a percentile interval may sit just off a mean of few seeds)."""
+    return [(rows["accuracy_mean"] - rows["accuracy_ci_low"]).clip(lower=0),
+            (rows["accuracy_ci_high"] - rows["accuracy_mean"]).clip(lower=0)]
+
+
+def _seed_points(cell) -> list[float]:
+    return [float(a.split(":")[1]) for a in cell.accuracy_by_seed.split()]
+
+
+def ablation(cells: pd.DataFrame) -> plt.Figure:
+    """Raw vs compressed vs truncated vs answer-only: accuracy over seeds with its seed-and-item 95% interval, and
+    each seed's accuracy as a small dot; a panel per benchmark × teacher (× data regime, where the grid has several).
+    """
+    several_regimes = cells["regime"].nunique() > 1
+    panels = cells.groupby(["benchmark", "teacher", "regime"], sort=True)
     fig, axes = plt.subplots(1, panels.ngroups, figsize=(4.2 * panels.ngroups, 3.4), squeeze=False, sharey=True)
-    students = sorted(grid["student"].unique())
+    students = sorted(cells["student"].unique())
     colours = dict(zip(students, sns.color_palette(n_colors=len(students))))
     for ax, ((bench, teacher, regime), df) in zip(axes.flat, panels):
         order = _target_order(df["target"])
         for i, student in enumerate(students):
-            rows = df[df.student == student].set_index("target").reindex(order).dropna(subset=["accuracy"])
+            rows = df[df.student == student].set_index("target").reindex(order).dropna(subset=["accuracy_mean"])
             x = [order.index(t) + (i - (len(students) - 1) / 2) * 0.15 for t in rows.index]
-            err = [rows["accuracy"] - rows["accuracy_ci_low"], rows["accuracy_ci_high"] - rows["accuracy"]]
-            ax.errorbar(x, rows["accuracy"], yerr=err, fmt="o", capsize=3, color=colours[student], label=student)
+            err = _errors(rows)
+            ax.errorbar(x, rows["accuracy_mean"], yerr=err, fmt="o", capsize=3, color=colours[student], label=student)
+            for xi, cell in zip(x, rows.itertuples()):
+                seeds = _seed_points(cell)
+                ax.scatter([xi + 0.05] * len(seeds), seeds, s=6, color=colours[student], alpha=0.5)
         ax.set_xticks(range(len(order)), order, rotation=30, ha="right")
         ax.set_title(f"{teacher} | {bench}" + (f" | {regime}" if several_regimes else ""))
-        ax.set_ylabel("accuracy (95% CI)")
+        ax.set_ylabel("accuracy over seeds (95% CI)")
     axes.flat[-1].legend(title="student", frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def frontier(cells: pd.DataFrame) -> plt.Figure:
+    """Compression strength against accuracy: per student (rows), accuracy over seeds vs training tokens and vs
+    output tokens (columns), one point per target — raw, each compressor's strength, truncated, answer-only — with
+    its seed-and-item 95% interval; a line per teacher × benchmark × regime joins its targets in order of length."""
+    students = sorted(cells["student"].unique())
+    order = _target_order(cells["target"])
+    colours = dict(zip(order, sns.color_palette("tab10", n_colors=len(order))))
+    fig, axes = plt.subplots(len(students), 2, figsize=(9, 3.3 * len(students)), squeeze=False)
+    for row, student in zip(axes, students):
+        mine = cells[cells.student == student]
+        for ax, x, label in zip(row, ("train_tokens", "mean_output_tokens"), ("training tokens", "output tokens")):
+            for _, line in mine.groupby(["teacher", "benchmark", "regime"], sort=True):
+                line = line.sort_values(x)
+                ax.plot(line[x], line["accuracy_mean"], "-", color="0.8", zorder=1)
+                for cell in line.itertuples():
+                    ax.errorbar(getattr(cell, x), cell.accuracy_mean, yerr=_errors(pd.DataFrame([cell])),
+                                fmt="o", color=colours[cell.target], capsize=3, zorder=2)
+            ax.set(xscale="log", xlabel=f"{label} (log)", ylabel="accuracy over seeds (95% CI)", title=student)
+    handles = [plt.Line2D([], [], marker="o", linestyle="", color=colours[t], label=t) for t in order]
+    fig.legend(handles=handles, title="target", loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
     fig.tight_layout()
     return fig
 
@@ -107,6 +145,7 @@ BUILDERS = {
     "flops_vs_accuracy": flops_vs_accuracy,
     "per_token_efficiency": per_token_efficiency,
     "ablation": ablation,
+    "frontier": frontier,
     "timings": timings,
 }
 

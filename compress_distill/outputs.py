@@ -35,7 +35,8 @@ TABLES = (
 FIGURES = (
     Output("accuracy_vs_output_tokens"),
     Output("per_token_efficiency"),
-    Output("ablation"),
+    Output("ablation", source="cells"),
+    Output("frontier", source="cells"),
     Output("flops_vs_accuracy"),
     Output("timings", measured=True, source="timings"),
 )

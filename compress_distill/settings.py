@@ -65,6 +65,7 @@ class CompressorSettings(TeacherSettings):
     params_b: float
     min_reasoning_chars: int
     retries: int
+    target_share: float | None
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,12 @@ rule compress:
         identity=model_identity("compress", "compressors", "compressor"),
         prompt=prompt_digest("compressors", "compressor"),
         compressor=settings(
-            "compressors", "compressor", "engine", "min_reasoning_chars", "retries"
+            "compressors",
+            "compressor",
+            "engine",
+            "min_reasoning_chars",
+            "retries",
+            "target_share",
         ),
         tokenizer=reference_tokenizer(),
         seed=config["seed"],

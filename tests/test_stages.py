@@ -342,3 +342,25 @@ def test_the_study_holds_trace_records_without_their_texts(tmp_path):
     held = study.compressed[("t", "c")]
     assert held.to_dict("records") == [{k: record[k] for k in RECORD_COLUMNS["compressed"]}]
     assert not {"question", "answer", "raw_text", "text"} & set(held.columns)
+
+
+def test_compression_strength_is_a_parameter_of_extractive_and_llm_compressors():
+    trace = {"id": "p", "question": "Compute (3 + 4) * 5.", "answer": "35", "text": RAW}
+    lean = ExtractiveCompressor({"keep": "equations", "dedupe": True})
+    lengths = []
+    for share in (None, 0.5, 0.2, 0.01):
+        [request] = compressor.requests_for([trace], "{question}", 0, "c", share)
+        text = lean.generate([request])[0].text
+        reasoning = verifier.split_trace(text)[0]
+        if share is not None:  # within the target, or the single last line where none fits
+            assert request.meta["target_chars"] == max(1, round(share * len(verifier.split_trace(RAW)[0])))
+            assert len(reasoning) <= request.meta["target_chars"] or "\n" not in reasoning
+        assert verifier.split_trace(lean.compress(RAW))[0].endswith(reasoning)  # the last steps are kept
+        assert verifier.extract_answer(text) == "20"
+        lengths.append(len(reasoning))
+    assert lengths == sorted(lengths, reverse=True) and lengths[0] > lengths[-1] > 0
+    template = "Rewrite in at most {target_chars} characters:\n{trace}"
+    [message] = compressor.render_messages(template, trace, 0.25)
+    assert f"at most {round(0.25 * len(verifier.split_trace(RAW)[0]))} characters" in message["content"]
+    with pytest.raises(ValueError, match="target_share"):
+        compressor.render_messages(template, trace)

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from compress_distill import claims, figures, tables
+import numpy as np
+
+from compress_distill import claims, figures, seeds, tables
 
 
-def _inputs(targets):
-    runs = [{"block": "b", "teacher": "t", "student": s, "regime": "full", "target": target, "seed": 0}
-            for s in ("s1", "s2") for target in targets]
+def _inputs(targets, seeds_=(0,)):
+    runs = [{"block": "b", "teacher": "t", "student": s, "regime": "full", "target": target, "seed": seed}
+            for s in ("s1", "s2") for target in targets for seed in seeds_]
     metrics, summaries = {}, {}
     for i, run in enumerate(runs):
         key = (run["teacher"], run["student"], run["regime"], run["target"], run["seed"])
-        metrics[key] = {"examples": 10, "examples_over_max_length": 0, "train_tokens": 1000 - 100 * i,
+        metrics[key] = {"examples": 10, "examples_over_max_length": 0, "train_tokens": 2000 - 100 * i,
                         "completion_tokens": 800 - 100 * i, "packing": True, "train_flops": 1e9, "steps": 3,
                         "final_loss": 1.5, "weights_sha256": "ab" * 32,
                         "measured": {"wall_seconds": 2.0 + i, "tokens_per_second": 500.0, "peak_memory_bytes": 2**20}}
@@ -28,7 +30,8 @@ def test_tables_and_figures_for_a_grid_without_compressed_runs(tmp_path, targets
     grid = tables.main_grid(runs, metrics, summaries)
     efficiency = tables.efficiency(grid, {}, {})
     timing = claims.timings(runs, metrics)
-    built = {"main_grid": grid, "efficiency": efficiency, "timings": timing,
+    correct = {k: {"arith": np.arange(10) < 5 + i} for i, k in enumerate(metrics)}
+    built = {"main_grid": grid, "cells": seeds.cells(grid, correct, 50, 0), "efficiency": efficiency, "timings": timing,
              "claims": claims.table(efficiency, timing), "truncation": tables.truncation({}),
              "compression": tables.compression({}, {}), "verification": tables.verification({})}
     for name, df in built.items():
@@ -36,5 +39,17 @@ def test_tables_and_figures_for_a_grid_without_compressed_runs(tmp_path, targets
         assert (tmp_path / f"{name}.csv").read_text().strip(), name  # a header at least
     assert len(grid) == len(runs)
     assert list(built["claims"]["pairs"]) == [0] * len(claims.CLAIMS) * len(claims.COMPARISONS)
-    figures.make_all({name: tmp_path / f"{name}.csv" for name in ("main_grid", "timings")}, tmp_path)
+    figures.make_all({name: tmp_path / f"{name}.csv" for name in ("main_grid", "cells", "timings")}, tmp_path)
+    assert all((tmp_path / f"{name}.png").stat().st_size > 0 for name in figures.BUILDERS)
+
+
+def test_tables_and_figures_for_a_grid_with_several_seeds(tmp_path):
+    runs, metrics, summaries = _inputs(["raw", "compressed-lean", "answer-only"], seeds_=(0, 1, 2))
+    grid = tables.main_grid(runs, metrics, summaries)
+    correct = {k: {"arith": np.arange(100) < round(100 * summaries[k]["arith"]["accuracy"]) % 100} for k in metrics}
+    cells = seeds.cells(grid, correct, 50, 0)
+    assert len(cells) == len(grid) // 3 and set(cells["seeds"]) == {3}
+    for name, df in {"main_grid": grid, "cells": cells, "timings": claims.timings(runs, metrics)}.items():
+        tables.write_table(df, tmp_path / name)
+    figures.make_all({name: tmp_path / f"{name}.csv" for name in ("main_grid", "cells", "timings")}, tmp_path)
     assert all((tmp_path / f"{name}.png").stat().st_size > 0 for name in figures.BUILDERS)

@@ -23,7 +23,7 @@ with engine.open_engine(spec.engine, snakemake.log[0]) as eng:
 
     records = engine.run_chunked(
         eng,
-        compressor.requests_for(verified, template, snakemake.params.seed, name),
+        compressor.requests_for(verified, template, snakemake.params.seed, name, spec.target_share),
         snakemake.output.records,
         spec.chunk_size,
         to_record,
