@@ -28,7 +28,8 @@ CLAIMS = [
      "per_token_efficiency_vs_raw", 1),
 ]
 # the claims table's comparisons, each against the raw run of the same teacher, student, regime and seed
-COMPARISONS = {"compressed": "compressed vs raw", "truncated": "truncated vs raw (length-matched ablation)"}
+COMPARISONS = {"compressed": "compressed vs raw", "adaptive": "adaptive vs raw (beyond the paper)",
+               "truncated": "truncated vs raw (length-matched ablation)"}
 
 
 def timings(runs: list[dict], metrics: dict[tuple, dict]) -> pd.DataFrame:

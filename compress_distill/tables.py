@@ -18,7 +18,7 @@ from .claims import RUN_COLUMNS
 from .grid import run_key
 from .study import Study
 from .tablefiles import write_table
-from .target import Target
+from .target import ADAPTIVE, Target
 
 
 def _frame(rows: list[dict], columns) -> pd.DataFrame:
@@ -133,15 +133,16 @@ def efficiency(grid: pd.DataFrame, compressed: dict[tuple, pd.DataFrame], params
     compression that produced its target (compressor tokens read + written; FLOPs = 2 · N · tokens)."""
     keys = ["teacher", "student", "regime", "seed", "benchmark"]
     raw = grid[grid.target == "raw"].set_index(keys)
+    tokens = {key: int(recs.raw_tokens.sum() + recs.tokens.sum()) for key, recs in compressed.items()}  # read + written
     rows = []
     for _, r in grid[grid.target != "raw"].iterrows():
         key = tuple(r[k] for k in keys)
         if key not in raw.index:
             continue
         base = raw.loc[key]
-        comp = Target.parse(r["target"]).compressor  # None for answer-only: no compression spent
-        recs = compressed.get((r["teacher"], comp))
-        comp_tokens = int(recs.raw_tokens.sum() + recs.tokens.sum()) if recs is not None else 0
+        target = Target.parse(r["target"])  # answer-only: no compression spent; adaptive: every compressor's
+        spent = [c for (t, c) in tokens if t == r["teacher"] and (c == target.compressor or target.kind == ADAPTIVE)]
+        comp_tokens = sum(tokens[(r["teacher"], c)] for c in spent)
         rows.append({
             **{k: r[k] for k in ("block", "teacher", "student", "regime", "target", "seed", "benchmark")},
             "train_tokens_vs_raw": r["train_tokens"] / base["train_tokens"],
@@ -151,7 +152,7 @@ def efficiency(grid: pd.DataFrame, compressed: dict[tuple, pd.DataFrame], params
             "accuracy_vs_raw": r["accuracy_vs_raw"],
             "per_token_efficiency_vs_raw": r["per_token_efficiency_vs_raw"],
             "compression_tokens": comp_tokens,
-            "compression_flops": 2 * params_b.get(comp, 0.0) * 1e9 * comp_tokens,
+            "compression_flops": sum(2 * params_b.get(c, 0.0) * 1e9 * tokens[(r["teacher"], c)] for c in spent),
         })
     return _frame(rows, [*RUN_COLUMNS, "benchmark", "train_tokens_vs_raw", "train_completion_tokens_vs_raw",
                          "train_flops_vs_raw", "output_length_reduction", "accuracy_vs_raw",

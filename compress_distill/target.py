@@ -17,7 +17,10 @@ from .ledger import IntermediateError
 from .verifier import answer_line
 
 ANSWER_ONLY = "answer-only"
-SOURCES = ("verified", "compressed", "truncated")  # the traces a target can be made from (rule target_source)
+ADAPTIVE = "adaptive"
+# the traces a target can be made from (rule target_source): raw ones, one compressor's compressed or truncated
+# ones, or every configured compressor's compressed ones ("candidates")
+SOURCES = ("verified", "compressed", "truncated", "candidates")
 
 
 def answer_only_text(answer: str) -> str:
@@ -32,6 +35,7 @@ class TargetKind:
 
     source: str
     completion: Callable[[dict], str]
+    pick: Callable[[list[dict]], dict | None] = lambda records: records[0]  # an id's record among its sources'
 
     def __post_init__(self):
         if self.source not in SOURCES:
@@ -39,7 +43,14 @@ class TargetKind:
 
     @property
     def per_compressor(self) -> bool:
-        return self.source != "verified"
+        return self.source in ("compressed", "truncated")
+
+
+def shortest_accepted(candidates: list[dict]) -> dict | None:
+    """The adaptive target's rule: among one trace's compressions (in config order), the shortest in reference
+    tokens of those that kept its verified answer and passed every check; the first of equals; None if none did."""
+    accepted = [rec for rec in candidates if rec["reject"] is None]
+    return min(accepted, key=lambda rec: rec["tokens"]) if accepted else None
 
 
 # the registry of target kinds, in the order tables and figures show them
@@ -48,6 +59,7 @@ KINDS: dict[str, TargetKind] = {
     "compressed": TargetKind("compressed", lambda rec: rec["text"]),
     "truncated": TargetKind("truncated", lambda rec: rec["text"]),
     ANSWER_ONLY: TargetKind("verified", lambda rec: answer_only_text(rec["answer"])),
+    ADAPTIVE: TargetKind("candidates", lambda rec: rec["text"], pick=shortest_accepted),
 }
 
 
@@ -115,14 +127,19 @@ def load_verdicts(shards: list[dict]) -> Verdicts:
     return verdicts
 
 
-def shared_ids(verdicts: Verdicts) -> tuple[list[str], dict[str, dict]]:
-    """Ids verified correct and accepted by every compressor given (those the teacher × regime's targets use); and,
-    per compressor, how many problems it removed and their raw traces' mean length (the shortest raw traces are the
-    likeliest to be rejected as not shortened: removal biases the kept set toward long traces)."""
+def shared_ids(verdicts: Verdicts, required: list[str],
+               candidates: list[str] = ()) -> tuple[list[str], dict[str, dict]]:
+    """Ids verified correct, accepted by every ``required`` compressor (those a target of the teacher × regime is made
+    from) and, where the adaptive target is trained on, by at least one of its ``candidates``; and, per required
+    compressor (and ``adaptive``), how many problems it removed and their raw traces' mean length (the shortest raw
+    traces are the likeliest to be rejected as not shortened: removal biases the kept set toward long traces)."""
     ids = set(verdicts.raw_chars)
-    keep = ids - set().union(*verdicts.rejected.values())
-    removed = {name: {"problems": len(rej & ids), "mean_raw_chars": mean_chars(verdicts, rej & ids)}
-               for name, rej in verdicts.rejected.items()}
+    removing = {name: verdicts.rejected[name] & ids for name in required}
+    if candidates:
+        removing[ADAPTIVE] = set.intersection(*(verdicts.rejected[name] for name in candidates)) & ids
+    keep = ids - set().union(*removing.values())
+    removed = {name: {"problems": len(rej), "mean_raw_chars": mean_chars(verdicts, rej)}
+               for name, rej in removing.items()}
     return sorted(keep), removed
 
 
@@ -142,11 +159,12 @@ def check_same_ids(want: list[str], have_ids: list[str], path) -> None:
 
 def build(kind: str, ids: list[str], source_paths: list[str]) -> Iterator[dict]:
     """Target examples (id, question, completion) for ``ids``, in their order, of one target kind from its source
-    files — holding where each selected record sits, not the records (a paper-scale raw target is GBs of text)."""
-    where = {}
+    files — holding where each selected record sits, not the records (a paper-scale raw target is GBs of text). An id
+    in several sources (the adaptive target's candidates, in config order) gets the record its kind picks."""
+    where: dict[str, list] = {}
     for path in source_paths:
         for pid, offset in jsonl_offsets(path, set(ids)).items():
-            where.setdefault(pid, (path, offset))
+            where.setdefault(pid, []).append((path, offset))
     missing = [pid for pid in ids if pid not in where]
     if missing:
         raise IntermediateError(f"target {kind}: selected id {missing[0]} ({len(missing)} of {len(ids)}) is in none "
@@ -155,6 +173,9 @@ def build(kind: str, ids: list[str], source_paths: list[str]) -> Iterator[dict]:
     with contextlib.ExitStack() as stack:
         files = {path: stack.enter_context(open(path, "rb")) for path in source_paths}
         for pid in ids:
-            rec = read_at(files[where[pid][0]], where[pid][1])
+            rec = KINDS[kind].pick([read_at(files[path], offset) for path, offset in where[pid]])
+            if rec is None:
+                raise IntermediateError(f"target {kind}: selected id {pid} has no accepted record in its sources "
+                                        f"({source_paths[0]} ...); the selection is older than them: rebuild it")
             yield {"id": pid, "question": rec["question"], "answer": rec["answer"],
                    "completion": KINDS[kind].completion(rec)}

@@ -323,15 +323,41 @@ def verified_shards(wildcards):
     return expand(rules.verify.output.kept, teacher=wildcards.teacher, shard=SHARDS)
 
 
+def _targets_of(teacher, regime):
+    return [
+        Target.parse(r["target"])
+        for r in RUNS
+        if r["teacher"] == teacher and r["regime"] == regime
+    ]
+
+
 def used_compressors(teacher, regime):
     """The compressors whose traces a target of this teacher and regime is made from: only they narrow its shared
     problem set (a configured compressor that nothing here trains on removes nothing)."""
-    used = {
-        Target.parse(r["target"]).compressor
-        for r in RUNS
-        if r["teacher"] == teacher and r["regime"] == regime
-    }
+    used = {t.compressor for t in _targets_of(teacher, regime)}
     return [c for c in COMPRESSORS if c in used]
+
+
+def adaptive_candidates(teacher, regime):
+    """Every configured compressor where the adaptive target is trained on (it picks among them per trace), else
+    none."""
+    kinds = {t.source for t in _targets_of(teacher, regime)}
+    return COMPRESSORS if "candidates" in kinds else []
+
+
+@signed
+def selection_required(wc):
+    return used_compressors(wc.teacher, wc.regime)
+
+
+@signed
+def selection_candidates(wc):
+    return adaptive_candidates(wc.teacher, wc.regime)
+
+
+def selection_compressors(teacher, regime):
+    read = set(used_compressors(teacher, regime) + adaptive_candidates(teacher, regime))
+    return [c for c in COMPRESSORS if c in read]
 
 
 @signed
@@ -344,7 +370,7 @@ def selection_shards(wc):
                 c: rules.compress.output.records.format(
                     teacher=wc.teacher, compressor=c, shard=s
                 )
-                for c in used_compressors(wc.teacher, wc.regime)
+                for c in selection_compressors(wc.teacher, wc.regime)
             },
         }
         for s in SHARDS
@@ -355,7 +381,7 @@ def selection_shards(wc):
 def used_compressors_shards(wc):
     return [
         p
-        for c in used_compressors(wc.teacher, wc.regime)
+        for c in selection_compressors(wc.teacher, wc.regime)
         for p in compressed_shards(wc.teacher, c)
     ]
 
@@ -373,6 +399,8 @@ def compressed_shards(teacher, compressor):
 def target_source(wildcards):
     """The trace shards a target is made from: verified raw traces, or one compressor's (truncated) traces."""
     target = Target.parse(wildcards.target)
+    if target.source == "candidates":
+        return [p for c in COMPRESSORS for p in compressed_shards(wildcards.teacher, c)]
     if target.source == "compressed":
         return compressed_shards(wildcards.teacher, target.compressor)
     if target.source == "truncated":

@@ -15,6 +15,8 @@ rule selection:
     params:
         identity=identity("selection"),
         shards=selection_shards,
+        required=selection_required,
+        candidates=selection_candidates,
         size=regime_size,
         seed=config["seed"],
     script:

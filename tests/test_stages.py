@@ -186,13 +186,17 @@ def test_every_target_shares_problem_ids_and_removals_are_counted(tmp_path):
     for name, records in [("v", verified), *comp.items()]:
         io.write_jsonl(tmp_path / f"{name}.jsonl", records)
     shard = {"verified": str(tmp_path / "v.jsonl"), "compressed": {c: str(tmp_path / f"{c}.jsonl") for c in comp}}
-    ids, removed = target.shared_ids(target.load_verdicts([shard]))
+    ids, removed = target.shared_ids(target.load_verdicts([shard]), ["a", "b"])
     assert ids == [f"p{i}" for i in (0, 3, 4, 5, 6, 8, 9)]
     assert removed == {"a": {"problems": 2, "mean_raw_chars": len(RAW) + 1.5},
                        "b": {"problems": 2, "mean_raw_chars": len(RAW) + 4.5}}
     # a configured compressor that no target of this teacher and regime uses is not read, and removes nothing
     only_a = target.load_verdicts([{**shard, "compressed": {"a": shard["compressed"]["a"]}}])
-    assert target.shared_ids(only_a)[0] == [f"p{i}" for i in range(10) if i not in (1, 2)]
+    assert target.shared_ids(only_a, ["a"])[0] == [f"p{i}" for i in range(10) if i not in (1, 2)]
+    # the adaptive target needs one accepted compression, not all: only p2 (rejected by both) leaves
+    adaptive_ids, adaptive_removed = target.shared_ids(target.load_verdicts([shard]), [], ["a", "b"])
+    assert adaptive_ids == [f"p{i}" for i in range(10) if i != 2] and adaptive_removed["adaptive"]["problems"] == 1
+
     io.write_jsonl(tmp_path / "v0.jsonl", verified[5:])  # two shards, the selection's order across them
     io.write_jsonl(tmp_path / "v1.jsonl", verified[:5])
     paths = [str(tmp_path / "v0.jsonl"), str(tmp_path / "v1.jsonl")]
@@ -201,6 +205,21 @@ def test_every_target_shares_problem_ids_and_removals_are_counted(tmp_path):
     assert [e["id"] for e in raw] == [e["id"] for e in answer_only] == ids
     assert [e["answer"] for e in raw] == [str(int(i[1:])) for i in ids]
     assert all(verifier.extract_answer(e["completion"]) == e["answer"] for e in answer_only)
+
+
+def test_the_adaptive_target_picks_the_shortest_compression_that_kept_the_answer(tmp_path):
+    def record(pid, text, tokens, reject=None):
+        return {"id": pid, "question": "q", "answer": "20", "text": text, "tokens": tokens, "reject": reject}
+
+    lean = [record("p0", "lean0", 9), record("p1", "lean1", 4, reject="answer_changed"), record("p2", "lean2", 5)]
+    tight = [record("p0", "tight0", 3), record("p1", "tight1", 6), record("p2", "tight2", 5)]
+    io.write_jsonl(tmp_path / "lean.jsonl", lean)
+    io.write_jsonl(tmp_path / "tight.jsonl", tight)
+    paths = [str(tmp_path / "lean.jsonl"), str(tmp_path / "tight.jsonl")]  # config order: lean first
+    examples = list(target.build(target.ADAPTIVE, ["p0", "p1", "p2"], paths))
+    # p0: tight is shorter; p1: lean is shorter but changed the answer; p2: a tie goes to the first in config order
+    assert [e["completion"] for e in examples] == ["tight0", "tight1", "lean2"]
+    assert target.Target.parse("adaptive").source == "candidates" and "adaptive" in target.every_target(["lean"])
 
 
 def test_consumers_name_the_file_and_the_id_an_intermediate_lacks(tmp_path):
