@@ -79,11 +79,20 @@ def table(efficiency_df: pd.DataFrame, timings_df: pd.DataFrame) -> pd.DataFrame
         pairs = paired[kind(paired) == comparison] if len(paired) else paired
         for claim, direction, paper, column, scale in CLAIMS:
             v = (scale * pairs[column]).replace([np.inf, -np.inf], np.nan).dropna()
-            notes = sorted(set(pairs["speedup_note"].dropna()) - {""}) if column == "speedup_vs_raw" else []
             rows.append({"comparison": label, "claim": claim, "direction": direction,
                          "paper": paper if comparison == "compressed" else "",
                          "this_run_min": float(v.min()) if len(v) else math.nan,
                          "this_run_max": float(v.max()) if len(v) else math.nan, "pairs": len(v),
-                         "note": "not measurable in this run: " + "; ".join(notes) if notes and not len(v) else
-                         "; ".join(notes)})
+                         "note": _note(pairs, column, len(v))})
     return pd.DataFrame(rows)
+
+
+def _note(pairs: pd.DataFrame, column: str, counted: int) -> str:
+    """Why a row rests on fewer pairs than the grid has (or on none)."""
+    unfair_ = sorted(set(pairs["speedup_note"].dropna()) - {""}) if column == "speedup_vs_raw" else []
+    if counted == 0 and unfair_:
+        return "not measurable in this run: " + "; ".join(unfair_)
+    if counted < len(pairs):
+        why = "; ".join(unfair_) or "the raw run's value is zero (no finite ratio)"
+        return f"{len(pairs) - counted} of {len(pairs)} pairs left out: {why}"
+    return ""
