@@ -1,5 +1,6 @@
 """The workflow on a real SLURM cluster (`make test-slurm` starts a single-node one with accounting): the profile
-runs a reduced demo byte-identical to a local run, also when a training job is cancelled mid-way; a served teacher
+runs a reduced demo byte-identical to a local run, also when a training job is preempted (SLURM requeues it: same
+job, same request, resumed from its checkpoint) and then cancelled mid-way (a Snakemake retry); a served teacher
 lives and dies inside its job; and the sbatch calls for the paper preset's GPU jobs ask for what the config says."""
 
 from __future__ import annotations
@@ -98,12 +99,21 @@ def sacct_state(job: str) -> str:
     return out.strip()
 
 
+def sacct_runs(job: str, at_least: int = 1) -> list[dict] | None:
+    """Each run of a job, requeued ones included (``sacct -D``): state, requested memory, time limit; None while
+    accounting lists fewer than ``at_least``."""
+    out = subprocess.run(["sacct", "-n", "-X", "-D", "--parsable2", "-j", job, "-o", "State,ReqMem,Timelimit"],
+                         capture_output=True, text=True).stdout
+    runs = [dict(zip(("State", "ReqMem", "Timelimit"), line.split("|"))) for line in out.splitlines() if line]
+    return runs if len(runs) >= at_least else None
+
+
 def deterministic(results: Path) -> dict[str, bytes]:
     manifest = json.loads((results / "manifest.json").read_text())
     return {rel: (results / rel).read_bytes() for rel in manifest["results"]["deterministic"]}
 
 
-# ---- the reduced demo through the profile, one training job cancelled once
+# ---- the reduced demo through the profile, one training job preempted (requeued by SLURM), then cancelled
 def test_profile_run_is_identical_to_a_local_run_and_a_cancelled_training_job_resumes(tmp_path_factory):
     local = copy_workflow(tmp_path_factory.mktemp("local"))
     cluster_run = copy_workflow(tmp_path_factory.mktemp("cluster"))
@@ -113,9 +123,23 @@ def test_profile_run_is_identical_to_a_local_run_and_a_cancelled_training_job_re
     checkpoint = Path(str(raw / "model") + ".ckpt") / "latest"
     wait_for(checkpoint.exists, 600, f"a training checkpoint ({checkpoint})", running=proc)
     job = wait_for(lambda: slurm_job_of("train", "raw"), 30, "the raw-trace training job in squeue")
-    subprocess.run(["scancel", job], check=True)
+    # preemption, as a partition with PreemptMode=REQUEUE does it: SLURM puts the running job back in the queue
+    subprocess.run(["scontrol", "requeue", job], check=True)
+    wait_for(lambda: checkpoint.exists() and slurm_job_of("train", "raw") == job, 300,
+             "the requeued job running again", poll=0.5, running=proc)
+    wait_for(lambda: (raw / "train.log").exists() and "resumed from" in (raw / "train.log").read_text(), 300,
+             "the requeued job resuming from its checkpoint", poll=0.5, running=proc)
+    wait_for(checkpoint.exists, 600, "a checkpoint of the resumed run", running=proc)
+    subprocess.run(["scancel", job], check=True)  # then a failure: Snakemake's retry, a new submission
     finish(proc, cluster_run)
     cluster_seconds = time.monotonic() - start
+
+    # the preempted attempt and its requeued run: one job, one submission, the same request
+    runs = wait_for(lambda: sacct_runs(job, at_least=2), 30, f"sacct to list job {job}'s requeued runs", poll=1)
+    assert runs[0]["State"] == "REQUEUED" and len(runs) >= 2, runs
+    assert {(r["ReqMem"], r["Timelimit"]) for r in runs} == {(runs[0]["ReqMem"], runs[0]["Timelimit"])}
+    submissions = list((cluster_run / ".snakemake/slurm_logs/rule_train").glob("*raw*/*.log"))
+    assert job in {f.stem for f in submissions} and len(submissions) == 2, submissions  # the requeue + the retry
 
     wait_for(lambda: sacct_state(job).startswith("CANCELLED"), 30, f"sacct to record job {job} as cancelled", poll=1)
     train_log = (raw / "train.log").read_text()  # the retry's log
