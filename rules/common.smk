@@ -242,7 +242,8 @@ def model_resources(section, key=None):
 
 def cpu_resources(stage):
     """Memory and runtime of a CPU rule: the simulator's measurements, fitted and extrapolated to this config's
-    sizes with a margin (compress_distill.cpu_costs); a retry grows them, up to the site's limits."""
+    sizes with a margin (compress_distill.cpu_costs); a retry grows them, up to the site's limits.
+    """
     mem, minutes = cd_cpu_costs.declared(stage, config)
     return {
         "mem_mb": signed(lambda wc, attempt: retry_request(mem, attempt, "max_mem_mb")),
@@ -333,7 +334,8 @@ def _targets_of(teacher, regime):
 
 def used_compressors(teacher, regime):
     """The compressors whose traces a target of this teacher and regime is made from: only they narrow its shared
-    problem set (a configured compressor that nothing here trains on removes nothing)."""
+    problem set (a configured compressor that nothing here trains on removes nothing).
+    """
     used = {t.compressor for t in _targets_of(teacher, regime)}
     return [c for c in COMPRESSORS if c in used]
 

@@ -12,10 +12,10 @@ rule problems:
         f"{R}/logs/problems.log",
     benchmark:
         f"{R}/benchmarks/problems.tsv"
-    resources:
-        **cpu_resources("problems"),
     conda:
         "../envs/core.yaml"
+    resources:
+        **cpu_resources("problems"),
     params:
         identity=identity("problems"),
         datasets={p: cd_identity.file_digest(p) for p in LOCAL_DATASETS},

@@ -38,10 +38,10 @@ rule dataset_rows:
         f"{R}/logs/dataset_rows.log",
     benchmark:
         f"{R}/benchmarks/dataset_rows.tsv"
-    resources:
-        **cpu_resources("dataset_rows"),
     conda:
         "../envs/report.yaml"
+    resources:
+        **cpu_resources("dataset_rows"),
     params:
         identity=identity("dataset_rows"),
     script:
@@ -75,10 +75,10 @@ rule tables:
         f"{R}/logs/tables.log",
     benchmark:
         f"{R}/benchmarks/tables.tsv"
-    resources:
-        **cpu_resources("tables"),
     conda:
         "../envs/report.yaml"
+    resources:
+        **cpu_resources("tables"),
     params:
         identity=identity("tables"),
         layout=tables_layout(),
@@ -105,10 +105,10 @@ rule figures:
         f"{R}/logs/figures.log",
     benchmark:
         f"{R}/benchmarks/figures.tsv"
-    resources:
-        **cpu_resources("figures"),
     conda:
         "../envs/report.yaml"
+    resources:
+        **cpu_resources("figures"),
     params:
         identity=identity("figures"),
     script:
@@ -126,10 +126,10 @@ rule manifest:
         f"{R}/logs/manifest.log",
     benchmark:
         f"{R}/benchmarks/manifest.tsv"
-    resources:
-        **cpu_resources("manifest"),
     conda:
         "../envs/report.yaml"
+    resources:
+        **cpu_resources("manifest"),
     params:
         identity=identity("manifest"),
         prompts={p: cd_identity.file_digest(p) for p in PROMPTS},

@@ -8,10 +8,10 @@ rule selection:
         f"{R}/logs/selection/{{teacher}}/{{regime}}.log",
     benchmark:
         f"{R}/benchmarks/selection/{{teacher}}/{{regime}}.tsv"
-    resources:
-        **cpu_resources("selection"),
     conda:
         "../envs/core.yaml"
+    resources:
+        **cpu_resources("selection"),
     params:
         identity=identity("selection"),
         shards=selection_shards,
@@ -33,10 +33,10 @@ rule target:
         f"{R}/logs/target/{{teacher}}/{{regime}}/{{target}}.log",
     benchmark:
         f"{R}/benchmarks/target/{{teacher}}/{{regime}}/{{target}}.tsv"
-    resources:
-        **cpu_resources("target"),
     conda:
         "../envs/core.yaml"
+    resources:
+        **cpu_resources("target"),
     params:
         identity=identity("target"),
     script:

@@ -38,10 +38,10 @@ rule verify:
         f"{R}/benchmarks/verify/{{teacher}}/{{shard}}.tsv"
     group:
         "generation"
-    resources:
-        **cpu_resources("verify"),
     conda:
         "../envs/core.yaml"
+    resources:
+        **cpu_resources("verify"),
     params:
         identity=identity("verify"),
         verifier=config["problems"]["pool"]["verifier"],

@@ -11,10 +11,10 @@ rule truncate:
         f"{R}/benchmarks/truncate/{{compressor}}/{{teacher}}/{{shard}}.tsv"
     group:
         "compression"
-    resources:
-        **cpu_resources("truncate"),
     conda:
         "../envs/core.yaml"
+    resources:
+        **cpu_resources("truncate"),
     params:
         identity=identity("truncate"),
         unit=config["truncation"]["unit"],
