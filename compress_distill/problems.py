@@ -199,7 +199,12 @@ def load_all(problems_cfg: dict, seed: int) -> tuple[list[dict], dict[str, list[
         if name not in sets:
             sets[name], counts[name] = load_records(source, name)
     pool = sets.pop("pool")
+    before = len(pool)
     pool, overlap = decontaminate(pool, sets, Settings.of(problems_cfg.get("decontamination")))
+    if before and not pool:
+        raise ValueError(f"config key 'problems.decontamination': every one of the {before} pool problems overlaps a "
+                         f"benchmark ({overlap}); the pool and the benchmarks share a source or a sentence template: "
+                         "check their paths, or turn the n-gram check off (ngram: null) for templated problems")
     return pool, sets, counts, overlap
 
 

@@ -3,6 +3,7 @@ duplicates by normalised text; the demo's generator deals no operand-swapped twi
 
 from __future__ import annotations
 
+import pytest
 import yaml
 
 from compress_distill import decontamination, problems
@@ -45,3 +46,12 @@ def test_the_demo_generator_deals_no_operand_swapped_twins_and_the_check_proves_
     twin = problems.Expression(parts["b"], parts["op1"], parts["a"], parts["op2"], parts["c"])
     planted = [*sets["pool"], problems.make_problem("twin", twin)]
     assert decontamination.overlaps(planted, sets["arith"], Settings())["normalised"] == {"twin"}
+
+
+def test_a_pool_that_decontamination_would_empty_is_a_clear_error():
+    templated = {"kind": "synthetic_arithmetic", "size": 1, "verifier": "numeric"}
+    cfg = {"arithmetic": {"operations": [["+", "*"]], "max_operand": 9, "max_factor": 9},
+           "pool": templated, "benchmarks": {"b": templated}, "shards": 1, "decontamination": {"ngram": 1}}
+    with pytest.raises(ValueError, match=r"'problems.decontamination': every one of the 1 pool problems"):
+        problems.load_all(cfg, 0)  # one shared word ("compute") is a 1-gram overlap
+    assert len(problems.load_all({**cfg, "decontamination": {"ngram": 8}}, 0)[0]) == 1
