@@ -101,7 +101,7 @@ GROWS_WITH = {"problems": "pool", "verify": "shard", "truncate": "shard",
 
 
 def config_sizes(config: dict) -> dict[str, int]:
-    pool = config["problems"]["pool"]["size"] or UNKNOWN_POOL
+    pool = config["problems"]["pool"].get("size") or UNKNOWN_POOL
     return stage_sizes(pool, config["problems"]["shards"], len(config["teachers"]), len(config["compressors"]))
 
 

@@ -17,7 +17,10 @@ from compress_distill.engine import fill_template
 from compress_distill.engines.extractive import ExtractiveCompressor
 from compress_distill.engines.synthetic import SyntheticTeacher
 from compress_distill.settings import TrainingSettings
-from conftest import ARITH, REDUCED, copy_workflow, snakemake
+from conftest import REDUCED, ROOT, copy_workflow, snakemake
+
+# the demo's task: 900 distinct problems up to operand order need its operand range
+ARITH = yaml.safe_load((ROOT / "presets/demo.yaml").read_text())["problems"]["arithmetic"]
 
 SERVE = {"kind": "transformers", "device": "cpu", "startup_timeout_s": 120}
 
