@@ -138,8 +138,9 @@ def test_profile_run_is_identical_to_a_local_run_and_a_cancelled_training_job_re
     runs = wait_for(lambda: sacct_runs(job, at_least=2), 30, f"sacct to list job {job}'s requeued runs", poll=1)
     assert runs[0]["State"] == "REQUEUED" and len(runs) >= 2, runs
     assert {(r["ReqMem"], r["Timelimit"]) for r in runs} == {(runs[0]["ReqMem"], runs[0]["Timelimit"])}
-    submissions = list((cluster_run / ".snakemake/slurm_logs/rule_train").glob("*raw*/*.log"))
-    assert job in {f.stem for f in submissions} and len(submissions) == 2, submissions  # the requeue + the retry
+    out = (cluster_run / "snakemake.out").read_text()
+    submitted = re.findall(r"submitted with SLURM jobid (\d+) \(log: [^)]*rule_train/verbose_small_full_raw_", out)
+    assert submitted[0] == job and len(submitted) == 2, submitted  # requeued in place; resubmitted only to retry
 
     wait_for(lambda: sacct_state(job).startswith("CANCELLED"), 30, f"sacct to record job {job} as cancelled", poll=1)
     train_log = (raw / "train.log").read_text()  # the retry's log
