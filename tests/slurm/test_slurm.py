@@ -151,7 +151,8 @@ def test_profile_run_is_identical_to_a_local_run_and_a_cancelled_training_job_re
     start = time.monotonic()
     snakemake(local, "--configfile", *CONFIGS, "--cores", "2")
     local_seconds = time.monotonic() - start
-    print(f"SLURM run {cluster_seconds:.0f} s (one job cancelled and retried), local run {local_seconds:.0f} s")
+    print(f"SLURM run {cluster_seconds:.0f} s (one job requeued, then cancelled and retried), "
+          f"local run {local_seconds:.0f} s")
 
     local_results = local / "results/slurm"
     ours = deterministic(cluster_run / "results/slurm")
