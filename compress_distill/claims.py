@@ -76,7 +76,7 @@ def table(efficiency_df: pd.DataFrame, timings_df: pd.DataFrame) -> pd.DataFrame
                                  how="left")
     rows = []
     for comparison, label in COMPARISONS.items():
-        pairs = paired[kind(paired) == comparison] if len(paired) else paired
+        pairs = paired[kind(paired) == comparison]
         for claim, direction, paper, column, scale in CLAIMS:
             v = (scale * pairs[column]).replace([np.inf, -np.inf], np.nan).dropna()
             rows.append({"comparison": label, "claim": claim, "direction": direction,

@@ -76,26 +76,38 @@ def normalised_text(text: str) -> str:
     return " ".join(WORD.findall(EXPRESSION.sub(canonical, _plain(text).replace("^", "**")).lower()))
 
 
+def _key_functions(settings: Settings) -> dict:
+    """Per check switched on, the keys it compares of a question (two questions overlap if they share one)."""
+    checks = {"ngram": (lambda q: ngrams(q, settings.ngram)) if settings.ngram else None,
+              "normalised": (lambda q: {normalised_text(q)}) if settings.normalised else None}
+    return {check: keys_of for check, keys_of in checks.items() if keys_of}
+
+
+def _flagged(pool: list[dict], pool_keys: dict[str, list[set]], benchmark: list[dict], settings: Settings):
+    found = {}
+    for check, keys_of in _key_functions(settings).items():
+        held = set().union(*(keys_of(b["question"]) for b in benchmark)) if benchmark else set()
+        found[check] = {p["id"] for p, keys in zip(pool, pool_keys[check]) if not held.isdisjoint(keys)}
+    return found
+
+
+def _pool_keys(pool: list[dict], settings: Settings) -> dict[str, list[set]]:
+    """Each check's keys of every pool question, computed once for all benchmarks."""
+    return {check: [keys_of(p["question"]) for p in pool] for check, keys_of in _key_functions(settings).items()}
+
+
 def overlaps(pool: list[dict], benchmark: list[dict], settings: Settings) -> dict[str, set[str]]:
     """Per check (``ngram``, ``normalised``), the ids of pool problems that overlap some benchmark item."""
-    keys = {"ngram": (lambda q: ngrams(q, settings.ngram)) if settings.ngram else None,
-            "normalised": (lambda q: {normalised_text(q)}) if settings.normalised else None}
-    found = {}
-    for check, keys_of in keys.items():
-        if keys_of is None:
-            continue
-        held = set().union(*(keys_of(b["question"]) for b in benchmark)) if benchmark else set()
-        found[check] = {p["id"] for p in pool if not held.isdisjoint(keys_of(p["question"]))}
-    return found
+    return _flagged(pool, _pool_keys(pool, settings), benchmark, settings)
 
 
 def decontaminate(pool: list[dict], benchmarks: dict[str, list[dict]],
                   settings: Settings) -> tuple[list[dict], dict[str, dict[str, int]]]:
     """The pool without every problem that overlaps any benchmark, and per benchmark how many problems each check
     flagged and how many left the pool because of it."""
-    counts, dropped = {}, set()
+    counts, dropped, pool_keys = {}, set(), _pool_keys(pool, settings)
     for name, items in benchmarks.items():
-        found = overlaps(pool, items, settings)
+        found = _flagged(pool, pool_keys, items, settings)
         flagged = set().union(*found.values()) if found else set()
         counts[name] = {"items": len(items), **{f"pool_flagged_{c}": len(ids) for c, ids in found.items()},
                         "pool_removed": len(flagged)}

@@ -162,8 +162,9 @@ def build(kind: str, ids: list[str], source_paths: list[str]) -> Iterator[dict]:
     files — holding where each selected record sits, not the records (a paper-scale raw target is GBs of text). An id
     in several sources (the adaptive target's candidates, in config order) gets the record its kind picks."""
     where: dict[str, list] = {}
+    wanted = set(ids)
     for path in source_paths:
-        for pid, offset in jsonl_offsets(path, set(ids)).items():
+        for pid, offset in jsonl_offsets(path, wanted).items():
             where.setdefault(pid, []).append((path, offset))
     missing = [pid for pid in ids if pid not in where]
     if missing:
