@@ -221,10 +221,8 @@ def shard(records: list[dict], n_shards: int, index: int) -> list[dict]:
     return records[start : start + size + (index < extra)]
 
 
-def pretraining_corpus(spec: dict) -> list[str]:
-    """Plain one-operation arithmetic ("Compute 3 + 4. 3 + 4 = 7.") for briefly pre-training students: it teaches
-    the facts and the copying that the two-step task needs, in the traces' surface form, without any two-step problem.
-    """
+def single_step_facts(spec: dict) -> list[tuple[int, str, int, int]]:
+    """Every one-operation fact (a, op, b, result) a two-step problem of ``spec`` uses, in sorted order."""
     facts = set()
     for op1, op2 in spec["operations"]:
         lo, hi = _operand_range(op1, spec)
@@ -236,4 +234,11 @@ def pretraining_corpus(spec: dict) -> list[str]:
                     firsts.add(OPS[op1](a, b))
         lo2, hi2 = _operand_range(op2, spec)
         facts |= {(s, op2, c) for s in firsts for c in range(lo2, hi2 + 1)}
-    return [f"Compute {a} {op} {b}. {a} {op} {b} = {OPS[op](a, b)}." for a, op, b in sorted(facts)]
+    return [(a, op, b, OPS[op](a, b)) for a, op, b in sorted(facts)]
+
+
+def pretraining_corpus(spec: dict) -> list[str]:
+    """Plain one-operation arithmetic ("Compute 3 + 4. 3 + 4 = 7.") for briefly pre-training students: it teaches
+    the facts and the copying that the two-step task needs, in the traces' surface form, without any two-step problem.
+    """
+    return [f"Compute {a} {op} {b}. {a} {op} {b} = {r}." for a, op, b, r in single_step_facts(spec)]

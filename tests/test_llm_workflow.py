@@ -45,8 +45,9 @@ COMPRESS_PROMPT = "{question}\n{trace}"
 
 @pytest.fixture(scope="session")
 def demo_data(tmp_path_factory):
-    """A pre-trained demo-sized base (the demo's `small` student), its tokenizer, and raw / compressed /
-    answer-only training examples from the demo's verbose teacher."""
+    """A pre-trained base on the demo's task (wider than the demo's students, trained longer: its fine-tunes serve
+    as the LLM teacher and compressor below), its tokenizer, and raw / compressed / answer-only training examples
+    from the demo's verbose teacher."""
     from transformers import AutoTokenizer
 
     root = tmp_path_factory.mktemp("llms")
@@ -75,7 +76,7 @@ def demo_data(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def llms(demo_data):
-    """(raw-trace student, compressed-trace student) folders, fully fine-tuned as the demo's `small` student."""
+    """(raw-trace student, compressed-trace student) folders, fully fine-tuned."""
     d = demo_data
     return tuple(_fine_tune(d["root"] / "base", d["tokenizer"], d[t], 12, 8, d["root"] / t)
                  for t in ("raw", "compressed"))

@@ -7,8 +7,8 @@ import json
 import pandas as pd
 import pytest
 
-from compress_distill import (compressor, decontamination, evaluation, io, ledger, problems, regime, target, teacher,
-                              truncation, verifier)
+from compress_distill import (batching, compressor, decontamination, evaluation, io, ledger, problems, regime, student,
+                              target, teacher, truncation, verifier)
 from compress_distill.decontamination import Settings
 from compress_distill.engine import Completion, Request
 from compress_distill.engines.extractive import ExtractiveCompressor
@@ -51,6 +51,20 @@ def test_pretraining_corpus_has_every_single_step_but_no_two_step_problem(arith)
             a, op, b, r = step
             assert f"Compute {a} {op} {b}. {a} {op} {b} = {r}." in corpus
         assert not any(expr.text in line for line in corpus)
+
+
+def test_pretraining_documents_train_every_token_a_compressed_trace_writes(arith, tiny_tokenizer):
+    # a LoRA student cannot learn an embedding its pre-training left untrained: the format must be in pre-training
+    docs = student.pretraining_documents(arith, tiny_tokenizer)
+    seen = {t for d in docs for t in tiny_tokenizer(d, add_special_tokens=False)["input_ids"]}
+    (a, op1, b, s), (_, op2, c, r) = problems.Expression(**_problems(arith)["pool"][0]["expression_parts"]).steps
+    trace = f"<think>\n{a} {op1} {b} = {s}.\n{s} {op2} {c} = {r}.\n</think>\n{verifier.answer_line(str(r))}"
+    _, labels = batching.encode_example(tiny_tokenizer, "Compute it.", trace)
+    assert {t for t in labels if t != batching.IGNORE} <= seen
+    assert not {t for t in labels if t != batching.IGNORE} <= {
+        t for d in problems.pretraining_corpus(arith) for t in tiny_tokenizer(d, add_special_tokens=False)["input_ids"]}
+    assert set(problems.pretraining_corpus(arith)) < set(docs)
+    assert not any(p["question"][len("Compute "):-1] in d for d in docs for p in _problems(arith)["pool"])
 
 
 def _requests(pool, seed=0):

@@ -1,4 +1,4 @@
-from compress_distill import io, numerics, problems, runtime, student
+from compress_distill import io, numerics, runtime, student
 from compress_distill.tokens import load_tokenizer
 
 log = runtime.start(snakemake, "pretrain")
@@ -7,9 +7,9 @@ spec = snakemake.params.student
 tokenizer = load_tokenizer(snakemake.input.tokenizer)
 model = student.build_model(spec["model"], tokenizer, snakemake.params.seed)
 log.info("%s: %d parameters", snakemake.wildcards.student, student.count_parameters(model))
-corpus = problems.pretraining_corpus(snakemake.params.arithmetic)
+corpus = student.pretraining_documents(snakemake.params.arithmetic, tokenizer)
 losses = student.pretrain(model, tokenizer, corpus, spec["pretrain"], snakemake.params.seed, log=log.info)
 with io.atomic_dir(snakemake.output.folder) as tmp:
     model.save_pretrained(tmp)
     tokenizer.save_pretrained(tmp)
-    io.write_json(f"{tmp}/pretrain.json", {"facts": len(corpus), "final_loss": losses[-1], "steps": len(losses)})
+    io.write_json(f"{tmp}/pretrain.json", {"documents": len(corpus), "final_loss": losses[-1], "steps": len(losses)})
