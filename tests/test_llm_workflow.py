@@ -45,9 +45,9 @@ COMPRESS_PROMPT = "{question}\n{trace}"
 
 @pytest.fixture(scope="session")
 def demo_data(tmp_path_factory):
-    """A pre-trained base on the demo's task (wider than the demo's students, trained longer: its fine-tunes serve
-    as the LLM teacher and compressor below), its tokenizer, and raw / compressed / answer-only training examples
-    from the demo's verbose teacher."""
+    """A base of the demo's `small` size pre-trained on the demo's facts, its tokenizer, and raw / compressed /
+    answer-only training examples from the demo's verbose teacher (fine-tuned longer than the demo trains: the
+    fine-tunes serve as the LLM teacher and compressor below)."""
     from transformers import AutoTokenizer
 
     root = tmp_path_factory.mktemp("llms")
