@@ -241,4 +241,8 @@ def pretraining_corpus(spec: dict) -> list[str]:
     """Plain one-operation arithmetic ("Compute 3 + 4. 3 + 4 = 7.") for briefly pre-training students: it teaches
     the facts and the copying that the two-step task needs, in the traces' surface form, without any two-step problem.
     """
-    return [f"Compute {a} {op} {b}. {a} {op} {b} = {r}." for a, op, b, r in single_step_facts(spec)]
+    return [fact_line(*fact) for fact in single_step_facts(spec)]
+
+
+def fact_line(a: int, op: str, b: int, result: int) -> str:
+    return f"Compute {a} {op} {b}. {a} {op} {b} = {result}."

@@ -75,15 +75,17 @@ def pretraining_documents(arithmetic: dict, tokenizer) -> list[str]:
     markers, a ``<think>`` block, the boxed answer line, end of turn) — never a two-step problem. A LoRA student
     cannot learn the embedding of a token its pre-training never used (measured: the demo's LoRA student fitted
     compressed traces to a loss of 1.3 after facts alone, 0.01–0.03 with the exchanges)."""
-    from .problems import pretraining_corpus, single_step_facts
+    from .engine import join_reasoning
+    from .problems import fact_line, single_step_facts
     from .verifier import answer_line
 
     def exchange(a, op, b, r):
         prompt = tokenizer.apply_chat_template([{"role": "user", "content": f"Compute {a} {op} {b}."}],
                                                add_generation_prompt=True, tokenize=False)
-        return f"{prompt}<think>\n{a} {op} {b} = {r}.\n</think>\n{answer_line(str(r))}{tokenizer.eos_token}"
+        return prompt + join_reasoning(answer_line(str(r)), f"{a} {op} {b} = {r}.") + tokenizer.eos_token
 
-    return pretraining_corpus(arithmetic) + [exchange(*fact) for fact in single_step_facts(arithmetic)]
+    facts = single_step_facts(arithmetic)
+    return [fact_line(*fact) for fact in facts] + [exchange(*fact) for fact in facts]
 
 
 def pretraining_batches(lines: list[str], tokenizer, seq_len: int, batch_size: int, steps: int, seed: int):
