@@ -17,12 +17,15 @@ CHAT_TEMPLATE = (
     "{%- if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{%- endif %}"
 )
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>"]
+CHAT_ROLES = ("user", "assistant")
 THINK_TOKENS = ["<think>", "</think>"]
 
 
 def train_tokenizer(texts: list[str], vocab_size: int, out_dir: str | Path) -> None:
     """A byte-level BPE with single-digit tokens (helps arithmetic), Qwen-style chat markers, saved with
-    ``save_pretrained`` so that ``AutoTokenizer`` loads it like any hub tokenizer."""
+    ``save_pretrained`` so that ``AutoTokenizer`` loads it like any hub tokenizer. It also learns the chat template's
+    role lines, as often as prompts carry them: the trainer never sees the template, and would spell "assistant" in
+    seven tokens in every prompt."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -37,7 +40,8 @@ def train_tokenizer(texts: list[str], vocab_size: int, out_dir: str | Path) -> N
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tok.train_from_iterator(texts, trainer=trainer)
+    role_lines = [f"{role}\n" for role in CHAT_ROLES] * len(texts)
+    tok.train_from_iterator([*texts, *role_lines], trainer=trainer)
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tok, eos_token="<|im_end|>", pad_token="<|endoftext|>", bos_token=None
     )

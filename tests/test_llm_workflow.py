@@ -19,8 +19,9 @@ from compress_distill.engines.synthetic import SyntheticTeacher
 from compress_distill.settings import TrainingSettings
 from conftest import REDUCED, ROOT, copy_workflow, snakemake
 
+DEMO = yaml.safe_load((ROOT / "presets/demo.yaml").read_text())
 # the demo's task: 900 distinct problems up to operand order need its operand range
-ARITH = yaml.safe_load((ROOT / "presets/demo.yaml").read_text())["problems"]["arithmetic"]
+ARITH = DEMO["problems"]["arithmetic"]
 
 SERVE = {"kind": "transformers", "device": "cpu", "startup_timeout_s": 120}
 
@@ -59,9 +60,7 @@ def demo_data(tmp_path_factory):
     student.train_tokenizer([p["question"] + "\n" + t for p, t in zip(pool, raw)]
                             + problems.pretraining_corpus(ARITH), 1024, root / "tok")
     tokenizer = AutoTokenizer.from_pretrained(root / "tok")
-    arch = {"hidden_size": 96, "intermediate_size": 384, "num_hidden_layers": 3, "num_attention_heads": 4,
-            "num_key_value_heads": 2, "head_dim": 24, "max_position_embeddings": 512, "tie_word_embeddings": True}
-    model = student.build_model({"architecture": arch}, tokenizer, seed=0)
+    model = student.build_model(DEMO["students"]["small"]["model"], tokenizer, seed=0)
     student.pretrain(model, tokenizer, problems.pretraining_corpus(ARITH),
                      {"steps": 800, "lr": 3e-3, "weight_decay": 0.01, "warmup_ratio": 0.05, "seq_len": 128,
                       "batch_size": 16}, seed=0, log=lambda *_: None)
@@ -78,12 +77,14 @@ def demo_data(tmp_path_factory):
 def llms(demo_data):
     """(raw-trace student, compressed-trace student) folders, fully fine-tuned."""
     d = demo_data
-    return tuple(_fine_tune(d["root"] / "base", d["tokenizer"], d[t], 12, 8, d["root"] / t)
+    return tuple(_fine_tune(d["root"] / "base", d["tokenizer"], d[t], *FULL_SCHEDULE, d["root"] / t)
                  for t in ("raw", "compressed"))
 
 
-DEMO_LORA = {"r": 32, "alpha": 64, "dropout": 0.0,
-             "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]}
+DEMO_LORA = DEMO["students"]["tiny"]["lora"]
+# (epochs, examples per step): 1,200 steps either way; LoRA keeps the larger steps, full fine-tuning the demo's
+# cheaper ones (half the tokens)
+FULL_SCHEDULE, LORA_SCHEDULE = (6, 4), (12, 8)
 
 
 def _evaluate(model_dir, n=100):
@@ -104,7 +105,8 @@ def test_raw_trace_students_stop_on_their_own_and_beat_answer_only(demo_data, ll
     teach more than answers alone, fully fine-tuned and with LoRA."""
     d, lora = demo_data, DEMO_LORA if tuning == "lora" else None
     folders = {t: (llms[0] if t == "raw" and not lora else
-                   _fine_tune(d["root"] / "base", d["tokenizer"], d[t], 12, 8, d["root"] / f"{tuning}-{t}",
+                   _fine_tune(d["root"] / "base", d["tokenizer"], d[t], *(LORA_SCHEDULE if lora else FULL_SCHEDULE),
+                              d["root"] / f"{tuning}-{t}",
                               lora=lora, lr=3e-3 if lora else 1e-3))
                for t in ("raw", "answer-only")}
     (raw_acc, raw_stop), (ans_acc, ans_stop) = (_evaluate(folders[t]) for t in ("raw", "answer-only"))
