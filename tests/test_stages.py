@@ -71,6 +71,14 @@ def _requests(pool, seed=0):
     return teacher.requests_for(pool, "{question}", seed, "t")
 
 
+def test_the_trained_tokenizer_spells_each_chat_role_in_one_token(tiny_tokenizer):
+    """Its corpus never shows the chat template, yet every prompt carries the role names."""
+    prompt = tiny_tokenizer.apply_chat_template([{"role": "user", "content": "Compute 3 + 4."}],
+                                                add_generation_prompt=True, tokenize=False)
+    pieces = tiny_tokenizer.convert_ids_to_tokens(tiny_tokenizer(prompt, add_special_tokens=False)["input_ids"])
+    assert {"user", "assistant"} <= set(pieces), pieces
+
+
 def test_synthetic_teacher_is_deterministic_per_request_whatever_the_chunking(arith):
     pool = _problems(arith)["pool"]
     engine = SyntheticTeacher(SPEC)
