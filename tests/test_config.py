@@ -62,9 +62,11 @@ def test_defaults_are_filled_from_the_schema():
 
 def test_student_overrides_apply_to_every_target_of_that_student():
     cfg = cd_config.validate(_load("presets/demo.yaml"))
-    tiny = cd_config.student_training(cfg, "tiny")
-    assert tiny["lr"] == cfg["students"]["tiny"]["training"]["lr"]
-    assert {k: v for k, v in tiny.items() if k != "lr"} == {k: v for k, v in cfg["training"].items() if k != "lr"}
+    tiny, overrides = cd_config.student_training(cfg, "tiny"), cfg["students"]["tiny"]["training"]
+    assert overrides and {k: tiny[k] for k in overrides} == overrides
+    assert {k: v for k, v in tiny.items() if k not in overrides} == {
+        k: v for k, v in cfg["training"].items() if k not in overrides}
+    assert cd_config.student_training(cfg, "small") == cfg["training"]
 
 
 def test_paper_grid_is_48_main_plus_7_truncation_runs():
