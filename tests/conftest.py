@@ -25,7 +25,7 @@ def arith() -> dict:
 
 # `make test` hands each pytest worker whole files in collection order (--dist loadfile --no-loadscope-reorder; xdist
 # would otherwise put the files with the most tests first): the longest files, measured, go first, so that no worker
-# is left alone with a long file at the end (test_llm_workflow scheduled last made the suite 29 min instead of ~20)
+# is left alone with a long file at the end
 LONGEST_FIRST = ["test_llm_workflow.py", "test_faults.py", "test_workflow.py", "test_reruns.py", "test_numerics.py",
                  "test_resume.py", "test_distributed.py", "test_dry_run_cost.py"]
 
