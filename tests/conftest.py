@@ -34,6 +34,7 @@ def pytest_collection_modifyitems(items):
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
 
+
 @pytest.fixture(scope="session")
 def tiny_tokenizer(tmp_path_factory, arith):
     from transformers import AutoTokenizer
