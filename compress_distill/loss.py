@@ -11,10 +11,11 @@ def _decoder_and_head(model):
     return base.get_decoder(), base.get_output_embeddings()
 
 
-def summed_loss(model, batch: dict, chunk_tokens: int = 4096):
+def summed_loss(model, batch: dict, chunk_tokens: int = 4096, keep_logits_bytes: int = 2**26):
     """Sum of next-token cross-entropy over the labelled positions, without materialising fp32 logits for the
     whole micro-batch: only labelled positions go through the output layer, ``chunk_tokens`` at a time, each chunk
-    recomputed in the backward pass (liger-kernel's fused linear cross-entropy replaces this where installed)."""
+    recomputed in the backward pass when its logits would take more than ``keep_logits_bytes`` (liger-kernel's fused
+    linear cross-entropy replaces this where installed)."""
     import torch
     import torch.nn.functional as F
     from torch.utils.checkpoint import checkpoint
@@ -36,7 +37,8 @@ def summed_loss(model, batch: dict, chunk_tokens: int = 4096):
     total = hidden.new_zeros((), dtype=torch.float32)
     for start in range(0, hidden.size(0), chunk_tokens):
         h, y = hidden[start : start + chunk_tokens], targets[start : start + chunk_tokens]
-        total = total + checkpoint(chunk_loss, h, y, use_reentrant=False)
+        small = h.size(0) * head.out_features * 4 <= keep_logits_bytes  # cheaper to keep than to recompute
+        total = total + (chunk_loss(h, y) if small else checkpoint(chunk_loss, h, y, use_reentrant=False))
     return total
 
 

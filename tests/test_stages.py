@@ -12,7 +12,7 @@ from compress_distill import (batching, compressor, decontamination, evaluation,
 from compress_distill.decontamination import Settings
 from compress_distill.engine import Completion, Request
 from compress_distill.engines.extractive import ExtractiveCompressor
-from compress_distill.engines.synthetic import SyntheticTeacher
+from compress_distill.engines.synthetic import SyntheticTeacher, language_documents
 from conftest import BAD_ROWS
 
 SPEC = {"verbosity": 2, "self_check": 0.6, "error_rate": 0.0, "no_answer_rate": 0.0, "max_tokens": 200}
@@ -65,6 +65,23 @@ def test_pretraining_documents_train_every_token_a_compressed_trace_writes(arith
         t for d in problems.pretraining_corpus(arith) for t in tiny_tokenizer(d, add_special_tokens=False)["input_ids"]}
     assert set(problems.pretraining_corpus(arith)) < set(docs)
     assert not any(p["question"][len("Compute "):-1] in d for d in docs for p in _problems(arith)["pool"])
+
+
+def test_pretraining_documents_train_every_token_of_a_raw_trace_and_its_prompt(arith, tiny_tokenizer):
+    # the teachers' sentences too: under LoRA an embedding left untrained stays random
+    docs = student.pretraining_documents(arith, tiny_tokenizer)
+    language = set(language_documents(problems.single_step_facts(arith)))
+    pool = _problems(arith)["pool"]
+    traces = SyntheticTeacher({**SPEC, "self_check": 1.0}).generate(_requests(pool))
+    rows = [batching.encode_example(tiny_tokenizer, p["question"], c.text) for p, c in zip(pool, traces)]
+    written = {t for ids, _ in rows for t in ids}
+
+    def trained(texts):
+        return {t for d in texts for t in tiny_tokenizer(d, add_special_tokens=False)["input_ids"]}
+
+    assert written <= trained(docs)
+    assert not written <= trained(d for d in docs if d not in language)
+    assert not any(p["question"][len("Compute "):-1] in d for d in language for p in pool)
 
 
 def _requests(pool, seed=0):

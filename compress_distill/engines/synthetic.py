@@ -30,6 +30,19 @@ def format_step(left: int, op: str, right: int, result: int) -> str:
     return f"{left} {op} {right} = {result}"
 
 
+def language_documents(facts: list[tuple[int, str, int, int]]) -> list[str]:
+    """A few lines per one-step fact (a, op, b, result) in the sentences these teachers write — an opener, a filler, a
+    check, the closing line — never a two-step problem: a pre-trained base knows its teachers' words. Without them a
+    LoRA student kept random, frozen embeddings for a fifth of the tokens in raw traces (measured on the demo)."""
+    docs = []
+    for i, (a, op, b, result) in enumerate(facts):
+        expr = f"({a} {op} {b})"
+        docs.append("\n".join([OPENERS[i % len(OPENERS)].format(e=expr), FILLERS[i % len(FILLERS)],
+                               CHECKS[i // len(OPENERS) % len(CHECKS)].format(s=format_step(a, op, b, result)),
+                               f"So {expr} = {result}."]))
+    return docs
+
+
 def _with_error(expr: Expression, rng: random.Random) -> list[tuple[int, str, int, int]]:
     """The expression's steps with one arithmetic slip, carried through to the final result."""
     (a, op1, b, s), (_, op2, c, _) = expr.steps
