@@ -56,10 +56,8 @@ def peak_memory_bytes() -> int:
 def apply_lora(model, lora: dict):
     from peft import LoraConfig, get_peft_model
 
-    return get_peft_model(model, LoraConfig(
-        r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"],
-        target_modules=lora["target_modules"], modules_to_save=lora.get("modules_to_save"), task_type="CAUSAL_LM",
-    ))
+    return get_peft_model(model, LoraConfig(r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"],
+        target_modules=lora["target_modules"], modules_to_save=lora.get("modules_to_save"), task_type="CAUSAL_LM"))
 
 
 @dataclass
