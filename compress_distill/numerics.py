@@ -5,9 +5,11 @@ oneDNN by its ISA. Each changes floating-point summation order, and small models
 those last-bit differences into accuracy differences of tens of points. With ``cpu.dispatch: avx2`` (the default)
 every job runs with all three held to a level that every x86-64 CPU since 2013-2015 has and that gives the same bits
 on Intel and AMD: ATen at AVX2, MKL on its ``COMPATIBLE`` branch (MKL documents its AVX2 branch as reproducible only
-across Intel CPUs; on others it silently falls back to automatic dispatch), oneDNN at most AVX2. Thread counts are
-fixed by the rule. The workflow sets these variables for every job (``rules/common.smk``); a torch job checks they
-are in effect before computing, so a number is never produced under another dispatch by accident.
+across Intel CPUs; on others it silently falls back to automatic dispatch), oneDNN at most AVX2 — and the matrix
+products, where training spends most of its time, moved off MKL's slow ``COMPATIBLE`` code onto OpenBLAS's AVX2
+kernels (:mod:`.gemm`). Thread counts are fixed by the rule. The workflow sets these variables for every job
+(``rules/common.smk``); a torch job checks they are in effect before computing, so a number is never produced under
+another dispatch by accident.
 
 What stays machine-dependent: GPU kernels, and CPUs that are not x86-64 (the pins do not apply there).
 """
@@ -17,10 +19,12 @@ from __future__ import annotations
 import os
 import platform
 
+from . import gemm
+
 DISPATCH_PINS: dict[str, dict[str, str]] = {
     # MKL's reproducibility conditions also ask that it never change its thread count at run time
     "avx2": {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "COMPATIBLE", "ONEDNN_MAX_CPU_ISA": "AVX2",
-             "MKL_DYNAMIC": "FALSE", "OMP_DYNAMIC": "FALSE"},
+             "MKL_DYNAMIC": "FALSE", "OMP_DYNAMIC": "FALSE", "OPENBLAS_CORETYPE": gemm.CORE},
     "native": {},  # whatever the machine and the environment pick: results may differ from machine to machine
 }
 DISPATCH_VARIABLE = "COMPRESS_DISTILL_CPU_DISPATCH"  # tells a job which setting its environment was made for
@@ -65,7 +69,8 @@ def pin_torch(threads: int) -> dict:
                            f"({cpu_model()}); the pinned numerics need an x86-64 CPU with AVX2")
     torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(True, warn_only=True)
-    return {"dispatch": dispatch, "torch_cpu_capability": capability, "threads": threads, **machine()}
+    blas = gemm.pin(threads) if dispatch == "avx2" and platform.machine() in X86_64 else {}
+    return {"dispatch": dispatch, "torch_cpu_capability": capability, "threads": threads, **blas, **machine()}
 
 
 def machine() -> dict:

@@ -1,11 +1,14 @@
 """Same numbers on any x86-64 machine: the reduced run under this CPU's own dispatch and under an emulated AVX2-only
 CPU (ATen, MKL and oneDNN each held to AVX2 through the environment) gives byte-identical manifests, equal to the
 one committed beside the config; without the pins (cpu.dispatch: native) the same two runs compute different
-bits."""
+bits. Under the pins torch's CPU matrix products run on OpenBLAS's Haswell kernels (compress_distill.gemm)."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -37,6 +40,41 @@ def test_a_torch_job_refuses_to_compute_without_its_pins(monkeypatch):
     monkeypatch.delenv("MKL_CBWR", raising=False)
     with pytest.raises(RuntimeError, match="MKL_CBWR=COMPATIBLE"):
         numerics.pin_torch(1)
+
+
+PINNED_PRODUCTS = """
+import json, numpy as np, torch
+from compress_distill import numerics
+info = numerics.pin_torch(2)
+g = torch.Generator().manual_seed(0)
+x = torch.randn(64, 96, generator=g, requires_grad=True)
+w = torch.randn(256, 96, generator=g)
+bias = torch.randn(256, generator=g)
+q, k = torch.randn(8, 128, 24, generator=g), torch.randn(8, 128, 24, generator=g)
+y = torch.nn.functional.linear(x, w)  # a transposed weight: BLAS takes it as it is
+y.sum().backward()
+xn, wn = x.detach().numpy(), w.numpy()
+checks = {
+    "linear": np.array_equal(y.detach().numpy(), xn @ wn.T),
+    "backward": np.array_equal(x.grad.numpy(), np.ones((64, 256), np.float32) @ wn),
+    "bmm": np.array_equal(torch.bmm(q, k.transpose(1, 2)).numpy(), np.matmul(q.numpy(), k.numpy().transpose(0, 2, 1))),
+    "addmm": np.allclose(torch.addmm(bias, x.detach(), w.t(), beta=0.5, alpha=2.0).numpy(),
+                         2.0 * (xn.astype(np.float64) @ wn.T.astype(np.float64)) + 0.5 * bias.numpy(), atol=1e-4),
+    "values": np.allclose(y.detach().numpy(), xn.astype(np.float64) @ wn.T.astype(np.float64), atol=1e-4),
+}
+print(json.dumps({"info": info, "checks": checks}))
+"""
+
+
+def test_pinned_matrix_products_run_on_openblas_haswell_kernels():
+    """Under the pins torch's CPU matrix products — a linear layer, its backward, a batched product — give exactly
+    the bits of numpy's OpenBLAS on the same threads (MKL, whose kernels these replace, gives others), and the
+    right values."""
+    env = {**os.environ, **numerics.environment("avx2"), "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", PINNED_PRODUCTS], env=env, capture_output=True, text=True, check=True)
+    result = json.loads(done.stdout.splitlines()[-1])
+    assert result["info"]["blas"] == "OpenBLAS Haswell" and result["info"]["blas_threads"] == 2
+    assert all(result["checks"].values()), result["checks"]
 
 
 def test_pinned_runs_agree_across_dispatch_and_with_the_committed_manifest(finished, workdir, tmp_path):
