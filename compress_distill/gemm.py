@@ -1,11 +1,12 @@
 """torch's CPU matrix products on one fixed BLAS code path, fast and the same bits on any AVX2 CPU.
 
-MKL gives the same bits on Intel and AMD CPUs only on its ``COMPATIBLE`` branch, which runs SSE code: measured
-10-15 GFLOPS on one thread of an AVX-512 Xeon (30-37 on its AVX2 branch, which MKL keeps reproducible only across
-Intel CPUs), and the demo's training spent two thirds of its time there. OpenBLAS — numpy's BLAS — picks kernels and
-blocking by core type and nothing else; held to its ``Haswell`` core type (AVX2 + FMA, ``OPENBLAS_CORETYPE``) and a
-fixed thread count, its sgemm runs the same instructions in the same order on any AVX2 CPU, at 30-60 GFLOPS there.
-Its result does depend on the thread count (measured), so that is set from the job's threads like torch's.
+MKL gives the same bits on Intel and AMD CPUs only on its ``COMPATIBLE`` branch, which runs SSE code: measured 10-15
+GFLOPS on one thread of an AVX-512 Xeon (30-37 on its AVX2 branch, which MKL keeps reproducible only across Intel
+CPUs), and a demo pre-training step spent ~80% of its time there (mm, and flash attention's own GEMM). OpenBLAS —
+numpy's BLAS — picks kernels and blocking by core type and nothing else; held to its ``Haswell`` core type (AVX2 +
+FMA, ``OPENBLAS_CORETYPE``) and a fixed thread count, its sgemm runs the same instructions in the same order on any
+AVX2 CPU, at 30-60 GFLOPS there. Its result does depend on the thread count (measured), so that is set from the
+job's threads like torch's.
 
 :func:`pin` re-registers ATen's CPU ``mm``, ``addmm`` and ``bmm`` kernels to call it. Autograd's backward formulas,
 ``nn.Linear``, LoRA layers and the math path of scaled-dot-product attention all reach these three. CPU
