@@ -36,14 +36,15 @@ def _strip_docstrings(tree: ast.AST) -> ast.AST:
 
 @lru_cache(maxsize=None)
 def _parsed(path: Path) -> ast.Module:
-    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    """The file's syntax tree without docstrings, parsed once per process (a dry run asks for each file many times;
+    docstrings hold no imports, so the import scan reads the same tree)."""
+    return _strip_docstrings(ast.parse(path.read_text(encoding="utf-8"), filename=str(path)))
 
 
 @lru_cache(maxsize=None)
 def source_digest(path: Path) -> str:
     """A digest of what the file runs: its syntax tree without docstrings (comments and layout are not in it)."""
-    tree = _strip_docstrings(ast.parse(path.read_text(encoding="utf-8"), filename=str(path)))
-    return hashlib.sha256(ast.dump(tree, annotate_fields=False).encode()).hexdigest()[:DIGEST_CHARS]
+    return hashlib.sha256(ast.dump(_parsed(path), annotate_fields=False).encode()).hexdigest()[:DIGEST_CHARS]
 
 
 @lru_cache(maxsize=None)
@@ -65,7 +66,8 @@ def module_file(package_dir: Path, module: str) -> Path | None:
     return None
 
 
-def imports_in(path: Path, package_dir: Path) -> tuple[set[str], set[str]]:
+@lru_cache(maxsize=None)
+def imports_in(path: Path, package_dir: Path) -> tuple[frozenset[str], frozenset[str]]:
     """(package names, third-party top-level names) that ``path`` imports anywhere in its body."""
     inside = path.is_relative_to(package_dir)
     own, third = set(), set()
@@ -91,7 +93,7 @@ def imports_in(path: Path, package_dir: Path) -> tuple[set[str], set[str]]:
                 own.add(name)
             elif top and top not in sys.stdlib_module_names and top != "__future__":
                 third.add(top)
-    return own, third
+    return frozenset(own), frozenset(third)
 
 
 def closure(root: Path, entry: str, extra_modules: tuple[str, ...] = ()) -> tuple[list[Path], list[str]]:
@@ -124,15 +126,17 @@ def _release(version: str) -> str:
     return version.split("+", 1)[0]
 
 
+@lru_cache(maxsize=None)
+def _installed(dist: str) -> str:
+    try:
+        return _release(importlib.metadata.version(dist))
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
 def versions(top_level_names: list[str]) -> dict[str, str]:
     """Installed release of the distribution behind each import name (``not installed`` where none is)."""
-    out = {}
-    for name in top_level_names:
-        for dist in _distributions().get(name, [name]):
-            try:
-                out[dist] = _release(importlib.metadata.version(dist))
-            except importlib.metadata.PackageNotFoundError:
-                out[dist] = "not installed"
+    out = {dist: _installed(dist) for name in top_level_names for dist in _distributions().get(name, [name])}
     return dict(sorted(out.items()))
 
 

@@ -3,7 +3,6 @@ import os
 import re
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 from snakemake.common import overwrite_function_params
 
@@ -43,6 +42,17 @@ def signed(fn):
     """
     overwrite_function_params(fn, inspect.signature(fn).parameters)
     return fn
+
+
+def per_model(section, key, fn):
+    """``fn(name)`` for the model ``config[section][wildcards.<key>]`` (``fn(None)`` for the single block
+    ``config[section]`` when ``key`` is None): the value itself where every model of the section gives the same
+    one, so that Snakemake has no callable to evaluate for each of thousands of jobs; else an input function.
+    """
+    values = [fn(name) for name in (config[section] if key else [None])]
+    if values and all(v == values[0] for v in values):
+        return values[0]
+    return signed(lambda wc: fn(getattr(wc, key)))
 
 
 R = f"results/{config['run']}"
@@ -121,30 +131,36 @@ def engine_env(section, key, default):
     it starts, has its own stack.
     """
 
-    def env(wildcards):
-        block = config[section][getattr(wildcards, key)] if key else config[section]
+    def env(name):
+        block = config[section][name] if key else config[section]
         spec = block.get("engine", {"kind": "hf"})
         return f"../envs/{cd_engines.env_of(spec, default)}.yaml"
 
-    return env
+    return per_model(section, key, env)
 
 
 def model_identity(script, section, key):
     """The identity of a rule whose engine is ``config[section][wildcards.<key>]["engine"]``."""
-    return signed(
-        lambda wc: engine_identity(script, config[section][getattr(wc, key)]["engine"])
+    return per_model(
+        section,
+        key,
+        lambda name: engine_identity(script, config[section][name]["engine"]),
     )
 
 
 def prompt(section, key):
     """A prompt template: an input by existence only (a clone or `touch` must not rerun); its content counts through
     the `prompt` param (:func:`prompt_digest`)."""
-    return signed(lambda wc: ancient(config[section][getattr(wc, key)]["prompt"]))
+    return per_model(
+        section, key, lambda name: ancient(config[section][name]["prompt"])
+    )
 
 
 def prompt_digest(section, key):
-    return signed(
-        lambda wc: cd_identity.file_digest(config[section][getattr(wc, key)]["prompt"])
+    return per_model(
+        section,
+        key,
+        lambda name: cd_identity.file_digest(config[section][name]["prompt"]),
     )
 
 
@@ -173,15 +189,6 @@ def guard_generations():
 
 
 # ---- per-model resources (config), as Snakemake resources; threads pinned from config
-def _resources_of(section, key):
-    def get(wildcards):
-        name = getattr(wildcards, key) if key else None
-        block = config[section][name] if name else config[section]
-        return block.get("resources", {})
-
-    return get
-
-
 def retry_request(first, attempt, site_limit):
     """What attempt ``attempt`` asks for: a Snakemake retry follows a failure (out of memory or time, an error), so
     it grows ``first`` × attempt, up to the site's limit (a preempted job is requeued by SLURM unchanged).
@@ -196,55 +203,61 @@ def model_resources(section, key=None):
     total. A GPU job's threads are its CPUs per node (``cpus_per_gpu`` × GPUs), so torch is pinned to what SLURM
     gave it; memory and runtime grow with each retry, up to the site's limits (``retry_request``).
     """
-    spec = _resources_of(section, key)
 
-    def gpus(wc):
-        return spec(wc).get("gpus", 0)
+    def spec(name):
+        return (config[section][name] if key else config[section]).get("resources", {})
 
-    def threads(wc):
+    def gpus(name):
+        return spec(name).get("gpus", 0)
+
+    def threads(name):
         return (
-            gpus(wc) * spec(wc).get("cpus_per_gpu", 8)
-            if gpus(wc)
-            else spec(wc).get("threads", 1)
+            gpus(name) * spec(name).get("cpus_per_gpu", 8)
+            if gpus(name)
+            else spec(name).get("threads", 1)
         )
 
-    resources = {
+    def grows(field, default, site_limit):
+        return signed(
+            lambda wc, attempt: retry_request(
+                spec(getattr(wc, key) if key else None).get(field, default),
+                attempt,
+                site_limit,
+            )
+        )
+
+    fixed = {
         # the count torch uses even where Snakemake lowers `threads` to --cores (results may depend on it)
         "fixed_threads": threads,
-        "mem_mb": lambda wc, attempt: retry_request(
-            spec(wc).get("mem_mb", 4000), attempt, "max_mem_mb"
-        ),
-        "runtime": lambda wc, attempt: retry_request(
-            spec(wc).get("runtime", 60), attempt, "max_runtime"
-        ),
-        "nodes": lambda wc: spec(wc).get("nodes", 1),
-        "gpu": lambda wc: gpus(wc) * spec(wc).get("nodes", 1),
+        "nodes": lambda name: spec(name).get("nodes", 1),
+        "gpu": lambda name: gpus(name) * spec(name).get("nodes", 1),
         # empty / 0 on CPU jobs: the plugin then asks for no GPU model and sets --cpus-per-task from threads
-        "gpu_model": lambda wc: ((spec(wc).get("gpu_model") or "") if gpus(wc) else ""),
-        "cpus_per_gpu": lambda wc: (spec(wc).get("cpus_per_gpu", 8) if gpus(wc) else 0),
+        "gpu_model": lambda name: (
+            (spec(name).get("gpu_model") or "") if gpus(name) else ""
+        ),
+        "cpus_per_gpu": lambda name: (
+            spec(name).get("cpus_per_gpu", 8) if gpus(name) else 0
+        ),
     }
-    names = list(config[section]) if key else [None]
-
-    def fixed_or_signed(fn):
-        """The value itself where every model of the section has the same one: Snakemake then has no callable to
-        evaluate for each of thousands of jobs."""
-        if "attempt" not in inspect.signature(fn).parameters:
-            values = {fn(SimpleNamespace(**{key: n} if key else {})) for n in names}
-            if len(values) == 1:
-                return values.pop()
-        return signed(fn)
-
     return {
-        "threads": fixed_or_signed(threads),
-        "resources": {name: fixed_or_signed(fn) for name, fn in resources.items()},
+        "threads": per_model(section, key, threads),
+        "resources": {
+            "mem_mb": grows("mem_mb", 4000, "max_mem_mb"),
+            "runtime": grows("runtime", 60, "max_runtime"),
+            **{name: per_model(section, key, fn) for name, fn in fixed.items()},
+        },
     }
 
 
-def cpu_resources(stage):
+def cpu_resources(stage, grouped=False):
     """Memory and runtime of a CPU rule: the simulator's measurements, fitted and extrapolated to this config's
-    sizes with a margin (compress_distill.cpu_costs); a retry grows them, up to the site's limits.
+    sizes with a margin (compress_distill.cpu_costs); a retry grows them, up to the site's limits. A ``grouped``
+    stage (seconds of CPU riding in its shard's GPU job) asks for constants: a retry grows the group's request
+    through the GPU job's, which dominates it, and thousands of jobs have no callable to evaluate.
     """
     mem, minutes = cd_cpu_costs.declared(stage, config)
+    if grouped:
+        return {"mem_mb": mem, "runtime": minutes}
     return {
         "mem_mb": signed(lambda wc, attempt: retry_request(mem, attempt, "max_mem_mb")),
         "runtime": signed(
@@ -304,12 +317,11 @@ def converted_input(section, key):
     model), as an input: the conversion runs first, and the job reruns when the folder's content changes.
     """
 
-    @signed
-    def get(wc):
-        model = config[section][getattr(wc, key)]["engine"].get("model")
+    def get(name):
+        model = config[section][name]["engine"].get("model")
         return [model] if model in CONVERTED else []
 
-    return get
+    return per_model(section, key, get)
 
 
 @signed
@@ -365,6 +377,7 @@ def selection_compressors(teacher, regime):
 @signed
 def selection_shards(wc):
     """Per shard: the verified traces and what each compressor its targets use made of them (selection's inputs)."""
+    compressors = selection_compressors(wc.teacher, wc.regime)
     return [
         {
             "verified": rules.verify.output.kept.format(teacher=wc.teacher, shard=s),
@@ -372,7 +385,7 @@ def selection_shards(wc):
                 c: rules.compress.output.records.format(
                     teacher=wc.teacher, compressor=c, shard=s
                 )
-                for c in selection_compressors(wc.teacher, wc.regime)
+                for c in compressors
             },
         }
         for s in SHARDS

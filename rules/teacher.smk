@@ -41,7 +41,7 @@ rule verify:
     conda:
         "../envs/core.yaml"
     resources:
-        **cpu_resources("verify"),
+        **cpu_resources("verify", grouped=True),
     params:
         identity=identity("verify"),
         verifier=config["problems"]["pool"]["verifier"],

@@ -14,7 +14,7 @@ rule truncate:
     conda:
         "../envs/core.yaml"
     resources:
-        **cpu_resources("truncate"),
+        **cpu_resources("truncate", grouped=True),
     params:
         identity=identity("truncate"),
         unit=config["truncation"]["unit"],

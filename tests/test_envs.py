@@ -88,4 +88,5 @@ def test_an_import_added_to_a_stage_is_a_gap_in_its_env(tmp_path, monkeypatch):
     module = ROOT / "compress_distill" / "truncation.py"
     monkeypatch.setattr(identity, "_parsed", lambda path: __import__("ast").parse(
         path.read_text() + ("\nimport seaborn\n" if path == module else "")))
+    monkeypatch.setattr(identity, "imports_in", identity.imports_in.__wrapped__)  # past its per-process cache
     assert missing(rule, env, script) == {"seaborn": "seaborn"}
