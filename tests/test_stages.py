@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from compress_distill import (batching, compressor, decontamination, evaluation, io, ledger, problems, regime, student,
-                              target, teacher, truncation, verifier)
+                              target, teacher, tokens, truncation, verifier)
 from compress_distill.decontamination import Settings
 from compress_distill.engine import Completion, Request
 from compress_distill.engines.extractive import ExtractiveCompressor
@@ -204,6 +204,17 @@ def test_truncation_in_tokens_of_a_named_tokenizer(tiny_tokenizer, tmp_path):
     n = lambda t: len(tiny_tokenizer(verifier.split_trace(t)[0], add_special_tokens=False)["input_ids"])  # noqa: E731
     assert abs(n(cut) - n(compressed)) <= 1
     assert verifier.split_trace(RAW)[0].startswith(verifier.split_trace(cut)[0])
+
+
+def test_the_trained_tokenizer_is_counted_without_transformers_and_as_transformers_counts(tiny_tokenizer, tmp_path,
+                                                                                         monkeypatch):
+    tiny_tokenizer.save_pretrained(tmp_path)
+    texts = [RAW, verifier.split_trace(RAW)[0], "<think>\n</think>\n\\boxed{4}", "  tabs\tand ünïcode × ÷ 12345", ""]
+    loaded = []
+    monkeypatch.setattr(tokens, "load_tokenizer", loaded.append)  # transformers' loader, which must not be needed
+    assert tokens.count_tokens(str(tmp_path), texts) == [
+        len(ids) for ids in tiny_tokenizer(texts, add_special_tokens=False)["input_ids"]]
+    assert loaded == []
 
 
 def test_truncation_in_batches_cuts_each_trace_as_alone(tiny_tokenizer, tmp_path, monkeypatch):
