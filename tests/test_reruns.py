@@ -115,6 +115,12 @@ def test_protected_generations_stop_the_run_before_any_job_and_touch_accepts(fin
     assert planned(copy, "--configfile", str(protect)) == []
 
 
+def forget_parsed_files():
+    """A file is parsed once per process (a Snakemake run never edits code); this test edits it in between."""
+    for cached in (identity._parsed, identity.imports_in, identity.source_digest):
+        cached.cache_clear()
+
+
 def test_identity_follows_what_runs_not_how_it_is_written(tmp_path):
     root = tmp_path / "w"
     copy_workflow(root)
@@ -126,10 +132,10 @@ def test_identity_follows_what_runs_not_how_it_is_written(tmp_path):
     trainer = root / "compress_distill/trainer.py"
     source = trainer.read_text()
     trainer.write_text(source.replace('"""', '"""Reworded. ', 1) + "\n# note\n")
-    identity.source_digest.cache_clear()
+    forget_parsed_files()
     assert identity.code_identity.__wrapped__(root, "workflow_scripts/train.py") == before
     trainer.write_text(source + "\nX = 1\n")
-    identity.source_digest.cache_clear()
+    forget_parsed_files()
     after = identity.code_identity.__wrapped__(root, "workflow_scripts/train.py")
     assert [f for f in after["code"] if after["code"][f] != before["code"][f]] == ["compress_distill/trainer.py"]
 
