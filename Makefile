@@ -42,10 +42,12 @@ readme-results: $(VENV)/.installed
 # the report test opens the Snakemake report in Debian's headless chromium: installed here when missing (as root).
 # One pytest worker per core, each test file on one worker (its session fixtures are built once), the longest files
 # first (tests/conftest.py), and one torch thread per worker, so the workers share the cores instead of fighting.
+# Then the tests that measure CPU time, alone: a busy sibling core inflates CPU time unevenly.
 test: $(VENV)/.installed
 	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
 		|| echo "chromium could not be installed: tests/test_report.py will be skipped"
-	$(BIN)/python -m pytest -q -n $(CORES) --dist loadfile --no-loadscope-reorder
+	$(BIN)/python -m pytest -q -n $(CORES) --dist loadfile --no-loadscope-reorder -m "not slurm and not alone"
+	$(BIN)/python -m pytest -q -m alone
 
 # The cluster test: installs SLURM (Debian packages, needs root), starts a single-node cluster with accounting,
 # runs the SLURM tests, and stops every daemon by PID whatever the tests did.

@@ -172,9 +172,27 @@ def own_copy(finished: Path, workdir: Path, dest: Path) -> tuple[Path, Path]:
     return cwd, cwd / finished.relative_to(workdir)
 
 
+def _run_reduced(cwd: Path) -> None:
+    snakemake(cwd, "--configfile", REDUCED, "--cores", "2")
+    shutil.copy2(cwd / "results/reduced/manifest.json", cwd / "first-manifest.json")
+
+
 @pytest.fixture(scope="session")
-def finished(workdir) -> Path:
-    """A finished reduced run; its first manifest is kept beside the workflow, since later tests rebuild parts."""
-    snakemake(workdir, "--configfile", REDUCED, "--cores", "2")
-    shutil.copy2(workdir / "results/reduced/manifest.json", workdir / "first-manifest.json")
+def finished(workdir, tmp_path_factory, worker_id) -> Path:
+    """A finished reduced run in this worker's workflow copy; its first manifest is kept beside the workflow, since
+    later tests rebuild parts. Under xdist the run is computed once per test session, by the first worker that needs
+    it, in a folder the workers share, and copied with Snakemake's metadata and file times into each worker's copy
+    (a worker's tests change their copy only)."""
+    if worker_id == "master":
+        _run_reduced(workdir)
+    else:
+        from filelock import FileLock
+
+        shared = tmp_path_factory.getbasetemp().parent / "reduced-run"  # this session's, common to its workers
+        with FileLock(f"{shared}.lock"):
+            if not (shared / "first-manifest.json").exists():
+                _run_reduced(copy_workflow(shared))
+        for part in ("results", ".snakemake"):
+            shutil.copytree(shared / part, workdir / part, symlinks=True)
+        shutil.copy2(shared / "first-manifest.json", workdir / "first-manifest.json")
     return workdir / "results" / "reduced"

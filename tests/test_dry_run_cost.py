@@ -1,6 +1,8 @@
 """The paper preset's dry run costs at most 1.5x the CPU time of a bare Snakefile of the same shape: the same rules,
-output patterns, wildcards and input files for every one of its jobs, with nothing else (no params, identities,
-resources, logs). The bare Snakefile is generated from the real dry run's job list, so it follows the workflow."""
+output patterns, wildcards, groups and input files for every one of its jobs, and the same kind of job (a script
+rule stays a script rule: Snakemake reads a rule's script for each job it plans), with nothing else (no params,
+identities, resources, logs, envs). The bare Snakefile is generated from the real dry run's job list, so it follows
+the workflow."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from conftest import ROOT, copy_workflow
@@ -33,18 +36,19 @@ def inputs(rule):
 RULE = '''rule {name}:
     input: inputs("{name}")
     output: {outputs}{group}
-    shell: "touch {{output}}"
+    {action}
 '''
+SHELL, SCRIPT = 'shell: "touch {output}"', 'script: "touch.py"'
 
 
-def rule_groups() -> dict[str, str]:
-    """The workflow's ``group:`` of each grouped rule: part of the DAG's shape (a dry run lays out group jobs)."""
+def rule_shapes() -> dict[str, tuple[str | None, bool]]:
+    """Per rule of the workflow: its ``group:`` (a dry run lays out group jobs) and whether it runs a script."""
     found = {}
     for smk in (ROOT / "rules").glob("*.smk"):
-        for block in re.split(r"\n(?=rule \w+:)", smk.read_text()):
-            m = re.match(r"rule (\w+):.*?\n    group:\n        \"(\w+)\"", block, re.S)
-            if m:
-                found[m.group(1)] = m.group(2)
+        for block in re.split(r"\n(?=(?:local)?rule \w+:)", smk.read_text()):
+            if m := re.match(r"(?:local)?rule (\w+):", block):
+                group = re.search(r"\n    group:\n        \"(\w+)\"", block)
+                found[m.group(1)] = (group and group.group(1), "\n    script:\n" in block)
     return found
 
 
@@ -94,18 +98,22 @@ def bare_snakefile(jobs: list[dict], dest: Path) -> None:
         key = ",".join(f"{k}={job['wildcards'][k]}" for k in sorted(job["wildcards"]))
         table.setdefault(job["rule"], {})[key] = job["input"]
         patterns.setdefault(job["rule"], [pattern(o, job["wildcards"]) for o in job["output"]])
-    groups = rule_groups()
+    shapes = rule_shapes()
     rules = ['rule all:\n    input: inputs("all")\n'] + [
         RULE.format(name=name, outputs=", ".join(repr(p) for p in outs),
-                    group=f'\n    group: "{groups[name]}"' if name in groups else "")
+                    group=f'\n    group: "{shapes[name][0]}"' if shapes[name][0] else "",
+                    action=SCRIPT if shapes[name][1] else SHELL)
         for name, outs in patterns.items() if name != "all"]
     shutil.copytree(ROOT / "prompts", dest / "prompts")  # the tracked inputs the jobs name
+    (dest / "touch.py").write_text("for path in snakemake.output:\n    open(path, 'w').close()\n")
     (dest / "jobs.json").write_text(json.dumps({**table, "__patterns__": patterns}))
     (dest / "Snakefile").write_text(BARE.format(rules="\n\n".join(rules)))
 
 
+@pytest.mark.alone
 def test_paper_dry_run_costs_at_most_1_5x_a_bare_snakefile(tmp_path):
-    """At 320 shards (4,000 jobs), so that the per-job cost is measured rather than the fixed start-up."""
+    """At 320 shards (4,000 jobs), so that the per-job cost is measured rather than the fixed start-up; alone on the
+    machine (a busy sibling core inflated the ratio from 1.34 to 1.53 in a parallel test run, measured)."""
     real = copy_workflow(tmp_path / "real")
     cfg = yaml.safe_load((real / "config.yaml").read_text())
     cfg["problems"]["shards"] = 320
@@ -117,11 +125,12 @@ def test_paper_dry_run_costs_at_most_1_5x_a_bare_snakefile(tmp_path):
     bare_snakefile(jobs, bare)
     bare_out, _ = dry_run(bare)
     assert len(parse_jobs(bare_out)) == len(jobs) and bare_out.count("Group job") == out.count("Group job") > 0
-    # interleaved, so that a phase of contention (the other pytest worker) weighs on both sides alike
+    # back to back, the median of three: this VM's speed drifts by ±10% between minutes (measured), so a pair run
+    # together compares like with like where the fastest run of each side need not
     pairs = [(dry_run(real, "--configfile", "big.yaml")[1], dry_run(bare)[1]) for _ in range(3)]
-    real_cpu, bare_cpu = (min(side) for side in zip(*pairs))
+    real_cpu, bare_cpu = sorted(pairs, key=lambda pair: pair[0] / pair[1])[1]
     print(f"paper preset dry run: {real_cpu:.2f} s CPU; bare Snakefile of the same shape: {bare_cpu:.2f} s CPU; "
-          f"ratio {real_cpu / bare_cpu:.2f}")
+          f"ratio {real_cpu / bare_cpu:.2f} (pairs: {', '.join(f'{r:.1f}/{b:.1f}' for r, b in pairs)})")
     assert real_cpu <= LIMIT * bare_cpu
 
 
