@@ -191,6 +191,7 @@ def finished(workdir, tmp_path_factory, worker_id) -> Path:
         shared = tmp_path_factory.getbasetemp().parent / "reduced-run"  # this session's, common to its workers
         with FileLock(f"{shared}.lock"):
             if not (shared / "first-manifest.json").exists():
+                shutil.rmtree(shared, ignore_errors=True)  # what a failed attempt of another worker left
                 _run_reduced(copy_workflow(shared))
         for part in ("results", ".snakemake"):
             shutil.copytree(shared / part, workdir / part, symlinks=True)
