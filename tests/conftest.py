@@ -26,8 +26,8 @@ def arith() -> dict:
 # `make test` hands each pytest worker whole files in collection order (--dist loadfile --no-loadscope-reorder; xdist
 # would otherwise put the files with the most tests first): the longest files, measured, go first, so that no worker
 # is left alone with a long file at the end
-LONGEST_FIRST = ["test_llm_workflow.py", "test_faults.py", "test_workflow.py", "test_reruns.py", "test_numerics.py",
-                 "test_resume.py", "test_distributed.py", "test_dry_run_cost.py"]
+LONGEST_FIRST = ["test_llm_workflow.py", "test_faults.py", "test_real_model.py", "test_workflow.py", "test_numerics.py",
+                 "test_reruns.py", "test_resume.py", "test_distributed.py"]
 
 
 def pytest_collection_modifyitems(items):
