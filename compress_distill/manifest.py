@@ -70,6 +70,11 @@ def provenance(root: str | Path) -> dict:
             "dispatch_environment": {k: os.environ.get(k, "unset") for k in pins}}
 
 
+def results_config(config: dict) -> dict:
+    """The config without what changes how jobs start but not what they compute (``cpu.preload``: tested)."""
+    return {**config, "cpu": {k: v for k, v in config["cpu"].items() if k != "preload"}} if "cpu" in config else config
+
+
 def build(outputs: list[str], measured: list[str], prompts: dict[str, str], config: dict, root: str) -> dict:
     rel = lambda p: str(Path(p).relative_to(root))  # noqa: E731
     measured_set = set(measured)
@@ -78,7 +83,7 @@ def build(outputs: list[str], measured: list[str], prompts: dict[str, str], conf
         "measured": sorted(rel(p) for p in measured),
         "prompts": dict(sorted(prompts.items())),
         "seeds": seeds(config),
-        "config": config,
+        "config": results_config(config),
     }
     return {"digest": digest(results), "results": results, "provenance": provenance(root)}
 

@@ -9,6 +9,8 @@ import os
 import sys
 import traceback
 
+from . import preload
+
 
 def job_threads(smk) -> int:
     """The threads the rule asked for. Snakemake lowers ``threads`` to ``--cores`` when that is smaller; the
@@ -25,10 +27,13 @@ def fingerprint(smk, inputs: list) -> str:
     return job_fingerprint(dict(smk.params.items()), paths)
 
 
-def start(smk, name: str) -> logging.Logger:
+def start(smk, name: str, torch: bool = False) -> logging.Logger:
     """Log to ``smk.log[0]`` (stdout and stderr too, so library warnings and progress bars land there), and pin
     thread counts (OpenMP, MKL) to the rule's threads so results do not depend on where the job ran. Jobs that
-    compute with torch also call :func:`compress_distill.numerics.pin_torch`."""
+    compute with torch say so (``torch``): where the run preloads, the job runs in a fork of the preload server
+    (:mod:`compress_distill.preload`); they also call :func:`compress_distill.numerics.pin_torch`."""
+    if torch:
+        preload.hand_off(sys.argv[0])  # Snakemake runs the job's script as ``python <script>``
     log_path = smk.log[0]
     os.makedirs(os.path.dirname(log_path) or ".", exist_ok=True)
     open(log_path, "w").close()
@@ -41,6 +46,8 @@ def start(smk, name: str) -> logging.Logger:
     sys.excepthook = _report_failure(name, log_path)
     record_software(smk, name, log_path)
     log = logging.getLogger(name)
+    if os.environ.get(preload.CHILD):
+        log.info(preload.FORKED, os.getppid())
     atexit.register(_log_peak_memory, log)
     return log
 

@@ -21,6 +21,7 @@ from compress_distill import identity as cd_identity
 from compress_distill import models as cd_models
 from compress_distill import numerics as cd_numerics
 from compress_distill import outputs as cd_outputs
+from compress_distill import preload as cd_preload
 from compress_distill import engines as cd_engines
 from compress_distill.target import Target, every_target
 
@@ -33,6 +34,7 @@ except cd_config.ConfigError as err:
 
 # every job inherits these: CPU kernel dispatch pinned (or not) as config says, before any job imports torch
 os.environ.update(cd_numerics.environment(config["cpu"]["dispatch"]))
+os.environ[cd_preload.ENABLE] = "1" if config["cpu"]["preload"] else "0"
 
 
 def signed(fn):

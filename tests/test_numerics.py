@@ -27,10 +27,10 @@ def run_reduced(dest: Path, config: str, env: dict) -> Path:
     return dest / "results/reduced/manifest.json"
 
 
-def native_config(dest: Path) -> str:
+def reduced_config(dest: Path, cpu: dict) -> str:
     cfg = yaml.safe_load((ROOT / REDUCED).read_text())
-    cfg["cpu"] = {"dispatch": "native"}
-    path = dest / "native.yaml"
+    cfg["cpu"] = cpu
+    path = dest / f"{cpu['dispatch']}.yaml"
     path.write_text(yaml.safe_dump(cfg))
     return str(path)
 
@@ -78,9 +78,11 @@ def test_pinned_matrix_products_run_on_openblas_haswell_kernels():
 
 
 def test_pinned_runs_agree_across_dispatch_and_with_the_committed_manifest(finished, workdir, tmp_path):
-    """The session's reduced run used this CPU's default dispatch; a second run emulates an AVX2-only CPU."""
+    """The session's reduced run used this CPU's default dispatch and forked its torch jobs from the preload server;
+    a second run emulates an AVX2-only CPU and starts every job in a process of its own."""
     default = (workdir / "first-manifest.json").read_bytes()
-    emulated = run_reduced(tmp_path / "avx2-only", REDUCED, AVX2_ONLY_CPU).read_bytes()
+    config = reduced_config(tmp_path, {"dispatch": "avx2", "preload": False})
+    emulated = run_reduced(tmp_path / "avx2-only", config, AVX2_ONLY_CPU).read_bytes()
     assert emulated == default
     built = json.loads(default)
     assert built["provenance"]["cpu_dispatch"] == "avx2"
@@ -96,7 +98,7 @@ def test_control_without_the_pins_the_same_two_runs_differ(tmp_path):
     import torch
 
     other = AVX2_ONLY_CPU if torch.backends.cpu.get_cpu_capability() != "AVX2" else {"ATEN_CPU_CAPABILITY": "default"}
-    config = native_config(tmp_path)
+    config = reduced_config(tmp_path, {"dispatch": "native"})
     weights = []
     for name, env in (("native", {}), ("native-other", other)):
         dest = copy_workflow(tmp_path / name)

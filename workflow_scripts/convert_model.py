@@ -1,6 +1,6 @@
 from compress_distill import io, models, numerics, runtime
 
-log = runtime.start(snakemake, "convert_model")
+log = runtime.start(snakemake, "convert_model", torch=True)
 log.info("numerics: %s", numerics.pin_torch(runtime.job_threads(snakemake)))
 with io.atomic_dir(snakemake.output.folder) as tmp:
     info = models.convert_gguf(snakemake.config["models"][snakemake.wildcards.model]["gguf"], tmp, log=log.info)

@@ -3,7 +3,7 @@ import tempfile
 from compress_distill import engine, evaluation, io, numerics, runtime
 from compress_distill.settings import EvaluationSettings
 
-log = runtime.start(snakemake, "evaluate")
+log = runtime.start(snakemake, "evaluate", torch=True)
 log.info("numerics: %s", numerics.pin_torch(runtime.job_threads(snakemake)))
 settings = EvaluationSettings.of(snakemake.config["evaluation"])
 spec = evaluation.engine_spec(settings)

@@ -2,7 +2,7 @@ from compress_distill import launch, numerics, runtime
 from compress_distill.config import student_training
 from compress_distill.settings import TrainingSettings, TrainJob
 
-log = runtime.start(snakemake, "train")
+log = runtime.start(snakemake, "train", torch=True)
 log.info("numerics: %s", numerics.pin_torch(runtime.job_threads(snakemake)))
 gpus = int(snakemake.resources.gpu)
 job = TrainJob(

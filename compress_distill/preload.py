@@ -1,0 +1,273 @@
+"""Torch jobs of a local run started as forks of one process that has already imported torch and transformers.
+
+Each torch job of the demo spends ~10 s of CPU importing torch, transformers and peft before it computes (measured on
+a 2.5 GHz cloud core; the demo runs ~100 such jobs). With ``cpu.preload: true`` the first torch job starts a server
+that imports those libraries once and then waits on a Unix socket; every torch job (``runtime.start(...,
+torch=True)``) sends it its script, argv, working folder, environment and standard streams, and the server forks a
+child that runs the script as the job would have, while the job waits for the child's exit status and exits with it.
+
+What keeps a child the same as a fresh process: the server is keyed by the job's whole environment, interpreter and
+installed packages (a job never forks from a server that imported under other CPU pins or another install); it
+imports third-party libraries only, never this package (a child imports the project's code from disk); and it never
+computes, so no thread pool exists before a fork. A job whose server cannot be reached runs in its own process.
+
+Lifetime: the server leaves its session (a Ctrl-C to Snakemake does not reach it), kills a child's process group
+when the child's job goes away (killed by Snakemake, a signal or a crash), forwards SIGINT/SIGTERM sent to a job, and
+exits after ``IDLE_SECONDS`` without children. Snakemake's benchmark file of a forked job measures the waiting job:
+its wall time is right; the job's peak memory is the one its log states.
+"""
+
+from __future__ import annotations
+
+import array
+import atexit
+import fcntl
+import hashlib
+import json
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+
+ENABLE = "COMPRESS_DISTILL_PRELOAD"  # "1": torch jobs fork from the server (set by the workflow from cpu.preload)
+CHILD = "COMPRESS_DISTILL_PRELOADED"  # set in a forked child: it runs the job itself
+# what a torch job imports that costs seconds; a library that is not installed is skipped
+LIBRARIES = ("numpy", "torch", "safetensors.torch", "tokenizers", "transformers", "transformers.modeling_utils",
+             "transformers.generation.utils", "transformers.models.qwen3.modeling_qwen3",
+             "transformers.models.auto.modeling_auto", "transformers.models.auto.tokenization_auto", "peft",
+             "snakemake.script")
+FORKED = "started in a fork of the preload server (pid %d)"  # the job's log says so
+IDLE_SECONDS = 30
+START_SECONDS = 300  # a server still importing after this long is taken for broken
+STREAMS = (0, 1, 2)
+SOCKET_PATH_MAX = 107  # bytes of a Unix socket's path on Linux
+
+
+def server_key(env: dict) -> str:
+    """What a server's imports depend on: the interpreter, the installed packages (their folder changes on every
+    install) and the whole environment (CPU pins and thread counts are read at import)."""
+    site = sysconfig.get_paths()["purelib"]
+    parts = [sys.executable, site, str(os.stat(site).st_mtime_ns), json.dumps(sorted(env.items()))]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:20]
+
+
+def socket_path(env: dict) -> str:
+    """The server's socket: in the temporary folder, or in /tmp where that path would be too long for a socket."""
+    name = f"compress-distill-preload-{os.getuid()}"
+    folder = os.path.join(tempfile.gettempdir(), name)
+    if len(folder) > SOCKET_PATH_MAX - 26:
+        folder = os.path.join("/tmp", name)
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    return os.path.join(folder, server_key(env) + ".sock")
+
+
+def hand_off(script: str) -> None:
+    """Run ``script`` (this job's) in a child of the preload server and exit with the child's status; return at
+    once where preloading is off, in the child itself, or when no server can be reached (the job then runs here)."""
+    if os.environ.get(ENABLE) != "1" or os.environ.get(CHILD):
+        return
+    env = dict(os.environ)
+    path = socket_path(env)
+    for _ in range(3):  # a server may exit idle between our connect and its accept: start another
+        conn = _connect(path) or _start_server(path, env)
+        if conn is None:
+            print(f"preload: no server came up (see {path}.log); this job runs in its own process", file=sys.stderr)
+            return
+        request = {"script": script, "argv": sys.argv, "cwd": os.getcwd(), "env": {**env, CHILD: "1"},
+                   "path": sys.path}
+        try:
+            socket.send_fds(conn, [json.dumps(request).encode() + b"\n"], list(STREAMS))
+            reply = _lines(conn)
+            pid = int(next(reply))
+        except (OSError, StopIteration, ValueError):
+            conn.close()
+            continue
+        sys.exit(_wait(conn, reply, pid))
+
+
+def _wait(conn: socket.socket, reply, pid: int) -> int:
+    """The child's exit status; SIGINT/SIGTERM sent to this job go to the child's process group meanwhile."""
+    def forward(signum, _frame):
+        try:
+            os.killpg(pid, signum)
+        except ProcessLookupError:
+            pass
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, forward)
+    try:
+        return int(next(reply))
+    except (OSError, StopIteration, ValueError):
+        return 1
+
+
+def _lines(conn: socket.socket):
+    buffer = b""
+    while True:
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            yield line.decode()
+        chunk = conn.recv(4096)
+        if not chunk:
+            return
+        buffer += chunk
+
+
+def _connect(path: str) -> socket.socket | None:
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        conn.connect(path)
+        return conn
+    except OSError:
+        conn.close()
+        return None
+
+
+def _start_server(path: str, env: dict) -> socket.socket | None:
+    """Start a server for ``path`` (one job at a time, under a lock) and connect once it listens; None if it
+    does not come up."""
+    with open(path + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        conn = _connect(path)
+        if conn:
+            return conn
+        if os.path.exists(path):  # left by a server that died
+            os.unlink(path)
+        with open(path + ".log", "w") as log:
+            server = subprocess.Popen([sys.executable, "-m", __name__, path], env=env, start_new_session=True,
+                                      stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        deadline = time.monotonic() + START_SECONDS
+        while time.monotonic() < deadline and server.poll() is None:
+            conn = _connect(path)
+            if conn:
+                return conn
+            time.sleep(0.05)
+        return None
+
+
+def preload() -> None:
+    import importlib
+
+    for name in LIBRARIES:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+
+
+def serve(path: str) -> None:
+    """Import the libraries, listen on ``path``, fork a child per request; exit when idle."""
+    preload()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    listener.bind(tmp)
+    listener.listen(16)
+    os.rename(tmp, path)  # clients connect only once the imports are done
+    selector = selectors.DefaultSelector()
+    selector.register(listener, selectors.EVENT_READ)
+    children: dict[int, socket.socket] = {}
+    idle_since = time.monotonic()
+    while children or time.monotonic() - idle_since < IDLE_SECONDS:
+        for key, _ in selector.select(timeout=0.2):
+            if key.fileobj is listener:
+                conn, _ = listener.accept()
+                pid = _fork_child(conn, [listener, selector, *children.values()])
+                if pid:
+                    children[pid] = conn
+                    selector.register(conn, selectors.EVENT_READ, pid)
+            elif not key.fileobj.recv(1):  # the job went away: so does its child
+                _kill(key.data)
+        for pid, status in _reaped(children):
+            conn = children.pop(pid)
+            selector.unregister(conn)
+            try:
+                code = os.waitstatus_to_exitcode(status)
+                conn.sendall(f"{code if code >= 0 else 128 - code}\n".encode())  # a shell's code for a signal
+            except OSError:
+                pass
+            conn.close()
+            idle_since = time.monotonic()
+    os.unlink(path)
+
+
+def _reaped(children: dict):
+    for pid in list(children):
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            yield pid, status
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _fork_child(conn: socket.socket, server_files: list) -> int | None:
+    """Fork a child for the request on ``conn``; return its pid (told to the job), or None for a bad request.
+    The child closes the server's own files (its socket, selector, other jobs' connections)."""
+    try:
+        message, fds, _, _ = socket.recv_fds(conn, 1 << 20, len(STREAMS))
+        request = json.loads(message)
+    except (OSError, ValueError):
+        conn.close()
+        return None
+    pid = os.fork()
+    if pid == 0:
+        for f in [conn, *server_files]:
+            f.close()
+        _run_child(request, fds)
+    for fd in fds:
+        os.close(fd)
+    conn.sendall(f"{pid}\n".encode())
+    return pid
+
+
+def _run_child(request: dict, fds: list[int]) -> None:
+    """Become the job: its streams, folder, environment, argv and import path; run its script; exit with its code."""
+    code = 1
+    try:
+        os.setpgid(0, 0)
+        for target, fd in zip(STREAMS, fds):
+            os.dup2(fd, target)
+            os.close(fd)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_DFL)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        sys.argv, sys.path[:] = request["argv"], request["path"]
+        for name in [m for m in sys.modules if m.split(".")[0] == __package__]:
+            del sys.modules[name]  # this package's code is read from disk by the child, never from the server
+        code = _run_script(request["script"])
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def _run_script(script: str) -> int:
+    import runpy
+
+    try:
+        runpy.run_path(script, run_name="__main__")
+        code = 0
+    except SystemExit as done:
+        code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+        if isinstance(done.code, str):
+            print(done.code, file=sys.stderr)
+    except BaseException:
+        sys.excepthook(*sys.exc_info())
+        code = 1
+    atexit._run_exitfuncs()
+    return code
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1])

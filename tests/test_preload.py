@@ -1,0 +1,108 @@
+"""The preload server (compress_distill.preload): a job handed to it runs in a fork with the job's argv, folder,
+environment and streams, exits with the job's status, and dies with its job; without preloading a job runs in its
+own process. Each test has its own server (its own TMPDIR), which exits by itself when idle."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from compress_distill import preload
+from conftest import ROOT
+
+JOB = """
+import json, os, sys, time
+from compress_distill import preload
+preload.hand_off(sys.argv[0])
+Path = __import__("pathlib").Path
+Path(sys.argv[1]).write_text(json.dumps({"pid": os.getpid(), "ppid": os.getppid(), "cwd": os.getcwd(),
+    "argv": sys.argv[1:], "mark": os.environ.get("JOB_MARK"), "forked": os.environ.get(preload.CHILD)}))
+print("to stdout", flush=True)
+print("to stderr", file=sys.stderr, flush=True)
+if sys.argv[2] == "sleep":
+    time.sleep(120)
+if sys.argv[2] == "raise":
+    raise RuntimeError("job failed on purpose")
+sys.exit(int(sys.argv[2]))
+"""
+
+
+@pytest.fixture
+def job(tmp_path) -> Path:
+    script = tmp_path / "job.py"
+    script.write_text(JOB)
+    return script
+
+
+def start(job: Path, tmp_path: Path, *args: str, enable: str = "1") -> subprocess.Popen:
+    env = {**os.environ, preload.ENABLE: enable, "TMPDIR": str(tmp_path), "JOB_MARK": "m1",
+           "PYTHONPATH": str(ROOT)}
+    env.pop(preload.CHILD, None)
+    work = tmp_path / "work"
+    work.mkdir(exist_ok=True)
+    return subprocess.Popen([sys.executable, str(job), str(tmp_path / "seen.json"), *args], cwd=work, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def seen(tmp_path: Path, timeout: float = 120) -> dict:
+    path = tmp_path / "seen.json"
+    deadline = time.time() + timeout
+    while not path.exists() or not path.read_text():
+        assert time.time() < deadline, "the job never started"
+        time.sleep(0.05)
+    return json.loads(path.read_text())
+
+
+def gone(pid: int, timeout: float = 10) -> bool:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_handed_off_job_runs_forked_as_itself_and_exits_with_its_status(job, tmp_path):
+    proc = start(job, tmp_path, "3")
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 3
+    assert out == "to stdout\n" and "to stderr" in err
+    first = seen(tmp_path)
+    assert first["forked"] == "1" and first["ppid"] != proc.pid and first["pid"] != proc.pid
+    assert first["cwd"] == str(tmp_path / "work") and first["mark"] == "m1"
+    assert first["argv"] == [str(tmp_path / "seen.json"), "3"]
+
+    (tmp_path / "seen.json").unlink()
+    proc = start(job, tmp_path, "raise")
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1 and "RuntimeError: job failed on purpose" in err
+    assert seen(tmp_path)["ppid"] == first["ppid"], "the second job did not fork from the same server"
+
+
+def test_without_preloading_the_job_runs_in_its_own_process(job, tmp_path):
+    proc = start(job, tmp_path, "0", enable="0")
+    proc.communicate(timeout=120)
+    assert proc.returncode == 0
+    got = seen(tmp_path)
+    assert got["pid"] == proc.pid and got["forked"] is None
+
+
+@pytest.mark.parametrize("how", ["killed", "terminated"])
+def test_a_forked_job_dies_with_its_job(job, tmp_path, how):
+    """SIGKILL leaves the server to notice the job's connection closing; SIGTERM is forwarded by the job."""
+    proc = start(job, tmp_path, "sleep")
+    child = seen(tmp_path)["pid"]
+    assert child != proc.pid
+    proc.send_signal(signal.SIGKILL if how == "killed" else signal.SIGTERM)
+    proc.communicate(timeout=60)
+    assert proc.returncode == (-signal.SIGKILL if how == "killed" else 128 + signal.SIGTERM)
+    assert gone(child), f"the forked job {child} outlived its job"
