@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import array
 import atexit
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -82,40 +83,22 @@ def hand_off(script: str) -> None:
                    "path": sys.path}
         try:
             socket.send_fds(conn, [json.dumps(request).encode() + b"\n"], list(STREAMS))
-            reply = _lines(conn)
-            pid = int(next(reply))
-        except (OSError, StopIteration, ValueError):
+            reply = conn.makefile("rb")
+            pid = int(reply.readline())  # b"" (the server closed first): ValueError
+        except (OSError, ValueError):
             conn.close()
             continue
-        sys.exit(_wait(conn, reply, pid))
+        sys.exit(_wait(reply, pid))
 
 
-def _wait(conn: socket.socket, reply, pid: int) -> int:
+def _wait(reply, pid: int) -> int:
     """The child's exit status; SIGINT/SIGTERM sent to this job go to the child's process group meanwhile."""
-    def forward(signum, _frame):
-        try:
-            os.killpg(pid, signum)
-        except ProcessLookupError:
-            pass
-
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, forward)
+        signal.signal(signum, lambda received, _frame: _signal_group(pid, received))
     try:
-        return int(next(reply))
-    except (OSError, StopIteration, ValueError):
+        return int(reply.readline())
+    except (OSError, ValueError):  # the server went away
         return 1
-
-
-def _lines(conn: socket.socket):
-    buffer = b""
-    while True:
-        while b"\n" in buffer:
-            line, buffer = buffer.split(b"\n", 1)
-            yield line.decode()
-        chunk = conn.recv(4096)
-        if not chunk:
-            return
-        buffer += chunk
 
 
 def _connect(path: str) -> socket.socket | None:
@@ -181,8 +164,10 @@ def serve(path: str) -> None:
                     children[pid] = conn
                     selector.register(conn, selectors.EVENT_READ, pid)
             elif not key.fileobj.recv(1):  # the job went away: so does its child
-                _kill(key.data)
-        for pid, status in _reaped(children):
+                _signal_group(key.data, signal.SIGKILL)
+        for pid, status in [os.waitpid(pid, os.WNOHANG) for pid in list(children)]:
+            if not pid:
+                continue
             conn = children.pop(pid)
             selector.unregister(conn)
             try:
@@ -195,18 +180,9 @@ def serve(path: str) -> None:
     os.unlink(path)
 
 
-def _reaped(children: dict):
-    for pid in list(children):
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            yield pid, status
-
-
-def _kill(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+def _signal_group(pid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signum)
 
 
 def _fork_child(conn: socket.socket, server_files: list) -> int | None:
