@@ -7,9 +7,10 @@ torch=True)``) sends it its script, argv, working folder, environment and standa
 child that runs the script as the job would have, while the job waits for the child's exit status and exits with it.
 
 What keeps a child the same as a fresh process: the server is keyed by the job's whole environment, interpreter and
-installed packages (a job never forks from a server that imported under other CPU pins or another install); it
-imports third-party libraries only, never this package (a child imports the project's code from disk); and it never
-computes, so no thread pool exists before a fork. A job whose server cannot be reached runs in its own process.
+installed packages (a job never forks from a server that imported under other CPU pins or another install; a SLURM
+job's id is in its environment, so it never forks from another job's); it imports third-party libraries only, never
+this package (a child imports the project's code from disk); and it never computes, so no thread pool exists before
+a fork. A job whose server cannot be reached runs in its own process.
 
 Lifetime: the server leaves its session (a Ctrl-C to Snakemake does not reach it), kills a child's process group
 when the child's job goes away (killed by Snakemake, a signal or a crash), forwards SIGINT/SIGTERM sent to a job, and
