@@ -20,7 +20,6 @@ its wall time is right; the job's peak memory is the one its log states.
 
 from __future__ import annotations
 
-import array
 import atexit
 import contextlib
 import fcntl
