@@ -1,21 +1,19 @@
 """Torch jobs of a local run started as forks of one process that has already imported torch and transformers.
 
-Each torch job of the demo spends ~10 s of CPU importing torch, transformers and peft before it computes (measured on
-a 2.5 GHz cloud core; the demo runs ~100 such jobs). With ``cpu.preload: true`` the first torch job starts a server
-that imports those libraries once and then waits on a Unix socket; every torch job (``runtime.start(...,
-torch=True)``) sends it its script, argv, working folder, environment and standard streams, and the server forks a
-child that runs the script as the job would have, while the job waits for the child's exit status and exits with it.
+Each torch job of the demo spends ~10 s of CPU importing torch, transformers and peft before it computes (a 2.5 GHz
+cloud core; ~100 such jobs). With ``cpu.preload: true`` the first torch job starts a server that imports them once
+and waits on a Unix socket; every torch job (``runtime.start(..., torch=True)``) sends it its script, argv, folder,
+environment and standard streams; the server forks a child that runs the script, and the job exits with its status.
 
-What keeps a child the same as a fresh process: the server is keyed by the job's whole environment, interpreter and
-installed packages (a job never forks from a server that imported under other CPU pins or another install; a SLURM
-job's id is in its environment, so it never forks from another job's); it imports third-party libraries only, never
-this package (a child imports the project's code from disk); and it never computes, so no thread pool exists before
-a fork. A job whose server cannot be reached runs in its own process.
+A child is the same as a fresh process: the server is keyed by the job's whole environment, interpreter and
+installed packages (never a server that imported under other CPU pins or another install; a SLURM job's id is in its
+environment); it imports third-party libraries only (a child reads this package from disk), builds no more than their
+lookup tables, and never computes, so no thread pool exists before a fork. A job that reaches no server runs itself.
 
 Lifetime: the server leaves its session (a Ctrl-C to Snakemake does not reach it), kills a child's process group
-when the child's job goes away (killed by Snakemake, a signal or a crash), forwards SIGINT/SIGTERM sent to a job, and
-exits after ``IDLE_SECONDS`` without children. Snakemake's benchmark file of a forked job measures the waiting job:
-its wall time is right; the job's peak memory is the one its log states.
+when its job goes away (killed by Snakemake, a signal or a crash), forwards SIGINT/SIGTERM sent to a job, and exits
+after ``IDLE_SECONDS`` without children. A forked job's Snakemake benchmark measures the waiting job: its wall time is
+right; the job's peak memory is the one its log states.
 """
 
 from __future__ import annotations
@@ -37,11 +35,10 @@ import time
 
 ENABLE = "COMPRESS_DISTILL_PRELOAD"  # "1": torch jobs fork from the server (set by the workflow from cpu.preload)
 CHILD = "COMPRESS_DISTILL_PRELOADED"  # set in a forked child: it runs the job itself
-# what a torch job imports that costs seconds; a library that is not installed is skipped
 LIBRARIES = ("numpy", "torch", "safetensors.torch", "tokenizers", "transformers", "transformers.modeling_utils",
              "transformers.generation.utils", "transformers.models.qwen3.modeling_qwen3",
              "transformers.models.auto.modeling_auto", "transformers.models.auto.tokenization_auto", "peft",
-             "snakemake.script")
+             "snakemake.script", "jsonschema")  # what torch jobs import that costs seconds; absent ones skipped
 FORKED = "started in a fork of the preload server (pid %d)"  # the job's log says so
 IDLE_SECONDS = 30
 START_SECONDS = 300  # a server still importing after this long is taken for broken
@@ -141,6 +138,9 @@ def preload() -> None:
             importlib.import_module(name)
         except ImportError:
             pass
+    # transformers' checkpoint-renaming table (~1,000 regexes, ~0.5 s), built on first use: here once, for every child
+    with contextlib.suppress(ImportError, AttributeError):
+        importlib.import_module("transformers.conversion_mapping").get_checkpoint_conversion_mapping("qwen3")
 
 
 def serve(path: str) -> None:

@@ -1,14 +1,13 @@
 """The *trainer*: fine-tune a student on one target and write a metrics JSON (and a loss-curve CSV).
 
-Same optimisation across targets: an optimiser step always covers ``examples_per_step`` training examples, so raw
-and compressed runs take the same number of steps; examples are laid into micro-batches of at most
+Same optimisation across targets: an optimiser step always covers ``examples_per_step`` training examples, so raw and
+compressed runs take the same number of steps; examples are laid into micro-batches of at most
 ``max_tokens_per_microbatch`` tokens — padding-free packed rows (``packing: true``, per-document positions) or
 right-padded rows — and the loss is the token-weighted mean over every completion token of the step, whatever the
-split. Only completion tokens are trained (the prompt is masked); the end-of-turn token is
-kept in the labels so students learn to stop. Full fine-tuning, or LoRA via peft (``lora:`` in the student config).
+split. Only completion tokens are trained (the prompt is masked); the end-of-turn token is kept in the labels so
+students learn to stop. Full fine-tuning, or LoRA via peft (``lora:`` in the student config).
 
-The modules around it: ``batching`` (examples as token rows, micro-batch layout), ``loss``, ``checkpoints``,
-``fsdp`` (sharding) and ``launch`` (``accelerate launch`` workers).
+Around it: ``batching`` (examples as token rows, micro-batches), ``loss``, ``checkpoints``, ``fsdp``, ``launch``.
 
 Metrics: real training tokens (non-padding, prompt + completion, over all epochs), completion tokens, padded tokens,
 FLOPs (6 · all parameters · real tokens), wall seconds, tokens/s, peak memory, final loss.
@@ -24,7 +23,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import checkpoints
-from .batching import IGNORE, collate, collate_packed, encode_example, packing_supported, step_layout, within_max_length
+from .batching import (IGNORE, collate, collate_packed, encode_examples, packing_supported, step_layout,
+                       within_max_length)
 from .loss import backward_step, summed_loss
 from .parallel import all_reduce_grads, data_parallel
 from .settings import TrainingSettings
@@ -97,7 +97,7 @@ def prepare(model, tokenizer, examples: list[dict], hp: TrainingSettings, lora: 
     model.to(workers.device)
     if not examples:
         raise ValueError("trainer: no training examples (every problem was rejected, or the regime is empty)")
-    encoded = [encode_example(tokenizer, e["question"], e["completion"]) for e in examples]
+    encoded = encode_examples(tokenizer, [(e["question"], e["completion"]) for e in examples])
     fits = within_max_length(encoded, hp.max_length)
     if len(fits) < len(encoded):
         log(f"dropped {len(encoded) - len(fits)} of {len(encoded)} examples longer than max_length "

@@ -1,9 +1,13 @@
+from compress_distill import runtime
+
+# before any heavier import: where the run preloads, the job continues in a fork that has them
+log = runtime.start(snakemake, "evaluate", torch=True)
+
 import tempfile
 
-from compress_distill import engine, evaluation, io, numerics, runtime
+from compress_distill import engine, evaluation, io, numerics
 from compress_distill.settings import EvaluationSettings
 
-log = runtime.start(snakemake, "evaluate", torch=True)
 log.info("numerics: %s", numerics.pin_torch(runtime.job_threads(snakemake)))
 settings = EvaluationSettings.of(snakemake.config["evaluation"])
 spec = evaluation.engine_spec(settings)

@@ -1,7 +1,11 @@
-from compress_distill import io, numerics, runtime, student
+from compress_distill import runtime
+
+# before any heavier import: where the run preloads, the job continues in a fork that has them
+log = runtime.start(snakemake, "pretrain", torch=True)
+
+from compress_distill import io, numerics, student
 from compress_distill.tokens import load_tokenizer
 
-log = runtime.start(snakemake, "pretrain", torch=True)
 log.info("numerics: %s", numerics.pin_torch(runtime.job_threads(snakemake)))
 spec = snakemake.params.student
 tokenizer = load_tokenizer(snakemake.input.tokenizer)

@@ -1,8 +1,12 @@
-from compress_distill import launch, numerics, runtime
+from compress_distill import runtime
+
+# before any heavier import: where the run preloads, the job continues in a fork that has them
+log = runtime.start(snakemake, "train", torch=True)
+
+from compress_distill import launch, numerics
 from compress_distill.config import student_training
 from compress_distill.settings import TrainingSettings, TrainJob
 
-log = runtime.start(snakemake, "train", torch=True)
 log.info("numerics: %s", numerics.pin_torch(runtime.job_threads(snakemake)))
 gpus = int(snakemake.resources.gpu)
 job = TrainJob(
