@@ -107,6 +107,7 @@ rule figures:
         f"{R}/benchmarks/figures.tsv"
     conda:
         "../envs/report.yaml"
+    threads: 2  # figures are drawn side by side, and the run's end waits on them
     resources:
         **cpu_resources("figures"),
     params:

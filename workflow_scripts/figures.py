@@ -3,5 +3,5 @@ from pathlib import Path
 from compress_distill import figures, runtime
 
 log = runtime.start(snakemake, "figures")
-figures.make_all(dict(snakemake.input.items()), Path(snakemake.output[0]).parent)
+figures.make_all(dict(snakemake.input.items()), Path(snakemake.output[0]).parent, workers=snakemake.threads)
 log.info("wrote %d figures", len(figures.BUILDERS))
