@@ -164,7 +164,7 @@ def make_all(tables: dict[str, str], out_dir: str | Path, workers: int = 1) -> N
         return
     import multiprocessing
 
-    # forked after the imports and the style: the end of the run waits on this job alone (~12 s drawing on one core)
+    # forked after the imports and the style: the end of the run waits on this job alone (16 s on one core, 9 on two)
     with multiprocessing.get_context("fork").Pool(min(workers, len(jobs))) as pool:
         pool.starmap(_draw, jobs, chunksize=1)
 
