@@ -22,10 +22,6 @@ def encode_examples(tokenizer, pairs: list[tuple[str, str]]) -> list[tuple[list[
     return [(prompt + answer, [IGNORE] * len(prompt) + answer) for prompt, answer in zip(prompts, answers)]
 
 
-def encode_example(tokenizer, question: str, completion: str) -> tuple[list[int], list[int]]:
-    return encode_examples(tokenizer, [(question, completion)])[0]
-
-
 def within_max_length(encoded: list[tuple[list[int], list[int]]], max_length: int) -> list[int]:
     """Indices of the examples that fit ``max_length`` whole. A longer one is dropped (and counted by the caller),
     never cut: a cut example loses its answer and its stop token. A ``max_length`` that leaves no room after the

@@ -59,7 +59,7 @@ def test_pretraining_documents_train_every_token_a_compressed_trace_writes(arith
     seen = {t for d in docs for t in tiny_tokenizer(d, add_special_tokens=False)["input_ids"]}
     (a, op1, b, s), (_, op2, c, r) = problems.Expression(**_problems(arith)["pool"][0]["expression_parts"]).steps
     trace = f"<think>\n{a} {op1} {b} = {s}.\n{s} {op2} {c} = {r}.\n</think>\n{verifier.answer_line(str(r))}"
-    _, labels = batching.encode_example(tiny_tokenizer, "Compute it.", trace)
+    (_, labels), = batching.encode_examples(tiny_tokenizer, [("Compute it.", trace)])
     assert {t for t in labels if t != batching.IGNORE} <= seen
     assert not {t for t in labels if t != batching.IGNORE} <= {
         t for d in problems.pretraining_corpus(arith) for t in tiny_tokenizer(d, add_special_tokens=False)["input_ids"]}
@@ -73,7 +73,7 @@ def test_pretraining_documents_train_every_token_of_a_raw_trace_and_its_prompt(a
     language = set(language_documents(problems.single_step_facts(arith)))
     pool = _problems(arith)["pool"]
     traces = SyntheticTeacher({**SPEC, "self_check": 1.0}).generate(_requests(pool))
-    rows = [batching.encode_example(tiny_tokenizer, p["question"], c.text) for p, c in zip(pool, traces)]
+    rows = batching.encode_examples(tiny_tokenizer, [(p["question"], c.text) for p, c in zip(pool, traces)])
     written = {t for ids, _ in rows for t in ids}
 
     def trained(texts):

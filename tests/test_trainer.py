@@ -13,10 +13,11 @@ from compress_distill.loss import summed_loss
 from compress_distill.settings import TrainingSettings
 from conftest import EXAMPLES
 
+PAIRS = [(e["question"], e["completion"]) for e in EXAMPLES]
 
 
 def test_prompt_is_masked_and_end_of_turn_is_trained(tiny_tokenizer):
-    ids, labels = batching.encode_example(tiny_tokenizer, EXAMPLES[0]["question"], EXAMPLES[0]["completion"])
+    (ids, labels), = batching.encode_examples(tiny_tokenizer, PAIRS[:1])
     trained = [t for t in labels if t != batching.IGNORE]
     assert trained[-1] == tiny_tokenizer.eos_token_id
     assert tiny_tokenizer.decode(trained[:-1]) == EXAMPLES[0]["completion"]
@@ -25,7 +26,7 @@ def test_prompt_is_masked_and_end_of_turn_is_trained(tiny_tokenizer):
 
 
 def test_examples_over_max_length_are_dropped_whole_and_counted(tiny_tokenizer):
-    encoded = [batching.encode_example(tiny_tokenizer, e["question"], e["completion"]) for e in EXAMPLES]
+    encoded = batching.encode_examples(tiny_tokenizer, PAIRS)
     lengths = sorted(len(ids) for ids, _ in encoded)
     fits = batching.within_max_length(encoded, lengths[1])
     assert sorted(len(encoded[i][0]) for i in fits) == [n for n in lengths if n <= lengths[1]]
@@ -73,8 +74,7 @@ def test_a_packed_step_equals_the_examples_run_one_by_one(tiny_tokenizer, tiny_m
 
 def test_packing_without_document_boundaries_would_differ(tiny_tokenizer, tiny_model):
     """The check above can fail: the same row without per-document positions mixes documents."""
-    batch = batching.collate_packed([batching.encode_example(tiny_tokenizer, e["question"], e["completion"])
-                                    for e in EXAMPLES])
+    batch = batching.collate_packed(batching.encode_examples(tiny_tokenizer, PAIRS))
     with torch.no_grad():
         separate = summed_loss(tiny_model, batch)
         mixed = summed_loss(tiny_model, {k: v for k, v in batch.items() if k != "position_ids"})
@@ -92,7 +92,7 @@ def test_chunked_loss_equals_the_full_logits_loss(tiny_tokenizer, tiny_model):
     """Only labelled positions reach the output layer, a few at a time: same loss and gradients as full logits."""
     import torch.nn.functional as F
 
-    rows = [batching.encode_example(tiny_tokenizer, e["question"], e["completion"]) for e in EXAMPLES]
+    rows = batching.encode_examples(tiny_tokenizer, PAIRS)
     batch = batching.collate(rows, tiny_tokenizer.pad_token_id)
     chunked_model, full_model = copy.deepcopy(tiny_model), copy.deepcopy(tiny_model)
     chunked = summed_loss(chunked_model, batch, chunk_tokens=7)
@@ -132,7 +132,7 @@ def test_a_linear_attention_hybrid_trains_padded_and_equals_one_by_one(tiny_toke
     assert asked_packed[2]["packing"] is False
     _assert_same_step(asked_packed, _step_grads(model, tiny_tokenizer, budget=8))
     # the fallback is needed: in a packed row the linear layer's state leaks from one document into the next
-    rows = [batching.encode_example(tiny_tokenizer, e["question"], e["completion"]) for e in EXAMPLES[:2]]
+    rows = batching.encode_examples(tiny_tokenizer, PAIRS[:2])
     packed = batching.collate_packed(rows)
     with torch.no_grad():
         second_packed = model.model(**{k: v for k, v in packed.items() if k != "labels"},
@@ -143,7 +143,7 @@ def test_a_linear_attention_hybrid_trains_padded_and_equals_one_by_one(tiny_toke
 
 def test_metrics_count_real_tokens_and_flops(tiny_tokenizer, tiny_model):
     metrics = _step_grads(tiny_model, tiny_tokenizer, budget=10_000)[2]
-    real = sum(len(batching.encode_example(tiny_tokenizer, e["question"], e["completion"])[0]) for e in EXAMPLES)
+    real = sum(len(ids) for ids, _ in batching.encode_examples(tiny_tokenizer, PAIRS))
     assert metrics["train_tokens"] == real
     assert metrics["train_flops"] == 6 * metrics["parameters"] * real
     assert metrics["measured"]["wall_seconds"] > 0 and metrics["measured"]["peak_memory_bytes"] > 0
@@ -270,5 +270,5 @@ def test_a_tokenizer_is_made_chat_ready_from_its_template(tiny_tokenizer, tmp_pa
     end = tok.convert_tokens_to_ids("<|im_end|>")
     assert tok.eos_token == tok.pad_token == "<|im_end|>"
     assert model.generation_config.eos_token_id == [end, tok.convert_tokens_to_ids("<|endoftext|>")]
-    ids, labels = batching.encode_example(tok, "1 + 2?", "3")
+    (ids, labels), = batching.encode_examples(tok, [("1 + 2?", "3")])
     assert ids[-1] == labels[-1] == end  # the trained stop is the one the chat template ends turns with
