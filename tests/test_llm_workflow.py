@@ -122,6 +122,8 @@ def test_llm_teacher_and_compressor_through_snakemake(llms, tmp_path, served_rol
     (work / "prompts/bare.txt").write_text("{question}")
     (work / "prompts/compress.txt").write_text(COMPRESS_PROMPT)
     cfg = yaml.safe_load((work / REDUCED).read_text())
+    # half the reduced run's problems and benchmark: served generation is most of these runs' time
+    cfg["problems"]["pool"]["size"], cfg["problems"]["benchmarks"]["arith"]["size"] = 80, 20
     served = lambda model: {"kind": "openai", "model": model, "serve": SERVE, "max_tokens": 160,  # noqa: E731
                             "temperature": 0.0, "concurrency": 4}
     local = lambda model: {"kind": "hf", "model": model, "max_new_tokens": 160, "batch_size": 32}  # noqa: E731

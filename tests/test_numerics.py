@@ -1,7 +1,8 @@
 """Same numbers on any x86-64 machine: the reduced run under this CPU's own dispatch and under an emulated AVX2-only
 CPU (ATen, MKL and oneDNN each held to AVX2 through the environment) gives byte-identical manifests, equal to the
-one committed beside the config; without the pins (cpu.dispatch: native) the same two runs compute different
-bits. Under the pins torch's CPU matrix products run on OpenBLAS's Haswell kernels (compress_distill.gemm)."""
+one committed beside the config; a job forked from the preload server computes what it computes in a process of
+its own; without the pins (cpu.dispatch: native) the same two runs compute different bits.
+Under the pins torch's CPU matrix products run on OpenBLAS's Haswell kernels (compress_distill.gemm)."""
 
 from __future__ import annotations
 
@@ -78,10 +79,9 @@ def test_pinned_matrix_products_run_on_openblas_haswell_kernels():
 
 
 def test_pinned_runs_agree_across_dispatch_and_with_the_committed_manifest(finished, workdir, tmp_path):
-    """The session's reduced run used this CPU's default dispatch and forked its torch jobs from the preload server;
-    a second run emulates an AVX2-only CPU and starts every job in a process of its own."""
+    """The session's reduced run used this CPU's default dispatch; a second run emulates an AVX2-only CPU."""
     default = (workdir / "first-manifest.json").read_bytes()
-    config = reduced_config(tmp_path, {"dispatch": "avx2", "preload": False})
+    config = reduced_config(tmp_path, {"dispatch": "avx2", "preload": True})
     emulated = run_reduced(tmp_path / "avx2-only", config, AVX2_ONLY_CPU).read_bytes()
     assert emulated == default
     built = json.loads(default)
@@ -89,6 +89,27 @@ def test_pinned_runs_agree_across_dispatch_and_with_the_committed_manifest(finis
     lines = manifest.differences(built, json.loads(EXPECTED.read_text()))
     assert not lines, ("this machine computes differently from the committed manifest "
                        f"({built['provenance']['machine']['cpu']}):\n" + "\n".join(lines))
+
+
+# one fully fine-tuned and one LoRA student, from pre-training to evaluation
+PER_JOB_RUNS = [f"runs/verbose/{student}/full/raw/seed0" for student in ("small", "tiny")]
+
+
+def _run_bits(results: Path, run: str) -> dict:
+    folder = results / run
+    return {"weights": json.loads((folder / "metrics.json").read_text())["weights_sha256"],
+            "loss": (folder / "loss.csv").read_bytes(), "outputs": (folder / "eval/arith.jsonl").read_bytes()}
+
+
+def test_forked_jobs_compute_what_a_job_in_a_process_of_its_own_computes(finished, tmp_path):
+    """The session's run forked its torch jobs from the preload server; here each job of two students' runs starts in
+    a process of its own (as on a cluster), with the same bits."""
+    config = reduced_config(tmp_path, {"dispatch": "avx2", "preload": False})
+    dest = copy_workflow(tmp_path / "per-job")
+    snakemake(dest, "--configfile", config, "--cores", "2",
+              *(f"results/reduced/{run}/eval/arith.json" for run in PER_JOB_RUNS))
+    for run in PER_JOB_RUNS:
+        assert _run_bits(dest / "results/reduced", run) == _run_bits(finished, run), run
 
 
 def test_control_without_the_pins_the_same_two_runs_differ(tmp_path):

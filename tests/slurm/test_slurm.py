@@ -24,6 +24,8 @@ pytestmark = pytest.mark.slurm
 CONFIGS = ["tests/configs/reduced.yaml", "tests/configs/slurm.yaml"]
 # the status check starts after 1 s instead of the profile's 20: seconds per job instead of tens on this tiny cluster
 PROFILE = ["--profile", "profiles/slurm", "--slurm-init-seconds-before-status-checks", "1"]
+# and later checks at most 2 s apart (quick_polls.py), instead of the plugin's growing waits
+SNAKEMAKE = [sys.executable, str(Path(__file__).with_name("quick_polls.py"))]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -41,7 +43,7 @@ def _env() -> dict:
 
 
 def snakemake(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd, env=_env(), capture_output=True,
+    proc = subprocess.run([*SNAKEMAKE, *args], cwd=cwd, env=_env(), capture_output=True,
                           text=True)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
@@ -50,7 +52,7 @@ def snakemake(cwd: Path, *args: str, check: bool = True) -> subprocess.Completed
 
 def start_snakemake(cwd: Path, *args: str) -> subprocess.Popen:
     log = open(cwd / "snakemake.out", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "snakemake", *args], cwd=cwd, env=_env(), stdout=log,
+    proc = subprocess.Popen([*SNAKEMAKE, *args], cwd=cwd, env=_env(), stdout=log,
                             stderr=subprocess.STDOUT)
     proc.workdir = cwd
     return proc
@@ -271,7 +273,7 @@ def test_sbatch_calls_for_paper_gpu_jobs_follow_the_config(tmp_path):
                 "results/paper/problems/shards/0000.jsonl"]:
         (work / rel).parent.mkdir(parents=True, exist_ok=True)
         (work / rel).write_text("")
-    proc = subprocess.run([sys.executable, "-m", "snakemake", *PROFILE, "--retries", "0", train, generate,
+    proc = subprocess.run([*SNAKEMAKE, *PROFILE, "--retries", "0", train, generate,
                            "--allowed-rules", "train", "teacher_generate"], cwd=work, env=env, capture_output=True,
                           text=True)
     calls = [json.loads(f.read_text()) for f in sorted(record.glob("*.json"))]
@@ -305,7 +307,7 @@ def test_retries_grow_within_the_site_limits_and_preemption_is_left_to_slurm(tmp
     examples = work / "results/paper/targets/qwen3.5_397b/full/compressed-qwen3_30b.jsonl"
     examples.parent.mkdir(parents=True)
     examples.write_text("")
-    proc = subprocess.run([sys.executable, "-m", "snakemake", *PROFILE, "--retries", "2", train, "--allowed-rules",
+    proc = subprocess.run([*SNAKEMAKE, *PROFILE, "--retries", "2", train, "--allowed-rules",
                            "train"], cwd=work, env=env, capture_output=True, text=True)
     calls = [parse_sbatch(json.loads(f.read_text())) for f in record.glob("*.json")]
     assert len(calls) == 3, proc.stdout[-3000:] + proc.stderr[-3000:]
