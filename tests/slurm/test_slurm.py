@@ -43,8 +43,7 @@ def _env() -> dict:
 
 
 def snakemake(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run([*SNAKEMAKE, *args], cwd=cwd, env=_env(), capture_output=True,
-                          text=True)
+    proc = subprocess.run([*SNAKEMAKE, *args], cwd=cwd, env=_env(), capture_output=True, text=True)
     if check and proc.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}")
     return proc
@@ -52,8 +51,7 @@ def snakemake(cwd: Path, *args: str, check: bool = True) -> subprocess.Completed
 
 def start_snakemake(cwd: Path, *args: str) -> subprocess.Popen:
     log = open(cwd / "snakemake.out", "w")
-    proc = subprocess.Popen([*SNAKEMAKE, *args], cwd=cwd, env=_env(), stdout=log,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen([*SNAKEMAKE, *args], cwd=cwd, env=_env(), stdout=log, stderr=subprocess.STDOUT)
     proc.workdir = cwd
     return proc
 
@@ -309,8 +307,8 @@ def test_retries_grow_within_the_site_limits_and_preemption_is_left_to_slurm(tmp
     examples = work / "results/paper/targets/qwen3.5_397b/full/compressed-qwen3_30b.jsonl"
     examples.parent.mkdir(parents=True)
     examples.write_text("")
-    proc = subprocess.run([*SNAKEMAKE, *PROFILE, "--retries", "2", train, "--allowed-rules",
-                           "train"], cwd=work, env=env, capture_output=True, text=True)
+    proc = subprocess.run([*SNAKEMAKE, *PROFILE, "--retries", "2", train, "--allowed-rules", "train"], cwd=work,
+                          env=env, capture_output=True, text=True)
     calls = [parse_sbatch(json.loads(f.read_text())) for f in record.glob("*.json")]
     assert len(calls) == 3, proc.stdout[-3000:] + proc.stderr[-3000:]
     first, site = cfg["students"]["qwen3.5_9b"]["resources"], cfg["site"]
