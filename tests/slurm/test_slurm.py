@@ -113,12 +113,35 @@ def deterministic(results: Path) -> dict[str, bytes]:
     return {rel: (results / rel).read_bytes() for rel in manifest["results"]["deterministic"]}
 
 
+def cluster_config() -> dict:
+    """The layered CONFIGS as one config, without the teachers no grid block trains on: layered files cannot drop a
+    teacher, and each one's generation and compression would be SLURM jobs (each job costs seconds of Snakemake
+    start-up, twice: the batch script's and the job step's)."""
+    cfg: dict = {}
+    for path in CONFIGS:
+        _merge(cfg, yaml.safe_load((ROOT / path).read_text()))
+    used = {name for block in cfg["grid"] for name in block["teachers"]}
+    cfg["teachers"] = {name: spec for name, spec in cfg["teachers"].items() if name in used}
+    return cfg
+
+
+def _merge(into: dict, layer: dict) -> None:
+    """``layer`` merged into ``into`` as Snakemake merges config files (nested mappings key by key)."""
+    for key, value in layer.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
+
+
 # ---- the reduced demo through the profile, one training job preempted (requeued by SLURM), then cancelled
 def test_profile_run_is_identical_to_a_local_run_and_a_cancelled_training_job_resumes(tmp_path_factory):
     local = copy_workflow(tmp_path_factory.mktemp("local"))
     cluster_run = copy_workflow(tmp_path_factory.mktemp("cluster"))
+    for work in (local, cluster_run):
+        (work / "cluster.yaml").write_text(yaml.safe_dump(cluster_config()))
     start = time.monotonic()
-    proc = start_snakemake(cluster_run, *PROFILE, "--configfile", *CONFIGS)
+    proc = start_snakemake(cluster_run, *PROFILE, "--configfile", "cluster.yaml")
     raw = cluster_run / "results/slurm/runs/verbose/small/full/raw/seed0"
     checkpoint = Path(str(raw / "model") + ".ckpt") / "latest"
     wait_for(checkpoint.exists, 600, f"a training checkpoint ({checkpoint})", running=proc)
@@ -151,7 +174,7 @@ def test_profile_run_is_identical_to_a_local_run_and_a_cancelled_training_job_re
     # the local twin forks its torch jobs from the preload server (an execution setting: same results, sooner)
     (local / "preload.yaml").write_text("cpu: {preload: true}\n")
     start = time.monotonic()
-    snakemake(local, "--configfile", *CONFIGS, "preload.yaml", "--cores", "2")
+    snakemake(local, "--configfile", "cluster.yaml", "preload.yaml", "--cores", "2")
     local_seconds = time.monotonic() - start
     print(f"SLURM run {cluster_seconds:.0f} s (one job requeued, then cancelled and retried), "
           f"local run {local_seconds:.0f} s")
@@ -186,22 +209,11 @@ def _served_workflow(root: Path, model: str, **engine) -> Path:
             "serve": {"kind": "transformers", "device": "cpu", "startup_timeout_s": 120}, **engine}
     # one whole config: layered config files merge key by key, which would keep the synthetic engine's own keys
     # beside the openai engine's, and an engine accepts only its kind's keys
-    cfg = {}
-    for path in CONFIGS:
-        _merge(cfg, yaml.safe_load((ROOT / path).read_text()))
+    cfg = cluster_config()
     cfg["run"] = "served"
     cfg["teachers"]["verbose"]["engine"] = spec
     (work / "served.yaml").write_text(yaml.safe_dump(cfg))
     return work
-
-
-def _merge(into: dict, layer: dict) -> None:
-    """``layer`` merged into ``into`` as Snakemake merges config files (nested mappings key by key)."""
-    for key, value in layer.items():
-        if isinstance(value, dict) and isinstance(into.get(key), dict):
-            _merge(into[key], value)
-        else:
-            into[key] = value
 
 
 def _server_pids(log: Path) -> list[int]:
