@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +18,7 @@ import pytest
 import yaml
 
 from compress_distill import manifest, numerics
-from conftest import REDUCED, ROOT, copy_workflow, snakemake
+from conftest import REDUCED, ROOT, copy_workflow, own_copy, snakemake
 
 AVX2_ONLY_CPU = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
 EXPECTED = ROOT / "tests/configs/reduced.expected.json"
@@ -101,15 +103,20 @@ def _run_bits(results: Path, run: str) -> dict:
             "loss": (folder / "loss.csv").read_bytes(), "outputs": (folder / "eval/arith.jsonl").read_bytes()}
 
 
-def test_forked_jobs_compute_what_a_job_in_a_process_of_its_own_computes(finished, tmp_path):
-    """The session's run forked its torch jobs from the preload server; here each job of two students' runs starts in
-    a process of its own (as on a cluster), with the same bits."""
-    config = reduced_config(tmp_path, {"dispatch": "avx2", "preload": False})
-    dest = copy_workflow(tmp_path / "per-job")
-    snakemake(dest, "--configfile", config, "--cores", "2",
-              *(f"results/reduced/{run}/eval/arith.json" for run in PER_JOB_RUNS))
+def test_forked_jobs_compute_what_a_job_in_a_process_of_its_own_computes(finished, workdir, tmp_path):
+    """The session's run forked its torch jobs from the preload server; here, in a copy of it, each torch job of two
+    students' runs (pre-training, training, evaluation) is rerun in a process of its own (as on a cluster), with the
+    same bits."""
+    cwd, run_dir = own_copy(finished, workdir, tmp_path)
+    config = reduced_config(cwd, {"dispatch": "avx2", "preload": False})
+    for folder in ["students/small/pretrained", "students/tiny/pretrained", *PER_JOB_RUNS]:
+        shutil.rmtree(run_dir / folder)
+    proc = snakemake(cwd, "--configfile", config, "--cores", "2",
+                     *(f"results/reduced/{run}/eval/arith.json" for run in PER_JOB_RUNS))
+    ran = re.findall(r"^(?:local)?rule (\w+):$", proc.stderr, re.M)
+    assert sorted(ran) == ["evaluate", "evaluate", "pretrain", "pretrain", "train", "train"], ran  # only torch jobs
     for run in PER_JOB_RUNS:
-        assert _run_bits(dest / "results/reduced", run) == _run_bits(finished, run), run
+        assert _run_bits(run_dir, run) == _run_bits(finished, run), run
 
 
 def test_control_without_the_pins_the_same_two_runs_differ(tmp_path):
