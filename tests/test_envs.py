@@ -90,3 +90,17 @@ def test_an_import_added_to_a_stage_is_a_gap_in_its_env(tmp_path, monkeypatch):
         path.read_text() + ("\nimport seaborn\n" if path == module else "")))
     monkeypatch.setattr(identity, "imports_in", identity.imports_in.__wrapped__)  # past its per-process cache
     assert missing(rule, env, script) == {"seaborn": "seaborn"}
+
+
+def test_every_installed_distribution_is_pinned_by_the_constraints():
+    """`make` installs with constraints.txt: each distribution in this environment is there, at its version (an
+    unpinned dependency changed the figures' bytes once), except the model packages installed on their own."""
+    pinned = dict(line.split("==") for line in (ROOT / "constraints.txt").read_text().splitlines()
+                  if line and not line.startswith("#"))
+    pinned = {_name(name): version for name, version in pinned.items()}
+    models = {_name(line) for line in (ROOT / "requirements-models.txt").read_text().splitlines()
+              if line and not line.startswith("#")}
+    installed = {_name(d.metadata["Name"]): d.version.split("+")[0] for d in metadata.distributions()}
+    unpinned = {name: version for name, version in installed.items()
+                if name not in models and name not in {"pip", "setuptools", "wheel"} and pinned.get(name) != version}
+    assert not unpinned, f"installed but not pinned (at that version) in constraints.txt: {unpinned}"
