@@ -11,10 +11,12 @@ kernels (:mod:`.gemm`). Thread counts are fixed by the rule. The workflow sets t
 (``rules/common.smk``); a torch job checks they are in effect before computing, so a number is never produced under
 another dispatch by accident.
 
-One path no switch reaches: torch's ``sqrt`` (and ``pow(x, 0.5)``, ``tan``, ``atan``, ``log10``, ...) calls MKL's vector
-math, whose bits differ between CPUs whatever ``MKL_CBWR`` says (measured: an AMD EPYC vs an emulated Intel Haswell).
-The jobs' code avoids it (fused AdamW everywhere on CPU), and ``tests/test_numerics.py`` runs pre-training,
-fine-tuning and generation on an emulated Intel CPU to prove the bits equal.
+One path no switch reaches: torch's elementwise ``sqrt``, ``exp``, ``cos``, ``sin``, ... call MKL's vector math, whose
+bits differ between CPUs whatever ``MKL_CBWR`` says (measured: an AMD EPYC vs an emulated Intel Haswell). Under the
+pins the common ones compute on numpy's kernels (:mod:`.vecmath`); ``pow(x, 0.5)``, which reaches MKL's ``sqrt``
+inside ATen, and the rarer ones (``atan``, ``log10``, ...) are not used by the jobs' code (CPU optimisers are the
+fused AdamW, whose kernel has its own exact ``sqrt``). ``tests/test_numerics.py`` runs pre-training, fine-tuning and
+generation on an emulated Intel CPU to prove the bits equal.
 
 What stays machine-dependent: GPU kernels, and CPUs that are not x86-64 (the pins do not apply there).
 """
@@ -24,12 +26,15 @@ from __future__ import annotations
 import os
 import platform
 
-from . import gemm
+from . import gemm, vecmath
 
 DISPATCH_PINS: dict[str, dict[str, str]] = {
-    # MKL's reproducibility conditions also ask that it never change its thread count at run time
+    # MKL's reproducibility conditions also ask that it never change its thread count at run time. numpy's own
+    # kernels dispatch by CPU too (its AVX-512 float64 exp and log, float32 power gave other bits than its AVX2 ones,
+    # measured): held to its AVX2 level (X86_V3) in every job, tables and figures included
     "avx2": {"ATEN_CPU_CAPABILITY": "avx2", "MKL_CBWR": "COMPATIBLE", "ONEDNN_MAX_CPU_ISA": "AVX2",
-             "MKL_DYNAMIC": "FALSE", "OMP_DYNAMIC": "FALSE", "OPENBLAS_CORETYPE": gemm.CORE},
+             "MKL_DYNAMIC": "FALSE", "OMP_DYNAMIC": "FALSE", "OPENBLAS_CORETYPE": gemm.CORE,
+             "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR"},
     "native": {},  # whatever the machine and the environment pick: results may differ from machine to machine
 }
 DISPATCH_VARIABLE = "COMPRESS_DISTILL_CPU_DISPATCH"  # tells a job which setting its environment was made for
@@ -74,8 +79,10 @@ def pin_torch(threads: int) -> dict:
                            f"({cpu_model()}); the pinned numerics need an x86-64 CPU with AVX2")
     torch.set_num_threads(threads)
     torch.use_deterministic_algorithms(True, warn_only=True)
-    blas = gemm.pin(threads) if dispatch == "avx2" and platform.machine() in X86_64 else {}
-    return {"dispatch": dispatch, "torch_cpu_capability": capability, "threads": threads, **blas, **machine()}
+    pinned = {}
+    if dispatch == "avx2" and platform.machine() in X86_64:
+        pinned = {**gemm.pin(threads), "vector_math": f"numpy ({', '.join(vecmath.pin())})"}
+    return {"dispatch": dispatch, "torch_cpu_capability": capability, "threads": threads, **pinned, **machine()}
 
 
 def machine() -> dict:

@@ -116,8 +116,8 @@ def pretrain(model, tokenizer, lines: list[str], hp: dict, seed: int, log=print)
 
     torch.manual_seed(seed)
     model.train()
-    # fused on CPU, as in the trainer: the unfused update takes its sqrt from MKL's vector math, whose bits depend on
-    # the CPU whatever the pins say (an AMD EPYC and an emulated Intel Haswell differed); the fused kernel's is exact
+    # fused on CPU, as in the trainer: one kernel with its own exact sqrt (the unfused update's sqrt is torch's, on
+    # MKL's CPU-dependent vector math unless compress_distill.vecmath is pinned)
     fused = True if next(model.parameters()).device.type == "cpu" else None
     opt = torch.optim.AdamW(model.parameters(), lr=hp["lr"], weight_decay=hp["weight_decay"], fused=fused)
     sched = get_cosine_schedule_with_warmup(opt, int(hp["warmup_ratio"] * hp["steps"]), hp["steps"])

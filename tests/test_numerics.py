@@ -42,7 +42,7 @@ def test_a_torch_job_refuses_to_compute_without_its_pins(monkeypatch):
 
 PINNED_PRODUCTS = """
 import json, numpy as np, torch
-from compress_distill import numerics
+from compress_distill import numerics, vecmath
 info = numerics.pin_torch(2)
 g = torch.Generator().manual_seed(0)
 x = torch.randn(64, 96, generator=g, requires_grad=True)
@@ -60,18 +60,26 @@ checks = {
                          2.0 * (xn.astype(np.float64) @ wn.T.astype(np.float64)) + 0.5 * bias.numpy(), atol=1e-4),
     "values": np.allclose(y.detach().numpy(), xn.astype(np.float64) @ wn.T.astype(np.float64), atol=1e-4),
 }
+positive = x.detach().abs() + 0.01  # rotary embeddings take cos and sin of angles like these
+for name in vecmath.FUNCTIONS:
+    a = positive if name in ("sqrt", "log") else x.detach() * 20
+    checks[name] = np.array_equal(getattr(torch, name)(a).numpy(), getattr(np, name)(a.numpy()))
+    into = torch.empty(0, dtype=torch.float64)
+    getattr(torch, name)(a.double(), out=into)
+    checks[name + " (float64, out=)"] = np.array_equal(into.numpy(), getattr(np, name)(a.double().numpy()))
 print(json.dumps({"info": info, "checks": checks}))
 """
 
 
-def test_pinned_matrix_products_run_on_openblas_haswell_kernels():
+def test_pinned_matrix_products_and_vector_math_run_on_openblas_and_numpy():
     """Under the pins torch's CPU matrix products — a linear layer, its backward, a batched product — give exactly
     the bits of numpy's OpenBLAS on the same threads (MKL, whose kernels these replace, gives others), and the
-    right values."""
+    right values; its sqrt, exp, log, sin, cos, tan and tanh give numpy's bits (not MKL's vector math's)."""
     env = {**os.environ, **numerics.environment("avx2"), "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-c", PINNED_PRODUCTS], env=env, capture_output=True, text=True, check=True)
     result = json.loads(done.stdout.splitlines()[-1])
     assert result["info"]["blas"] == "OpenBLAS Haswell" and result["info"]["blas_threads"] == 2
+    assert result["info"]["vector_math"].startswith("numpy")
     assert all(result["checks"].values()), result["checks"]
 
 
