@@ -60,6 +60,8 @@ checks = {
                          2.0 * (xn.astype(np.float64) @ wn.T.astype(np.float64)) + 0.5 * bias.numpy(), atol=1e-4),
     "values": np.allclose(y.detach().numpy(), xn.astype(np.float64) @ wn.T.astype(np.float64), atol=1e-4),
 }
+from numpy._core._multiarray_umath import __cpu_features__ as numpy_cpu
+checks["numpy held to AVX2"] = not any(numpy_cpu.get(level) for level in ("X86_V4", "AVX512_ICL", "AVX512_SPR"))
 positive = x.detach().abs() + 0.01  # rotary embeddings take cos and sin of angles like these
 for name in vecmath.FUNCTIONS:
     a = positive if name in ("sqrt", "log") else x.detach() * 20
@@ -74,7 +76,8 @@ print(json.dumps({"info": info, "checks": checks}))
 def test_pinned_matrix_products_and_vector_math_run_on_openblas_and_numpy():
     """Under the pins torch's CPU matrix products — a linear layer, its backward, a batched product — give exactly
     the bits of numpy's OpenBLAS on the same threads (MKL, whose kernels these replace, gives others), and the
-    right values; its sqrt, exp, log, sin, cos, tan and tanh give numpy's bits (not MKL's vector math's)."""
+    right values; its sqrt, exp, log, sin, cos, tan and tanh give numpy's bits (not MKL's vector math's), and
+    numpy's own kernels run at their AVX2 level."""
     env = {**os.environ, **numerics.environment("avx2"), "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-c", PINNED_PRODUCTS], env=env, capture_output=True, text=True, check=True)
     result = json.loads(done.stdout.splitlines()[-1])
