@@ -35,7 +35,10 @@ def _kernels(name: str):
         return _compute(name, x)
 
     def inplace(x):
-        return x.copy_(_compute(name, x))
+        result = _compute(name, x)
+        if result.dtype != x.dtype:  # as torch's own kernel refuses, rather than truncating into an integer tensor
+            raise RuntimeError(f"result type {result.dtype} can't be cast to the desired output type {x.dtype}")
+        return x.copy_(result)
 
     def out(x, *, out):
         result = _compute(name, x)
