@@ -1,6 +1,7 @@
-"""The torch work of a run in miniature, through the package's own code: pre-training, full and LoRA fine-tuning,
-greedy generation, on a demo-shaped student under the pinned numerics. Prints a JSON object of hashes (weights after
-each stage, generated tokens). ``tests/test_numerics.py`` runs it on this CPU and on an emulated one and compares.
+"""The torch work of the demo in miniature, through the package's own code: its `small` student's architecture,
+pre-training, fine-tuning (full, and LoRA with `tiny`'s adapter) and greedy generation, a few steps each, under the
+pinned numerics. Prints a JSON object of hashes (tokenizer, weights after each stage, generated tokens).
+``tests/test_numerics.py`` runs it on this CPU and on an emulated one and compares.
 
 Usage: python tests/cpu_probe.py SCRATCH_FOLDER  (the environment holds ``numerics.environment("avx2")``)"""
 
@@ -10,17 +11,15 @@ import copy
 import hashlib
 import json
 import sys
+from pathlib import Path
 
-from compress_distill import numerics, problems, student, trainer
+import yaml
+
+from compress_distill import config, numerics, problems, student, trainer
 from compress_distill.settings import TrainingSettings
 
-ARITH = {"operations": [["+", "*"], ["*", "+"]], "max_operand": 9, "max_factor": 9}
-ARCH = {"hidden_size": 96, "intermediate_size": 256, "num_hidden_layers": 3, "num_attention_heads": 4,
-        "num_key_value_heads": 2, "head_dim": 24, "max_position_embeddings": 512, "tie_word_embeddings": True}
-LORA = {"r": 8, "alpha": 16, "dropout": 0.0, "target_modules": ["q_proj", "v_proj", "gate_proj", "down_proj"]}
-TRAINING = {"epochs": 1, "examples_per_step": 4, "lr": 0.001, "weight_decay": 0.01, "warmup_ratio": 0.05,
-            "max_length": 256, "max_tokens_per_microbatch": 8192, "packing": False, "checkpoint_every": 0,
-            "max_grad_norm": 1.0, "gradient_checkpointing": False, "distributed": "ddp", "bf16": False}
+DEMO = Path(__file__).resolve().parent.parent / "presets/demo.yaml"
+SHORTER = {"steps": 4, "seq_len": 64, "batch_size": 4}  # pre-training: a few short steps, the demo's rates
 
 
 def examples() -> list[dict]:
@@ -45,19 +44,21 @@ def main(scratch: str) -> None:
     from transformers import AutoTokenizer
 
     info = numerics.pin_torch(1)
+    demo = config.validate(yaml.safe_load(DEMO.read_text()))
+    small, tiny = demo["students"]["small"], demo["students"]["tiny"]
     rows = examples()
-    corpus = problems.pretraining_corpus(ARITH) + [r["question"] + " " + r["completion"] for r in rows]
+    corpus = problems.pretraining_corpus(demo["problems"]["arithmetic"]) + [r["question"] + " " + r["completion"]
+                                                                           for r in rows]
     student.train_tokenizer(corpus, 320, scratch)
     tokenizer = AutoTokenizer.from_pretrained(scratch)
     quiet = lambda *_: None  # noqa: E731
-    model = student.build_model({"architecture": ARCH}, tokenizer, seed=0)
-    student.pretrain(model, tokenizer, corpus, {"steps": 4, "lr": 0.003, "seq_len": 64, "batch_size": 4,
-                                                "weight_decay": 0.01, "warmup_ratio": 0.05}, seed=0, log=quiet)
+    model = student.build_model(small["model"], tokenizer, seed=0)
+    student.pretrain(model, tokenizer, corpus, {**small["pretrain"], **SHORTER}, seed=0, log=quiet)
     hashes = {"tokenizer": hashlib.sha256(tokenizer.backend_tokenizer.to_str().encode()).hexdigest(),
               "pretrained": weights_hash(model)}
-    hp = TrainingSettings.of(TRAINING)
+    hp = TrainingSettings.of({**config.student_training(demo, "small"), "epochs": 1})
     full, *_ = trainer.train(copy.deepcopy(model), tokenizer, rows, hp, seed=0, log=quiet)
-    lora, *_ = trainer.train(copy.deepcopy(model), tokenizer, rows, hp, seed=0, lora=LORA, log=quiet)
+    lora, *_ = trainer.train(copy.deepcopy(model), tokenizer, rows, hp, seed=0, lora=tiny["lora"], log=quiet)
     hashes.update(full=weights_hash(full), lora=weights_hash(lora))
     full.eval()
     tokenizer.padding_side = "left"

@@ -103,7 +103,7 @@ def probe(tmp_path: Path, name: str, prefix: list[str]) -> dict:
     env = {**os.environ, **numerics.environment("avx2"), "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     scratch = tmp_path / name
     done = subprocess.run([*prefix, sys.executable, str(ROOT / "tests/cpu_probe.py"), str(scratch)], env=env,
-                          capture_output=True, text=True)
+                          cwd=ROOT, capture_output=True, text=True)  # the demo preset names its files from there
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.splitlines()[-1])
 
