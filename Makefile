@@ -25,14 +25,14 @@ demo: $(VENV)/.installed
 	$(MAKE) check-demo
 
 check-demo: $(VENV)/.installed
-	$(BIN)/python -m compress_distill.manifest check results/demo/manifest.json presets/demo.expected.json
+	$(BIN)/python -m compress_distill.infra.manifest check results/demo/manifest.json presets/demo.expected.json
 
 # every intermediate of a run checked against what its job wrote, and every output Snakemake finds missing: each is
 # named, then rebuilt with everything that depends on it. CONFIG=... RUN=... for another preset.
 CONFIG ?= presets/demo.yaml
 RUN ?= demo
 verify: $(VENV)/.installed
-	$(BIN)/python -m compress_distill.ledger rebuild results/$(RUN) -- --configfile $(CONFIG) --cores $(CORES)
+	$(BIN)/python -m compress_distill.infra.ledger rebuild results/$(RUN) -- --configfile $(CONFIG) --cores $(CORES)
 
 # the Snakemake report of a finished run: every table and figure with its caption, self-contained HTML
 report: $(VENV)/.installed
@@ -41,8 +41,8 @@ report: $(VENV)/.installed
 
 # the README's demo table, regenerated from results/demo/tables (never typed by hand)
 readme-results: $(VENV)/.installed
-	$(BIN)/python -m compress_distill.readme results/demo README.md
-	$(BIN)/python -m compress_distill.cpu_costs --readme README.md
+	$(BIN)/python -m compress_distill.analysis.readme results/demo README.md
+	$(BIN)/python -m compress_distill.planning.cpu_costs --readme README.md
 
 # Debian packages two tests need, installed here when missing (as root): headless chromium opens the Snakemake report,
 # QEMU's user-mode emulator runs torch on an emulated Intel CPU (tests/test_numerics.py).

@@ -3,6 +3,7 @@ import os
 import re
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 from snakemake.common import overwrite_function_params
 
@@ -14,16 +15,18 @@ os.environ.update(
     )
 )
 
-from compress_distill import config as cd_config
-from compress_distill import cpu_costs as cd_cpu_costs
-from compress_distill import grid as cd_grid
-from compress_distill import identity as cd_identity
-from compress_distill import models as cd_models
-from compress_distill import numerics as cd_numerics
-from compress_distill import outputs as cd_outputs
-from compress_distill import preload as cd_preload
-from compress_distill import engines as cd_engines
-from compress_distill.target import Target, every_target
+from compress_distill.config import settings as cd_settings
+from compress_distill.config import validation as cd_config
+from compress_distill.planning import cpu_costs as cd_cpu_costs
+from compress_distill.core import grid as cd_grid
+from compress_distill.infra import identity as cd_identity
+from compress_distill.models import conversion as cd_models
+from compress_distill.numerics import pins as cd_numerics
+from compress_distill.analysis import registry as cd_outputs
+from compress_distill.infra import preload as cd_preload
+from compress_distill.engines import registry as cd_engines
+from compress_distill.core.target import Target, every_target
+from compress_distill.stages import selection as cd_selection
 
 try:
     cd_config.validate(
@@ -123,7 +126,7 @@ def engine_identity(script, spec):
     return identity(
         script,
         cd_engines.module_of(spec["kind"]),
-        *(["server"] if spec.get("serve") else []),
+        *(["engines.server"] if spec.get("serve") else []),
     )
 
 
@@ -253,7 +256,7 @@ def model_resources(section, key=None):
 
 def cpu_resources(stage, grouped=False):
     """Memory and runtime of a CPU rule: the simulator's measurements, fitted and extrapolated to this config's
-    sizes with a margin (compress_distill.cpu_costs); a retry grows them, up to the site's limits. A ``grouped``
+    sizes with a margin (compress_distill.planning.cpu_costs); a retry grows them, up to the site's limits. A ``grouped``
     stage (seconds of CPU riding in its shard's GPU job) asks for constants: a retry grows the group's request
     through the GPU job's, which dominates it, and thousands of jobs have no callable to evaluate.
     """
@@ -275,15 +278,29 @@ EVAL_RES = model_resources("evaluation")
 MODEL_RES = model_resources("models", "model")
 
 
-# ---- params: only the settings that change a result, so that editing a runtime limit or a chunk size
-# ---- (scripts read those from snakemake.config) reruns nothing
+# ---- a job's settings: one path, compress_distill.config.settings.job_settings. The part that changes results is
+# ---- the rule's `settings` param (Snakemake reruns on a change); the execution-only part (chunk sizes, checkpoint
+# ---- interval) rides in its resources, so editing it reruns nothing. The script rebuilds the typed settings from both.
+def _job_settings(stage, key, name):
+    return cd_settings.job_settings(config, stage, SimpleNamespace(**({key: name} if key else {})))
+
+
+def job_params(stage, section, key=None):
+    return per_model(section, key, lambda name: _job_settings(stage, key, name).results())
+
+
+def job_execution(stage, section, key=None):
+    fields = _job_settings(stage, key, next(iter(config[section])) if key else None).execution()
+    return {
+        field: per_model(
+            section, key, lambda name, f=field: _job_settings(stage, key, name).execution()[f]
+        )
+        for field in fields
+    }
+
+
 def settings(section, key, *fields):
     return signed(lambda wc: {f: config[section][getattr(wc, key)][f] for f in fields})
-
-
-@signed
-def student_training(wc):
-    return cd_config.result_settings(cd_config.student_training(config, wc.student))
 
 
 @signed
@@ -336,207 +353,3 @@ def converted_source(wc):
 @signed
 def verified_shards(wildcards):
     return expand(rules.verify.output.kept, teacher=wildcards.teacher, shard=SHARDS)
-
-
-def _targets_of(teacher, regime):
-    return [
-        Target.parse(r["target"])
-        for r in RUNS
-        if r["teacher"] == teacher and r["regime"] == regime
-    ]
-
-
-def used_compressors(teacher, regime):
-    """The compressors whose traces a target of this teacher and regime is made from: only they narrow its shared
-    problem set (a configured compressor that nothing here trains on removes nothing).
-    """
-    used = {t.compressor for t in _targets_of(teacher, regime)}
-    return [c for c in COMPRESSORS if c in used]
-
-
-def adaptive_candidates(teacher, regime):
-    """Every configured compressor where the adaptive target is trained on (it picks among them per trace), else
-    none."""
-    kinds = {t.source for t in _targets_of(teacher, regime)}
-    return COMPRESSORS if "candidates" in kinds else []
-
-
-@signed
-def selection_required(wc):
-    return used_compressors(wc.teacher, wc.regime)
-
-
-@signed
-def selection_candidates(wc):
-    return adaptive_candidates(wc.teacher, wc.regime)
-
-
-def selection_compressors(teacher, regime):
-    read = set(used_compressors(teacher, regime) + adaptive_candidates(teacher, regime))
-    return [c for c in COMPRESSORS if c in read]
-
-
-@signed
-def selection_shards(wc):
-    """Per shard: the verified traces and what each compressor its targets use made of them (selection's inputs)."""
-    compressors = selection_compressors(wc.teacher, wc.regime)
-    return [
-        {
-            "verified": rules.verify.output.kept.format(teacher=wc.teacher, shard=s),
-            "compressed": {
-                c: rules.compress.output.records.format(
-                    teacher=wc.teacher, compressor=c, shard=s
-                )
-                for c in compressors
-            },
-        }
-        for s in SHARDS
-    ]
-
-
-@signed
-def used_compressors_shards(wc):
-    return [
-        p
-        for c in selection_compressors(wc.teacher, wc.regime)
-        for p in compressed_shards(wc.teacher, c)
-    ]
-
-
-def compressed_shards(teacher, compressor):
-    return expand(
-        rules.compress.output.records,
-        teacher=teacher,
-        compressor=compressor,
-        shard=SHARDS,
-    )
-
-
-@signed
-def target_source(wildcards):
-    """The trace shards a target is made from: verified raw traces, or one compressor's (truncated) traces."""
-    target = Target.parse(wildcards.target)
-    if target.source == "candidates":
-        return [p for c in COMPRESSORS for p in compressed_shards(wildcards.teacher, c)]
-    if target.source == "compressed":
-        return compressed_shards(wildcards.teacher, target.compressor)
-    if target.source == "truncated":
-        return expand(
-            rules.truncate.output.records,
-            teacher=wildcards.teacher,
-            compressor=target.compressor,
-            shard=SHARDS,
-        )
-    return verified_shards(wildcards)
-
-
-@signed
-def student_base(wildcards):
-    """A student built from config starts from its pre-trained folder, a converted one from its converted folder;
-    a hub student from the hub."""
-    model = config["students"][wildcards.student]["model"]
-    if "architecture" in model:
-        return rules.pretrain.output.folder.format(student=wildcards.student)
-    if "converted" in model:
-        return rules.convert_model.output.folder.format(model=model["converted"])
-    return []
-
-
-def run_paths(pattern, runs=RUNS, **extra):
-    return [pattern.format(**{**run, **extra}) for run in runs]
-
-
-def evaluation_files(kind):
-    """Every run's evaluation ``summary`` or graded ``outputs``, for every benchmark."""
-    return [
-        p
-        for b in BENCHMARKS
-        for p in run_paths(getattr(rules.evaluate.output, kind), benchmark=b)
-    ]
-
-
-def tables_layout():
-    """What the tables are computed from, keyed by what each file is (compress_distill.study.Study.load)."""
-
-    def by_teacher_compressor(pattern):
-        return {
-            t: {
-                c: expand(pattern, teacher=t, compressor=c, shard=SHARDS)
-                for c in COMPRESSORS
-            }
-            for t in TEACHERS
-        }
-
-    return {
-        "runs": RUNS,
-        "metrics": {
-            cd_grid.run_id(run): rules.train.output.metrics.format(**run)
-            for run in RUNS
-        },
-        "summaries": {
-            cd_grid.run_id(run): {
-                b: rules.evaluate.output.summary.format(**run, benchmark=b)
-                for b in BENCHMARKS
-            }
-            for run in RUNS
-        },
-        "outputs": {
-            cd_grid.run_id(run): {
-                b: rules.evaluate.output.outputs.format(**run, benchmark=b)
-                for b in BENCHMARKS
-            }
-            for run in RUNS
-        },
-        "bootstrap": {
-            "resamples": config["evaluation"]["bootstrap_resamples"],
-            "seed": config["seed"],
-        },
-        "rejects": {
-            t: expand(rules.verify.output.rejects, teacher=t, shard=SHARDS)
-            for t in TEACHERS
-        },
-        "compressed": by_teacher_compressor(rules.compress.output.records),
-        "truncated": by_teacher_compressor(rules.truncate.output.records),
-        "selections": {
-            t: {
-                g: rules.selection.output.selection.format(teacher=t, regime=g)
-                for g in REGIMES
-            }
-            for t in TEACHERS
-        },
-        "params_b": {c: config["compressors"][c]["params_b"] for c in COMPRESSORS},
-    }
-
-
-# ---- the study's tables and figures (registry: the package's `outputs` module), marked for the Snakemake report
-def table_files(rule):
-    return {
-        f"{name}_{ext}": f"{R}/tables/{name}.{ext}"
-        for name in cd_outputs.tables_of(rule)
-        for ext in cd_outputs.TABLE_FORMATS
-    }
-
-
-def in_report(path, kind, name):
-    """``path`` marked for the Snakemake report, with its caption (report/<kind>/<name>.rst); claims come first."""
-    return report(
-        path,
-        caption=f"../report/{kind}/{name}.rst",
-        category="1. Claims" if name == "claims" else kind.capitalize(),
-        labels={"name": name},
-    )
-
-
-def table_caption(wildcards):
-    return Path(
-        workflow.basedir, "report", "tables", f"{wildcards.table}.rst"
-    ).read_text()
-
-
-def final_outputs():
-    return [
-        *rules.tables.output,
-        *rules.dataset_rows.output,
-        *rules.figures.output,
-        rules.manifest.output.manifest,
-    ]

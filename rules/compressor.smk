@@ -17,17 +17,11 @@ rule compress:
     threads: COMPRESSOR_RES["threads"]
     resources:
         **COMPRESSOR_RES["resources"],
+        **job_execution("compress", "compressors", "compressor"),
     params:
         identity=model_identity("compress", "compressors", "compressor"),
         prompt=prompt_digest("compressors", "compressor"),
-        compressor=settings(
-            "compressors",
-            "compressor",
-            "engine",
-            "min_reasoning_chars",
-            "retries",
-            "target_share",
-        ),
+        settings=job_params("compress", "compressors", "compressor"),
         tokenizer=reference_tokenizer(),
         seed=config["seed"],
     script:

@@ -15,15 +15,12 @@ rule evaluate:
     threads: EVAL_RES["threads"]
     resources:
         **EVAL_RES["resources"],
+        **job_execution("evaluate", "evaluation"),
     params:
         identity=engine_identity(
             "evaluate", config["evaluation"].get("engine", {"kind": "hf"})
         ),
-        evaluation={
-            k: v
-            for k, v in config["evaluation"].items()
-            if k not in ("resources", "chunk_size")
-        },
+        settings=job_params("evaluate", "evaluation"),
         verifier=benchmark_verifier,
         seed=config["seed"],
     script:

@@ -1,3 +1,15 @@
+@signed
+def student_base(wildcards):
+    """A student built from config starts from its pre-trained folder, a converted one from its converted folder;
+    a hub student from the hub."""
+    model = config["students"][wildcards.student]["model"]
+    if "architecture" in model:
+        return rules.pretrain.output.folder.format(student=wildcards.student)
+    if "converted" in model:
+        return rules.convert_model.output.folder.format(model=model["converted"])
+    return []
+
+
 rule tokenizer:
     input:
         verified=expand(rules.verify.output.kept, teacher=TEACHERS, shard=SHARDS),
@@ -55,9 +67,10 @@ rule train:
     threads: STUDENT_RES["threads"]
     resources:
         **STUDENT_RES["resources"],
+        **job_execution("train", "students", "student"),
     params:
         identity=identity("train"),
         student=settings("students", "student", "model", "lora"),
-        training=student_training,
+        settings=job_params("train", "students", "student"),
     script:
         "../workflow_scripts/train.py"

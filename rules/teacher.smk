@@ -16,10 +16,11 @@ rule teacher_generate:
     threads: TEACHER_RES["threads"]
     resources:
         **TEACHER_RES["resources"],
+        **job_execution("teacher_generate", "teachers", "teacher"),
     params:
         identity=model_identity("teacher_generate", "teachers", "teacher"),
         prompt=prompt_digest("teachers", "teacher"),
-        teacher=settings("teachers", "teacher", "engine"),
+        settings=job_params("teacher_generate", "teachers", "teacher"),
         seed=config["seed"],
     script:
         "../workflow_scripts/teacher_generate.py"

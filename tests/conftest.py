@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from compress_distill.synthetic import arithmetic
+
 if os.environ.get("PYTEST_XDIST_WORKER"):  # one torch thread per worker, inherited by the processes tests start
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
@@ -39,10 +41,10 @@ def pytest_collection_modifyitems(items):
 def tiny_tokenizer(tmp_path_factory, arith):
     from transformers import AutoTokenizer
 
-    from compress_distill import problems, student
+    from compress_distill.models import student
 
     folder = tmp_path_factory.mktemp("tokenizer")
-    texts = problems.pretraining_corpus(arith) + ["<think>\nLet me check: 3 + 4 = 7.\n</think>\nThe answer is \\boxed{7}."]
+    texts = arithmetic.pretraining_corpus(arith) + ["<think>\nLet me check: 3 + 4 = 7.\n</think>\nThe answer is \\boxed{7}."]
     student.train_tokenizer(texts, 320, folder)
     return AutoTokenizer.from_pretrained(folder)
 
@@ -102,7 +104,7 @@ TINY_ARCH = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
 
 @pytest.fixture
 def tiny_model(tiny_tokenizer):
-    from compress_distill import student
+    from compress_distill.models import student
 
     return student.build_model({"architecture": TINY_ARCH}, tiny_tokenizer, seed=0)
 

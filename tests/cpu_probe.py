@@ -3,7 +3,7 @@ pre-training, fine-tuning (full, and LoRA with `tiny`'s adapter) and greedy gene
 pinned numerics. Prints a JSON object of hashes (tokenizer, weights after each stage, generated tokens).
 ``tests/test_numerics.py`` runs it on this CPU and on an emulated one and compares.
 
-Usage: python tests/cpu_probe.py SCRATCH_FOLDER  (the environment holds ``numerics.environment("avx2")``)"""
+Usage: python tests/cpu_probe.py SCRATCH_FOLDER  (the environment holds ``pins.environment("avx2")``)"""
 
 from __future__ import annotations
 
@@ -15,8 +15,12 @@ from pathlib import Path
 
 import yaml
 
-from compress_distill import config, numerics, problems, student, trainer
-from compress_distill.settings import TrainingSettings
+from compress_distill.config import validation
+from compress_distill.config.settings import TrainingSettings
+from compress_distill.models import student
+from compress_distill.numerics import pins
+from compress_distill.synthetic import arithmetic
+from compress_distill.training import trainer
 
 DEMO = Path(__file__).resolve().parent.parent / "presets/demo.yaml"
 SHORTER = {"steps": 4, "seq_len": 64, "batch_size": 4}  # pre-training: a few short steps, the demo's rates
@@ -43,11 +47,11 @@ def main(scratch: str) -> None:
     import torch
     from transformers import AutoTokenizer
 
-    info = numerics.pin_torch(1)
-    demo = config.validate(yaml.safe_load(DEMO.read_text()))
+    info = pins.pin_torch(1)
+    demo = validation.validate(yaml.safe_load(DEMO.read_text()))
     small, tiny = demo["students"]["small"], demo["students"]["tiny"]
     rows = examples()
-    corpus = problems.pretraining_corpus(demo["problems"]["arithmetic"]) + [r["question"] + " " + r["completion"]
+    corpus = arithmetic.pretraining_corpus(demo["problems"]["arithmetic"]) + [r["question"] + " " + r["completion"]
                                                                            for r in rows]
     student.train_tokenizer(corpus, 320, scratch)
     tokenizer = AutoTokenizer.from_pretrained(scratch)
@@ -56,7 +60,7 @@ def main(scratch: str) -> None:
     student.pretrain(model, tokenizer, corpus, {**small["pretrain"], **SHORTER}, seed=0, log=quiet)
     hashes = {"tokenizer": hashlib.sha256(tokenizer.backend_tokenizer.to_str().encode()).hexdigest(),
               "pretrained": weights_hash(model)}
-    hp = TrainingSettings.of({**config.student_training(demo, "small"), "epochs": 1})
+    hp = TrainingSettings.of({**validation.student_training(demo, "small"), "epochs": 1})
     full, *_ = trainer.train(copy.deepcopy(model), tokenizer, rows, hp, seed=0, log=quiet)
     lora, *_ = trainer.train(copy.deepcopy(model), tokenizer, rows, hp, seed=0, lora=tiny["lora"], log=quiet)
     hashes.update(full=weights_hash(full), lora=weights_hash(lora))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from compress_distill import benchmark
+from compress_distill.checks import benchmark
 
 
 def test_tiny_benchmark_writes_the_table(tmp_path):

@@ -8,10 +8,9 @@ import re
 import pytest
 import yaml
 
-from compress_distill import config as cd_config
-from compress_distill import grid
-from compress_distill import models
-
+from compress_distill.config import validation as cd_config
+from compress_distill.core import grid
+from compress_distill.models import conversion
 from conftest import ROOT
 
 
@@ -108,7 +107,7 @@ def test_every_rule_names_an_existing_conda_env():
 
 
 def test_gpu_hour_estimate_follows_the_dag_and_the_resources():
-    from compress_distill import budget
+    from compress_distill.planning import budget
 
     cfg = _load("config.yaml")
     cd_config.validate(cfg)
@@ -172,17 +171,21 @@ def test_prompt_templates_must_hold_their_placeholders(tmp_path):
 
 def test_each_engine_kind_accepts_exactly_its_engines_settings():
     """The schema's per-kind keys and kinds agree with the engine registry and each engine's SETTINGS, and every
-    module of the engines package is a registered kind."""
-    from compress_distill import engines
+    module of the engines package that is not the machinery around them is a registered kind."""
+    from compress_distill.engines import registry
 
     engine = yaml.safe_load((ROOT / "schemas/config.schema.yaml").read_text())["$defs"]["engine"]
-    assert sorted(engine["properties"]["kind"]["enum"]) == sorted(engines.KINDS)
-    modules = {p.stem for p in (ROOT / "compress_distill/engines").glob("*.py")} - {"__init__"}
-    assert modules == {engines.module_of(kind).split(".")[1] for kind in engines.KINDS}
+    assert sorted(engine["properties"]["kind"]["enum"]) == sorted(registry.KINDS)
+    machinery = {"__init__", "interface", "registry", "chunked", "server"}
+    modules = {f"engines.{p.stem}" for p in (ROOT / "compress_distill/engines").glob("*.py")} - {
+        f"engines.{m}" for m in machinery}
+    kinds = {registry.module_of(kind) for kind in registry.KINDS}
+    assert modules == {m for m in kinds if m.startswith("engines.")}
+    assert kinds - modules == {"synthetic.teacher", "synthetic.compressors"}  # the demo's, with its world
     allowed = {rule["if"]["properties"]["kind"]["const"]: set(rule["then"]["propertyNames"]["enum"])
                for rule in engine["allOf"]}
-    for kind in engines.KINDS:
-        settings = set(engines.engine_class(kind).SETTINGS)
+    for kind in registry.KINDS:
+        settings = set(registry.engine_class(kind).SETTINGS)
         assert allowed[kind] == settings | {"kind"}, kind
         assert allowed[kind] <= set(engine["properties"]), kind
 
@@ -203,7 +206,7 @@ def test_a_converted_model_must_be_defined_and_is_resolved_to_its_folder():
         assert f"config key '{key}': converted model 'smollm3' is not defined under 'models'" in str(err.value)
     cfg = _load("tests/configs/smollm2.yaml")
     cd_config.validate(cfg)
-    models.resolve(cfg, "results/smollm2/models")
+    conversion.resolve(cfg, "results/smollm2/models")
     folder = "results/smollm2/models/smollm2_135m"
     assert cfg["teachers"]["smollm2"]["engine"]["model"] == cfg["tokenizer"]["name"] == folder
     assert cfg["students"]["smollm2"]["model"] == {"converted": "smollm2_135m"}  # an input of training instead

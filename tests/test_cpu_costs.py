@@ -9,7 +9,8 @@ import re
 import pytest
 import yaml
 
-from compress_distill import cpu_costs, readme
+from compress_distill.analysis import readme
+from compress_distill.planning import cpu_costs
 from conftest import ROOT, copy_workflow, snakemake
 
 PAPER = yaml.safe_load((ROOT / "config.yaml").read_text())

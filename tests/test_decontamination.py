@@ -6,8 +6,10 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from compress_distill import decontamination, problems
-from compress_distill.decontamination import Settings
+from compress_distill.core import decontamination
+from compress_distill.core.decontamination import Settings
+from compress_distill.stages import problems
+from compress_distill.synthetic import arithmetic
 from conftest import ROOT
 
 BENCHMARK = [
@@ -37,14 +39,14 @@ def test_a_planted_near_duplicate_and_a_planted_reformatted_duplicate_are_remove
 
 def test_the_demo_generator_deals_no_operand_swapped_twins_and_the_check_proves_it():
     demo = yaml.safe_load((ROOT / "presets/demo.yaml").read_text())["problems"]
-    sets = problems.synthetic_arithmetic(demo["arithmetic"], {"pool": demo["pool"]["size"],
+    sets = arithmetic.synthetic_arithmetic(demo["arithmetic"], {"pool": demo["pool"]["size"],
                                                               "arith": demo["benchmarks"]["arith"]["size"]}, 0)
     assert decontamination.overlaps(sets["pool"], sets["arith"], Settings()) == {"ngram": set(), "normalised": set()}
     # a twin of a benchmark item, planted, is caught
     parts = next(b["expression_parts"] for b in sets["arith"] if b["expression_parts"]["a"] !=
                  b["expression_parts"]["b"] and b["expression_parts"]["op1"] in "+*")
-    twin = problems.Expression(parts["b"], parts["op1"], parts["a"], parts["op2"], parts["c"])
-    planted = [*sets["pool"], problems.make_problem("twin", twin)]
+    twin = arithmetic.Expression(parts["b"], parts["op1"], parts["a"], parts["op2"], parts["c"])
+    planted = [*sets["pool"], arithmetic.make_problem("twin", twin)]
     assert decontamination.overlaps(planted, sets["arith"], Settings())["normalised"] == {"twin"}
 
 

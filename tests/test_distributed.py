@@ -9,8 +9,10 @@ import json
 import pytest
 import torch
 
-from compress_distill import io, launch, student
-from compress_distill.settings import TrainingSettings, TrainJob
+from compress_distill.config.settings import TrainingSettings, TrainJob
+from compress_distill.infra import io
+from compress_distill.models import student
+from compress_distill.training import launch
 from conftest import EXAMPLES, TINY_ARCH
 
 HP = {"max_length": 512, "examples_per_step": 4, "epochs": 2, "lr": 1e-2, "weight_decay": 0.01, "warmup_ratio": 0.1,
@@ -100,7 +102,7 @@ def test_a_killed_sharded_run_resumes_to_the_uninterrupted_result(job, tmp_path)
     import subprocess
     import time
 
-    from compress_distill.server import free_port
+    from compress_distill.engines.server import free_port
 
     hp = {"distributed": "fsdp", "epochs": 30, "checkpoint_every": 2}
     clean, killed = job("fsdp-clean", **hp), job("fsdp-killed", **hp)

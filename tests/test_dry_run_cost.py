@@ -144,7 +144,7 @@ def test_seconds_long_jobs_are_submitted_inside_their_gpu_jobs(tmp_path):
     planned = collections.Counter(job["rule"] for job in parse_jobs(out))
     local = set(re.findall(r"^    (\w+),$", re.search(r"localrules:\n((?:    \w+,\n)+)",
                                                           (ROOT / "rules/report.smk").read_text()).group(1), re.M))
-    table = subprocess.run([sys.executable, "-m", "compress_distill.submissions", "--configfile", "config.yaml"],
+    table = subprocess.run([sys.executable, "-m", "compress_distill.planning.submissions", "--configfile", "config.yaml"],
                            cwd=real, capture_output=True, text=True, check=True).stdout
     kinds = {k: int(n.replace(",", "")) for k, n in re.findall(r"^\| (\w+) \| ([\d,]+) \|$", table, re.M)}
     assert kinds["generation_teacher_generate_verify"] == planned["teacher_generate"] == planned["verify"] > 0

@@ -6,9 +6,12 @@ import json
 
 import pytest
 
-from compress_distill import engine, teacher
-from compress_distill.engine import Completion, Request
-from compress_distill.engines.synthetic import SyntheticTeacher
+from compress_distill.core import prompts
+from compress_distill.engines import chunked, registry
+from compress_distill.engines.interface import Completion, Request
+from compress_distill.stages import teacher
+from compress_distill.synthetic import arithmetic
+from compress_distill.synthetic.teacher import SyntheticTeacher
 
 
 class Crashing:
@@ -25,9 +28,8 @@ class Crashing:
 
 
 def _setup(arith):
-    from compress_distill import problems
 
-    pool = problems.synthetic_arithmetic(arith, {"pool": 50}, 3)["pool"]
+    pool = arithmetic.synthetic_arithmetic(arith, {"pool": 50}, 3)["pool"]
     spec = {"verbosity": 2, "self_check": 0.5, "error_rate": 0.1, "no_answer_rate": 0.0, "max_tokens": 200}
     by_id = {p["id"]: p for p in pool}
     reqs = teacher.requests_for(pool, "{question}", 0, "t")
@@ -37,16 +39,16 @@ def _setup(arith):
 @pytest.mark.parametrize("ok_chunks", [0, 1, 3, 6])
 def test_a_crashed_run_resumes_to_the_same_bytes(arith, tmp_path, ok_chunks):
     eng, reqs, to_record = _setup(arith)
-    engine.run_chunked(eng, reqs, tmp_path / "clean.jsonl", 8, to_record)
+    chunked.run_chunked(eng, reqs, tmp_path / "clean.jsonl", 8, to_record)
     out = tmp_path / "crashed.jsonl"
     with pytest.raises(KeyboardInterrupt):
-        engine.run_chunked(Crashing(eng, ok_chunks), reqs, out, 8, to_record)
+        chunked.run_chunked(Crashing(eng, ok_chunks), reqs, out, 8, to_record)
     assert not out.exists()
     partial = out.with_name(out.name + ".partial")
     assert len(partial.read_text().splitlines()) == 8 * ok_chunks
     with open(partial, "a") as fh:  # a torn last line, as a kill mid-write leaves
         fh.write('{"id": "pool-0000')
-    engine.run_chunked(eng, reqs, out, 8, to_record)
+    chunked.run_chunked(eng, reqs, out, 8, to_record)
     assert out.read_bytes() == (tmp_path / "clean.jsonl").read_bytes()
     ids = [json.loads(line)["id"] for line in out.read_text().splitlines()]
     assert ids == [r.id for r in reqs] and not partial.exists()
@@ -59,22 +61,22 @@ def test_an_engine_that_drops_a_request_is_an_error(arith, tmp_path):
 
     _, reqs, to_record = _setup(arith)
     with pytest.raises(RuntimeError, match="incomplete"):
-        engine.run_chunked(Dropping(), reqs, tmp_path / "o.jsonl", 8, to_record)
+        chunked.run_chunked(Dropping(), reqs, tmp_path / "o.jsonl", 8, to_record)
 
 
 def test_unknown_engine_kind_names_the_known_ones():
     with pytest.raises(ValueError, match="synthetic"):
-        engine.make_engine({"kind": "nope"})
+        registry.make_engine({"kind": "nope"})
 
 
 def test_templates_fill_only_named_fields():
-    assert engine.fill_template("Q: {question} \\boxed{} {x}", question="2+2") == "Q: 2+2 \\boxed{} {x}"
+    assert prompts.fill_template("Q: {question} \\boxed{} {x}", question="2+2") == "Q: 2+2 \\boxed{} {x}"
 
 
 def test_hf_engine_generates_and_reports_stop_or_length(tiny_tokenizer, tiny_model, tmp_path):
     tiny_model.save_pretrained(tmp_path)
     tiny_tokenizer.save_pretrained(tmp_path)
-    eng = engine.make_engine({"kind": "hf", "max_new_tokens": 5, "batch_size": 2}, model_path=str(tmp_path))
+    eng = registry.make_engine({"kind": "hf", "max_new_tokens": 5, "batch_size": 2}, model_path=str(tmp_path))
     reqs = [Request(f"r{i}", [{"role": "user", "content": f"Compute {i} + 1."}], seed=0) for i in range(3)]
     outs = eng.generate(reqs)
     assert [o.id for o in outs] == ["r0", "r1", "r2"]
@@ -85,9 +87,9 @@ def test_hf_engine_generates_and_reports_stop_or_length(tiny_tokenizer, tiny_mod
 
 
 def test_an_empty_shard_gives_empty_files_not_a_crash(tmp_path):
-    from compress_distill import verifier
+    from compress_distill.core import verifier
 
-    out = engine.run_chunked(SyntheticTeacher({}), [], tmp_path / "empty.jsonl", 8, lambda r, c: {})
+    out = chunked.run_chunked(SyntheticTeacher({}), [], tmp_path / "empty.jsonl", 8, lambda r, c: {})
     assert out == [] and (tmp_path / "empty.jsonl").read_text() == ""
     kept, rejects = verifier.verify_traces([], "math")
     assert kept == [] and sum(rejects.values()) == 0
@@ -99,9 +101,9 @@ def test_a_partial_written_for_another_job_is_discarded_not_mixed_in(arith, tmp_
     out = tmp_path / "out.jsonl"
     old_record = lambda r, c: {**to_record(r, c), "made_by": "old job"}  # noqa: E731
     with pytest.raises(KeyboardInterrupt):
-        engine.run_chunked(Crashing(eng, 2), reqs, out, 8, old_record, fingerprint="old")
+        chunked.run_chunked(Crashing(eng, 2), reqs, out, 8, old_record, fingerprint="old")
     assert len(out.with_name(out.name + ".partial").read_text().splitlines()) == 16
-    engine.run_chunked(eng, reqs, out, 8, to_record, fingerprint="new")
+    chunked.run_chunked(eng, reqs, out, 8, to_record, fingerprint="new")
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(records) == len(reqs) and not any("made_by" in r for r in records)
     assert "was written for other inputs, settings or code" in caplog.text
@@ -113,7 +115,7 @@ def test_a_partial_of_the_same_job_is_resumed(arith, tmp_path):
     out = tmp_path / "out.jsonl"
     marked = lambda r, c: {**to_record(r, c), "made_by": "first attempt"}  # noqa: E731
     with pytest.raises(KeyboardInterrupt):
-        engine.run_chunked(Crashing(eng, 2), reqs, out, 8, marked, fingerprint="same")
-    engine.run_chunked(eng, reqs, out, 8, to_record, fingerprint="same")
+        chunked.run_chunked(Crashing(eng, 2), reqs, out, 8, marked, fingerprint="same")
+    chunked.run_chunked(eng, reqs, out, 8, to_record, fingerprint="same")
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert sum("made_by" in r for r in records) == 16  # the first two chunks came from the partial

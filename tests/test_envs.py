@@ -10,7 +10,8 @@ from pathlib import Path
 
 import yaml
 
-from compress_distill import engines, identity
+from compress_distill.engines import registry
+from compress_distill.infra import identity
 from conftest import ROOT
 
 # imports the closure reaches that the rule never executes, each with its reason
@@ -40,7 +41,7 @@ def provided(declared: set[str]) -> set[str]:
 
 
 # every kind, and an openai engine serving its model with each server kind (the server runs in the job's env)
-ENGINE_SPECS = [{"kind": kind} for kind in engines.KINDS] + [{"kind": "openai", "serve": {"kind": kind}}
+ENGINE_SPECS = [{"kind": kind} for kind in registry.KINDS] + [{"kind": "openai", "serve": {"kind": kind}}
                                                               for kind in ("vllm", "transformers")]
 
 
@@ -59,8 +60,8 @@ def rule_envs() -> list[tuple[str, str, str, tuple[str, ...]]]:
             if fixed:
                 found.append((rule.group(1), str((smk.parent / fixed.group(1)).resolve()), script.group(1), ()))
             elif by_kind:
-                found += [(rule.group(1), str(ROOT / "envs" / f"{engines.env_of(spec, by_kind.group(1))}.yaml"),
-                           script.group(1), (engines.module_of(spec["kind"]), *(["server"] if "serve" in spec else [])))
+                found += [(rule.group(1), str(ROOT / "envs" / f"{registry.env_of(spec, by_kind.group(1))}.yaml"),
+                           script.group(1), (registry.module_of(spec["kind"]), *(["engines.server"] if "serve" in spec else [])))
                           for spec in ENGINE_SPECS]
     return found
 
@@ -85,7 +86,7 @@ def test_every_rules_env_provides_its_imports():
 def test_an_import_added_to_a_stage_is_a_gap_in_its_env(tmp_path, monkeypatch):
     """The check reads the code as it is: a stage module that starts importing seaborn needs it in its env."""
     rule, env, script, _ = next(r for r in rule_envs() if r[0] == "truncate")
-    module = ROOT / "compress_distill" / "truncation.py"
+    module = ROOT / "compress_distill" / "stages" / "truncation.py"
     monkeypatch.setattr(identity, "_parsed", lambda path: __import__("ast").parse(
         path.read_text() + ("\nimport seaborn\n" if path == module else "")))
     monkeypatch.setattr(identity, "imports_in", identity.imports_in.__wrapped__)  # past its per-process cache

@@ -10,15 +10,16 @@ import sys
 import pandas as pd
 import yaml
 
-from compress_distill import problems
+from compress_distill.stages import problems
 from conftest import BAD_ROWS, REDUCED, ROOT, copy_workflow, snakemake
 
 FULL_DISK = """
 import os, sys
 from types import SimpleNamespace
-from compress_distill import io, runtime
+from compress_distill.infra import io
+from compress_distill.infra import jobstart
 smk = SimpleNamespace(log=[sys.argv[1] + "/tables.log"], resources={}, threads=1)
-runtime.start(smk, "tables")
+jobstart.start(smk, "tables")
 out = sys.argv[1] + "/main_grid.json"
 os.symlink("/dev/full", sys.argv[1] + f"/.main_grid.json.tmp{os.getpid()}")  # the disk fills under this write
 io.write_json(out, {"rows": list(range(100000))})

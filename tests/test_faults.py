@@ -45,7 +45,7 @@ def test_damaged_intermediates_are_named_and_rebuilt(finished, workdir, tmp_path
     deleted = run / "small/full/answer-only/seed0"
     shutil.rmtree(deleted)
 
-    check = subprocess.run([sys.executable, "-m", "compress_distill.ledger", "verify", str(finished)], cwd=workdir,
+    check = subprocess.run([sys.executable, "-m", "compress_distill.infra.ledger", "verify", str(finished)], cwd=workdir,
                            capture_output=True, text=True)
     assert check.returncode == 1
     named = {line.split(": ")[0] for line in check.stdout.splitlines()[:-1]}
@@ -60,7 +60,7 @@ def test_damaged_intermediates_are_named_and_rebuilt(finished, workdir, tmp_path
     assert proc.returncode != 0
     assert f"selection failed: IntermediateError: {damaged['compressed'].relative_to(workdir)}: does not match" \
         in proc.stderr
-    rebuilt = subprocess.run([sys.executable, "-m", "compress_distill.ledger", "rebuild", str(finished), "--",
+    rebuilt = subprocess.run([sys.executable, "-m", "compress_distill.infra.ledger", "rebuild", str(finished), "--",
                               "--configfile", REDUCED, "--cores", "2"], cwd=workdir, capture_output=True, text=True)
     assert rebuilt.returncode == 0, rebuilt.stderr[-3000:]
     report = rebuilt.stdout

@@ -12,6 +12,7 @@ import yaml
 
 from conftest import ROOT, copy_workflow, snakemake, write_hub_dataset
 
+
 def gsm8k_like(folder, n_train: int, n_test: int) -> None:
     rows = [{"question": f"Tom has {i} apples and buys {i + 2} more. How many apples does he have now?",
              "answer": f"He has {i} + {i + 2} = {2 * i + 2}.\n#### {2 * i + 2}"} for i in range(n_train + n_test)]

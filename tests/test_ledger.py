@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from compress_distill import io, ledger
+from compress_distill.infra import io, ledger
 
 
 def _shard(tmp_path):

@@ -9,12 +9,13 @@ import threading
 from types import SimpleNamespace
 
 import pytest
-
-from compress_distill import engine
-from compress_distill.engines import vllm as vllm_engine
-from compress_distill.engine import Request
-from compress_distill.engines.openai import EndpointError, OpenAIEngine
 from openai_stub import FAULTS, FlakyServer, answer_for
+
+from compress_distill.core import trace
+from compress_distill.engines import chunked, registry, vllm as vllm_engine
+from compress_distill.engines.interface import Request
+from compress_distill.engines.openai import EndpointError, OpenAIEngine
+
 
 @pytest.fixture
 def server():
@@ -38,7 +39,7 @@ def _requests(n):
 
 def test_every_record_completes_exactly_once_despite_faults(server, tmp_path):
     reqs = _requests(24)
-    records = engine.run_chunked(engine.make_engine(_spec(server)), reqs, tmp_path / "out.jsonl", 9,
+    records = chunked.run_chunked(registry.make_engine(_spec(server)), reqs, tmp_path / "out.jsonl", 9,
                                  lambda r, c: {"id": r.id, "text": c.text, "tokens": c.completion_tokens})
     assert set(server.faults) == set(FAULTS)  # every kind of fault really happened
     lines = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
@@ -59,21 +60,21 @@ def test_completions_mode_and_api_key_from_the_environment(server, monkeypatch, 
     monkeypatch.setenv("CD_TEST_KEY", "sk-secret-123")
     spec = _spec(server, mode="completions", api_key_env="CD_TEST_KEY")
     out = tmp_path / "out.jsonl"
-    engine.run_chunked(engine.make_engine(spec), _requests(3), out, 2, lambda r, c: {"id": r.id, "text": c.text})
+    chunked.run_chunked(registry.make_engine(spec), _requests(3), out, 2, lambda r, c: {"id": r.id, "text": c.text})
     assert set(server.auth) == {"Bearer sk-secret-123"}
     assert "sk-secret" not in out.read_text()
     monkeypatch.delenv("CD_TEST_KEY")
     with pytest.raises(EndpointError, match="CD_TEST_KEY"):
-        engine.make_engine(spec)
+        registry.make_engine(spec)
 
 
 def test_reasoning_is_folded_into_think_tags_from_any_format():
-    assert engine.join_reasoning("\\boxed{2}", " a ") == "<think>\na\n</think>\n\\boxed{2}"
+    assert trace.join_reasoning("\\boxed{2}", " a ") == "<think>\na\n</think>\n\\boxed{2}"
     harmony = ("<|channel|>analysis<|message|>1+1=2<|end|><|start|>assistant<|channel|>final<|message|>"
                "\\boxed{2}<|return|>")
-    assert engine.join_reasoning(harmony, None) == "<think>\n1+1=2\n</think>\n\\boxed{2}"
-    assert engine.join_reasoning("<think>x</think>\\boxed{2}", "ignored") == "<think>x</think>\\boxed{2}"
-    assert engine.join_reasoning("plain", None) == "plain"
+    assert trace.join_reasoning(harmony, None) == "<think>\n1+1=2\n</think>\n\\boxed{2}"
+    assert trace.join_reasoning("<think>x</think>\\boxed{2}", "ignored") == "<think>x</think>\\boxed{2}"
+    assert trace.join_reasoning("plain", None) == "plain"
 
 
 def test_vllm_engine_parameters_and_parsing_without_vllm():
@@ -88,4 +89,4 @@ def test_vllm_engine_parameters_and_parsing_without_vllm():
     comp = vllm_engine.to_completion("a", out)
     assert (comp.text, comp.finish_reason, comp.completion_tokens) == ("<think>r</think>\\boxed{1}", "length", 3)
     with pytest.raises(ModuleNotFoundError, match="vllm"):
-        engine.make_engine(spec)
+        registry.make_engine(spec)

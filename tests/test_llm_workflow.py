@@ -13,11 +13,16 @@ import pandas as pd
 import pytest
 import yaml
 
-from compress_distill import problems, student, target, teacher, trainer
-from compress_distill.engine import fill_template
-from compress_distill.engines.extractive import ExtractiveCompressor
-from compress_distill.engines.synthetic import SyntheticTeacher
-from compress_distill.settings import TrainingSettings
+from compress_distill.config.settings import TrainingSettings
+from compress_distill.core import target
+from compress_distill.core.prompts import fill_template
+from compress_distill.engines import registry
+from compress_distill.models import student
+from compress_distill.stages import teacher
+from compress_distill.synthetic import arithmetic
+from compress_distill.synthetic.compressors import ExtractiveCompressor
+from compress_distill.synthetic.teacher import SyntheticTeacher
+from compress_distill.training import trainer
 from conftest import REDUCED, ROOT, copy_workflow, snakemake
 
 DEMO = yaml.safe_load((ROOT / "presets/demo.yaml").read_text())
@@ -53,16 +58,16 @@ def demo_data(tmp_path_factory):
     from transformers import AutoTokenizer
 
     root = tmp_path_factory.mktemp("llms")
-    pool = problems.synthetic_arithmetic(ARITH, {"pool": 800}, seed=11)["pool"]
+    pool = arithmetic.synthetic_arithmetic(ARITH, {"pool": 800}, seed=11)["pool"]
     spec = {"verbosity": 2, "self_check": 0.6, "error_rate": 0.0, "no_answer_rate": 0.0, "max_tokens": 200}
     reqs = teacher.requests_for(pool, "{question}", 0, "train")
     raw = [c.text for c in SyntheticTeacher(spec).generate(reqs)]
     lean = ExtractiveCompressor({"keep": "equations", "dedupe": True})
     student.train_tokenizer([p["question"] + "\n" + t for p, t in zip(pool, raw)]
-                            + problems.pretraining_corpus(ARITH), 1024, root / "tok")
+                            + arithmetic.pretraining_corpus(ARITH), 1024, root / "tok")
     tokenizer = AutoTokenizer.from_pretrained(root / "tok")
     model = student.build_model(DEMO["students"]["small"]["model"], tokenizer, seed=0)
-    student.pretrain(model, tokenizer, problems.pretraining_corpus(ARITH),
+    student.pretrain(model, tokenizer, arithmetic.pretraining_corpus(ARITH),
                      {"steps": 800, "lr": 3e-3, "weight_decay": 0.01, "warmup_ratio": 0.05, "seq_len": 128,
                       "batch_size": 16}, seed=0, log=lambda *_: None)
     model.save_pretrained(root / "base")
@@ -90,11 +95,10 @@ SCHEDULE = (6, 4)
 
 def _evaluate(model_dir, n=100):
     """(accuracy, share of outputs that stopped on their own) on held-out problems, greedy, demo's cap."""
-    from compress_distill import engine
-    from compress_distill.verifier import extract_answer, grade_many
+    from compress_distill.core.verifier import extract_answer, grade_many
 
-    bench = problems.synthetic_arithmetic(ARITH, {"pool": 800, "bench": n}, seed=11)["bench"]  # after the pool
-    eng = engine.make_engine({"kind": "hf", "max_new_tokens": 160, "batch_size": 50}, model_path=model_dir)
+    bench = arithmetic.synthetic_arithmetic(ARITH, {"pool": 800, "bench": n}, seed=11)["bench"]  # after the pool
+    eng = registry.make_engine({"kind": "hf", "max_new_tokens": 160, "batch_size": 50}, model_path=model_dir)
     outs = eng.generate(teacher.requests_for(bench, "{question}", 0, "eval"))
     correct = grade_many("numeric", [(p["answer"], extract_answer(o.text) or "") for p, o in zip(bench, outs)])
     return sum(correct) / n, sum(o.finish_reason == "stop" for o in outs) / n

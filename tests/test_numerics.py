@@ -2,7 +2,7 @@
 on another machine); the torch work of a run gives the same bits on this CPU and on an emulated Intel CPU of another
 instruction set; a job forked from the preload server computes what it computes in a process of its own; without
 the pins (cpu.dispatch: native) two dispatches compute different bits.
-Under the pins torch's CPU matrix products run on OpenBLAS's Haswell kernels (compress_distill.gemm)."""
+Under the pins torch's CPU matrix products run on OpenBLAS's Haswell kernels (compress_distill.numerics.gemm)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from compress_distill import manifest, numerics
+from compress_distill.infra import manifest
+from compress_distill.numerics import pins
 from conftest import REDUCED, ROOT, copy_workflow, own_copy, snakemake
 
 AVX2_ONLY_CPU = {"ATEN_CPU_CAPABILITY": "avx2", "MKL_ENABLE_INSTRUCTIONS": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
@@ -34,16 +35,17 @@ def reduced_config(dest: Path, cpu: dict) -> str:
 
 
 def test_a_torch_job_refuses_to_compute_without_its_pins(monkeypatch):
-    monkeypatch.setenv(numerics.DISPATCH_VARIABLE, "avx2")
+    monkeypatch.setenv(pins.DISPATCH_VARIABLE, "avx2")
     monkeypatch.delenv("MKL_CBWR", raising=False)
     with pytest.raises(RuntimeError, match="MKL_CBWR=COMPATIBLE"):
-        numerics.pin_torch(1)
+        pins.pin_torch(1)
 
 
 PINNED_PRODUCTS = """
 import json, numpy as np, torch
-from compress_distill import numerics, vecmath
-info = numerics.pin_torch(2)
+from compress_distill.numerics import pins
+from compress_distill.numerics import vecmath
+info = pins.pin_torch(2)
 g = torch.Generator().manual_seed(0)
 x = torch.randn(64, 96, generator=g, requires_grad=True)
 w = torch.randn(256, 96, generator=g)
@@ -78,7 +80,7 @@ def test_pinned_matrix_products_and_vector_math_run_on_openblas_and_numpy():
     the bits of numpy's OpenBLAS on the same threads (MKL, whose kernels these replace, gives others), and the
     right values; its sqrt, exp, log, sin, cos, tan and tanh give numpy's bits (not MKL's vector math's), and
     numpy's own kernels run at their AVX2 level."""
-    env = {**os.environ, **numerics.environment("avx2"), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, **pins.environment("avx2"), "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-c", PINNED_PRODUCTS], env=env, capture_output=True, text=True, check=True)
     result = json.loads(done.stdout.splitlines()[-1])
     assert result["info"]["blas"] == "OpenBLAS Haswell" and result["info"]["blas_threads"] == 2
@@ -100,7 +102,7 @@ EMULATED_CPU = "Haswell-v4"  # Intel, AVX2 and FMA, no AVX-512: what the pins ho
 
 
 def probe(tmp_path: Path, name: str, prefix: list[str]) -> dict:
-    env = {**os.environ, **numerics.environment("avx2"), "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, **pins.environment("avx2"), "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     scratch = tmp_path / name
     done = subprocess.run([*prefix, sys.executable, str(ROOT / "tests/cpu_probe.py"), str(scratch)], env=env,
                           cwd=ROOT, capture_output=True, text=True)  # the demo preset names its files from there
@@ -164,5 +166,5 @@ def test_control_without_the_pins_the_same_two_runs_differ(tmp_path):
 
 
 def test_outside_the_workflow_the_package_computes_unmanaged(monkeypatch):
-    monkeypatch.delenv(numerics.DISPATCH_VARIABLE, raising=False)
-    assert numerics.pin_torch(1)["dispatch"] == "unmanaged"
+    monkeypatch.delenv(pins.DISPATCH_VARIABLE, raising=False)
+    assert pins.pin_torch(1)["dispatch"] == "unmanaged"

@@ -1,4 +1,4 @@
-"""The preload server (compress_distill.preload): a job handed to it runs in a fork with the job's argv, folder,
+"""The preload server (compress_distill.infra.preload): a job handed to it runs in a fork with the job's argv, folder,
 environment and streams, exits with the job's status, and dies with its job; without preloading a job runs in its
 own process. Each test has its own server (its own TMPDIR), which exits by itself when idle."""
 
@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from compress_distill import preload
+from compress_distill.infra import preload
 from conftest import ROOT
 
 JOB = """
 import json, os, sys, time
-from compress_distill import preload
+from compress_distill.infra import preload
 preload.hand_off(sys.argv[0])
 Path = __import__("pathlib").Path
 Path(sys.argv[1]).write_text(json.dumps({"pid": os.getpid(), "ppid": os.getppid(), "cwd": os.getcwd(),

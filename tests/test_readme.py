@@ -8,7 +8,7 @@ import json
 import pandas as pd
 import pytest
 
-from compress_distill import readme
+from compress_distill.analysis import readme
 from conftest import ROOT
 
 

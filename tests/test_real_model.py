@@ -12,7 +12,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from compress_distill import compressor, io, verifier
+from compress_distill.core import verifier
+from compress_distill.core.trace import split_trace
+from compress_distill.infra import io
+from compress_distill.stages import compressor
 from conftest import ROOT, copy_workflow, snakemake, write_hub_dataset
 
 CONFIG = "tests/configs/smollm2.yaml"
@@ -67,7 +70,7 @@ def test_the_teacher_writes_real_traces_and_verification_counts_them(real_run):
     assert rejects["kept"] == len(kept) and rejects["kept"] + sum(rejects["rejects"].values()) == POOL
     assert kept and sum(rejects["rejects"].values()) > 0  # a weak model: some right, some not
     for trace in kept:  # plain-text answers, put in the trace format, with the verified answer in the final part
-        reasoning, final = verifier.split_trace(trace["text"])
+        reasoning, final = split_trace(trace["text"])
         assert reasoning and verifier.numeric_equal(trace["gold"], verifier.extract_answer(final))
 
 
@@ -95,7 +98,7 @@ def test_the_llm_compressor_goes_through_the_reject_policy(real_run):
 
 def _stopped(record):
     """The completion a record was judged on (records keep only stopped-or-not through the verdict)."""
-    from compress_distill.engine import Completion
+    from compress_distill.engines.interface import Completion
 
     return Completion(record["id"], record["text"], "length" if record["reject"] == "unfinished" else "stop")
 

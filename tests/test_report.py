@@ -12,7 +12,7 @@ import subprocess
 import pandas as pd
 import pytest
 
-from compress_distill import outputs
+from compress_distill.analysis import registry
 from conftest import REDUCED, ROOT, snakemake
 
 CHROMIUM = shutil.which("chromium")
@@ -47,18 +47,18 @@ def test_the_report_shows_every_table_and_figure(finished, workdir, tmp_path):
     shown = probed(cwd / "report.html", tmp_path, open_view=["1. Claims", "claims"],
                    screenshot=tmp_path / "report.png")
     run = cwd / finished.relative_to(workdir)
-    assert len(shown) == len(outputs.TABLES) + len(outputs.FIGURES), sorted(shown)
-    for table in outputs.TABLES:
+    assert len(shown) == len(registry.TABLES) + len(registry.FIGURES), sorted(shown)
+    for table in registry.TABLES:
         view = shown.get(f"{'1. Claims' if table.name == 'claims' else 'Tables'}/{table.name}", {})
         assert view.get("kind") == "html", (table.name, view)
         header = list(pd.read_csv(run / "tables" / f"{table.name}.csv").columns)
         assert re.findall(r"<th>(.*?)</th>", view["html"]) == header, table.name
-    for figure in outputs.FIGURES:
+    for figure in registry.FIGURES:
         view = shown.get(f"Figures/{figure.name}", {})
         assert view.get("kind") == "image" and view["width"] > 200 and view["height"] > 100, (figure.name, view)
     assert (tmp_path / "report.png").stat().st_size > 10_000
     page = " ".join((cwd / "report.html").read_text(encoding="utf-8").split())
-    for kind, entries in (("tables", outputs.TABLES), ("figures", outputs.FIGURES)):
+    for kind, entries in (("tables", registry.TABLES), ("figures", registry.FIGURES)):
         for entry in entries:
             words = (ROOT / "report" / kind / f"{entry.name}.rst").read_text().split()
             assert plain_phrase(words) in page, f"{kind}/{entry.name}: caption missing"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from compress_distill import identity
+from compress_distill.infra import identity
 from conftest import REDUCED, ROOT, copy_workflow, planned, rules_of, snakemake
 
 GENERATION = {"problems", "teacher_generate", "verify", "compress"}
@@ -62,14 +62,14 @@ def test_touching_every_file_of_the_workflow_plans_nothing(finished, workdir):
 
 
 def test_comment_and_docstring_edits_plan_nothing(finished, workdir, edited):
-    edited("compress_distill/truncation.py", new="\n# a comment\n")
-    edited("compress_distill/teacher.py", old='"""', new='"""A docstring edit. ')
+    edited("compress_distill/stages/truncation.py", new="\n# a comment\n")
+    edited("compress_distill/stages/teacher.py", old='"""', new='"""A docstring edit. ')
     edited("workflow_scripts/truncate.py", new="\n\n# a comment at the end\n")
     assert planned(workdir, "--configfile", REDUCED) == []
 
 
 def test_a_real_edit_of_truncation_reruns_truncation_and_what_follows_only(finished, workdir, edited):
-    edited("compress_distill/truncation.py")
+    edited("compress_distill/stages/truncation.py")
     jobs = planned(workdir, "--configfile", REDUCED)
     assert "truncate" in rules_of(jobs)
     assert not rules_of(jobs) & (GENERATION | {"tokenizer", "pretrain", "selection"})
@@ -77,31 +77,47 @@ def test_a_real_edit_of_truncation_reruns_truncation_and_what_follows_only(finis
 
 
 def test_editing_figure_code_plans_only_figures(finished, workdir, edited):
-    edited("compress_distill/figures.py")
+    edited("compress_distill/analysis/figures.py")
     assert rules_of(planned(workdir, "--configfile", REDUCED)) == {"figures", "manifest", "all"}
 
 
 def test_a_change_that_regenerates_teacher_traces_says_so_in_the_dry_run(finished, workdir, edited):
-    edited("compress_distill/teacher.py")
+    edited("compress_distill/stages/teacher.py")
     out = snakemake(workdir, "-n", "--configfile", REDUCED).stdout
     block = out.split("rule teacher_generate:", 1)[1].split("\n[", 1)[0]
-    assert "Params have changed since last execution" in block and "compress_distill/teacher.py" in block
+    assert "Params have changed since last execution" in block and "compress_distill/stages/teacher.py" in block
     changed = snakemake(workdir, "--list-changes", "params", "--configfile", REDUCED).stdout
     assert "results/reduced/teachers/verbose/generated/0000.jsonl" in changed
 
 
-def test_protected_generations_stop_the_run_before_any_job_and_touch_accepts(finished, workdir, tmp_path):
-    """In a copy of the finished run (with Snakemake's metadata), so the shared run is left as it was."""
+def _finished_copy(finished, workdir, tmp_path) -> Path:
+    """A copy of the finished run with Snakemake's metadata, so the shared run is left as it was."""
     copy = copy_workflow(tmp_path / "copy")
     (copy / "results").mkdir()
     subprocess.run(["cp", "-a", str(finished), str(copy / "results")], check=True)
     subprocess.run(["cp", "-a", str(workdir / ".snakemake"), str(copy)], check=True)
+    return copy
+
+
+def test_after_an_upgrade_that_moves_code_touch_once_and_nothing_reruns(finished, workdir, tmp_path):
+    """The README's "Upgrading": a release that moves code changes every job's identity, not its results; a user
+    with finished results runs `snakemake --touch` once."""
+    copy = _finished_copy(finished, workdir, tmp_path)
+    start = copy / "compress_distill/infra/jobstart.py"  # every rule's script starts its job with it
+    start.write_text(start.read_text() + "\n_EDIT = 1\n")
+    assert rules_of(planned(copy, "--configfile", REDUCED)) >= {"problems", "teacher_generate", "train", "tables"}
+    snakemake(copy, "--configfile", REDUCED, "--touch", "--cores", "1")
+    assert planned(copy, "--configfile", REDUCED) == []
+
+
+def test_protected_generations_stop_the_run_before_any_job_and_touch_accepts(finished, workdir, tmp_path):
+    copy = _finished_copy(finished, workdir, tmp_path)
     cfg = yaml.safe_load((copy / REDUCED).read_text())
     cfg["protect_generations"] = True
     protect = copy / "protect.yaml"
     protect.write_text(yaml.safe_dump(cfg))
     assert planned(copy, "--configfile", str(protect)) == []  # guarding changes no result: nothing to do
-    teacher = copy / "compress_distill/teacher.py"
+    teacher = copy / "compress_distill/stages/teacher.py"
     teacher.write_text(teacher.read_text() + "\n_EDIT = 1\n")
     traces = copy / "results/reduced/teachers/verbose/generated/0000.jsonl"
     before = (traces.read_bytes(), traces.stat().st_mtime_ns)
@@ -125,11 +141,11 @@ def test_identity_follows_what_runs_not_how_it_is_written(tmp_path):
     root = tmp_path / "w"
     copy_workflow(root)
     before = identity.code_identity(root, "workflow_scripts/train.py")
-    assert {"compress_distill/trainer.py", "compress_distill/fsdp.py"} <= set(before["code"])
-    assert "compress_distill/compressor.py" in identity.code_identity(root, "workflow_scripts/tables.py")["code"]
+    assert {"compress_distill/training/trainer.py", "compress_distill/training/fsdp.py"} <= set(before["code"])
+    assert "compress_distill/stages/compressor.py" in identity.code_identity(root, "workflow_scripts/tables.py")["code"]
     assert {"torch", "transformers", "peft"} <= set(before["software"])
     assert "torch" not in identity.code_identity(root, "workflow_scripts/verify.py")["software"]
-    trainer = root / "compress_distill/trainer.py"
+    trainer = root / "compress_distill/training/trainer.py"
     source = trainer.read_text()
     trainer.write_text(source.replace('"""', '"""Reworded. ', 1) + "\n# note\n")
     forget_parsed_files()
@@ -137,7 +153,7 @@ def test_identity_follows_what_runs_not_how_it_is_written(tmp_path):
     trainer.write_text(source + "\nX = 1\n")
     forget_parsed_files()
     after = identity.code_identity.__wrapped__(root, "workflow_scripts/train.py")
-    assert [f for f in after["code"] if after["code"][f] != before["code"][f]] == ["compress_distill/trainer.py"]
+    assert [f for f in after["code"] if after["code"][f] != before["code"][f]] == ["compress_distill/training/trainer.py"]
 
 
 def test_every_rule_carries_its_identity_and_no_code_file_is_an_input():

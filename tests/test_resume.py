@@ -12,9 +12,9 @@ import threading
 import time
 
 import yaml
+from openai_stub import FlakyServer
 
 from conftest import ROOT, copy_workflow
-from openai_stub import FlakyServer
 
 SHARD = "results/resume/teachers/t/generated/0000.jsonl"
 

@@ -12,11 +12,12 @@ import time
 
 import pytest
 
-from compress_distill import engine
-from compress_distill.settings import TrainingSettings
-from compress_distill.engine import Request
-from compress_distill.server import served
-from compress_distill.verifier import extract_answer, split_trace
+from compress_distill.config.settings import TrainingSettings
+from compress_distill.core.trace import split_trace
+from compress_distill.core.verifier import extract_answer
+from compress_distill.engines import registry
+from compress_distill.engines.interface import Request
+from compress_distill.engines.server import served
 from conftest import process_group_gone
 
 SERVE = {"kind": "transformers", "device": "cpu", "startup_timeout_s": 120}
@@ -25,7 +26,8 @@ SERVE = {"kind": "transformers", "device": "cpu", "startup_timeout_s": 120}
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory, tiny_tokenizer):
     """A tiny student that has memorised answers to the test questions, so its outputs are not blank."""
-    from compress_distill import student, trainer
+    from compress_distill.models import student
+    from compress_distill.training import trainer
     from conftest import TINY_ARCH
 
     folder = tmp_path_factory.mktemp("served-model")
@@ -50,11 +52,11 @@ REQS = [Request(f"r{i}", [{"role": "user", "content": f"Compute ({i} + 1) * 2."}
 def test_served_model_answers_like_the_local_engine_and_is_stopped(model_dir, tmp_path):
     log = tmp_path / "job.log"
     spec = {"kind": "openai", "serve": SERVE, "max_tokens": 12, "temperature": 0.0, "concurrency": 2}
-    with engine.open_engine(spec, log, model_path=model_dir) as eng:
+    with registry.open_engine(spec, log, model_path=model_dir) as eng:
         served_out = eng.generate(REQS)
         assert not process_group_gone(_server_pid(log))
     assert process_group_gone(_server_pid(log))
-    local = engine.make_engine({"kind": "hf", "max_new_tokens": 12, "batch_size": 1}, model_path=model_dir)
+    local = registry.make_engine({"kind": "hf", "max_new_tokens": 12, "batch_size": 1}, model_path=model_dir)
     # the server hands reasoning back in a separate field; folded back, reasoning and answer are the local ones
     local_out = local.generate(REQS)
     assert [split_trace(c.text) for c in served_out] == [split_trace(c.text) for c in local_out]
@@ -71,7 +73,7 @@ def test_server_is_stopped_when_the_job_fails(model_dir, tmp_path):
 
 def test_server_is_stopped_when_the_job_is_cancelled(model_dir, tmp_path):
     log = tmp_path / "job.log"
-    script = ("import sys, time; from compress_distill.server import served\n"
+    script = ("import sys, time; from compress_distill.engines.server import served\n"
               f"with served({SERVE!r}, {model_dir!r}, {str(log)!r}):\n    time.sleep(600)\n")
     job = subprocess.Popen([sys.executable, "-c", script], cwd=os.getcwd())
     deadline = time.time() + 120
@@ -93,7 +95,7 @@ def test_a_server_that_never_gets_healthy_is_a_clear_error(tmp_path):
 def test_a_multi_node_vllm_job_starts_ray_on_every_node_and_serves_through_it(monkeypatch):
     """The 2-node recipe (not runnable here: no vLLM, no Ray, one node): a Ray head on this node, one Ray worker on
     each other node of the job via srun, and vllm serve on the Ray backend; one node needs none of it."""
-    from compress_distill import server
+    from compress_distill.engines import server
 
     monkeypatch.setattr(server, "executable", lambda name: f"/env/bin/{name}")
     monkeypatch.setenv("SLURMD_NODENAME", "gpu017")

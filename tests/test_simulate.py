@@ -10,13 +10,15 @@ import sys
 import pandas as pd
 import yaml
 
-from compress_distill import cpu_costs, grid, io
+from compress_distill.core import grid
+from compress_distill.infra import io
+from compress_distill.planning import cpu_costs
 from conftest import copy_workflow
 
 
 def test_the_paper_presets_cpu_stages_run_on_a_simulated_fraction(tmp_path):
     work = copy_workflow(tmp_path / "wf")
-    out = subprocess.run([sys.executable, "-m", "compress_distill.simulate", "--configfile", "config.yaml",
+    out = subprocess.run([sys.executable, "-m", "compress_distill.planning.simulate", "--configfile", "config.yaml",
                           "--fraction", "0.01", "--shard-size", "20", "--workdir", str(work)],
                          check=True, capture_output=True, text=True).stdout
     cfg = yaml.safe_load((work / "simulated.yaml").read_text())

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import yaml
 
-from compress_distill import io, stagecheck
-from compress_distill.config import student_training
-
+from compress_distill.checks import stagecheck
+from compress_distill.config.validation import student_training
+from compress_distill.infra import io
 from conftest import ROOT
 
 PRESET = ROOT / "presets/single-gpu.yaml"

@@ -7,19 +7,24 @@ import json
 import pandas as pd
 import pytest
 
-from compress_distill import (batching, compressor, decontamination, evaluation, io, ledger, problems, regime, student,
-                              target, teacher, tokens, truncation, verifier)
-from compress_distill.decontamination import Settings
-from compress_distill.engine import Completion, Request
-from compress_distill.engines.extractive import ExtractiveCompressor
-from compress_distill.engines.synthetic import SyntheticTeacher, language_documents
+from compress_distill.core import decontamination, target, verifier
+from compress_distill.core.decontamination import Settings
+from compress_distill.core.trace import answer_line, in_trace_format, split_trace
+from compress_distill.engines.interface import Completion, Request
+from compress_distill.infra import io, ledger
+from compress_distill.models import tokens
+from compress_distill.stages import compressor, evaluation, problems, selection, teacher, truncation
+from compress_distill.synthetic import arithmetic, pretraining
+from compress_distill.synthetic.compressors import ExtractiveCompressor
+from compress_distill.synthetic.teacher import SyntheticTeacher, language_documents
+from compress_distill.training import batching
 from conftest import BAD_ROWS
 
 SPEC = {"verbosity": 2, "self_check": 0.6, "error_rate": 0.0, "no_answer_rate": 0.0, "max_tokens": 200}
 
 
 def _problems(arith, n=60, seed=1):
-    return problems.synthetic_arithmetic(arith, {"bench": 20, "pool": n}, seed)
+    return arithmetic.synthetic_arithmetic(arith, {"bench": 20, "pool": n}, seed)
 
 
 def test_synthetic_sets_are_distinct_and_sharded_exactly_once(arith):
@@ -40,13 +45,13 @@ def test_a_benchmark_item_leaked_into_the_pool_leaves_it_counted(arith):
 def test_too_many_problems_for_the_operand_range_is_a_clear_error():
     small = {"operations": [["+", "*"]], "max_operand": 2, "max_factor": 2}
     with pytest.raises(ValueError, match="distinct expressions"):
-        problems.synthetic_arithmetic(small, {"pool": 50}, 0)
+        arithmetic.synthetic_arithmetic(small, {"pool": 50}, 0)
 
 
 def test_pretraining_corpus_has_every_single_step_but_no_two_step_problem(arith):
-    corpus = set(problems.pretraining_corpus(arith))
+    corpus = set(arithmetic.pretraining_corpus(arith))
     for p in _problems(arith)["pool"]:
-        expr = problems.Expression(**p["expression_parts"])
+        expr = arithmetic.Expression(**p["expression_parts"])
         for step in expr.steps:
             a, op, b, r = step
             assert f"Compute {a} {op} {b}. {a} {op} {b} = {r}." in corpus
@@ -55,22 +60,22 @@ def test_pretraining_corpus_has_every_single_step_but_no_two_step_problem(arith)
 
 def test_pretraining_documents_train_every_token_a_compressed_trace_writes(arith, tiny_tokenizer):
     # a LoRA student cannot learn an embedding its pre-training left untrained: the format must be in pre-training
-    docs = student.pretraining_documents(arith, tiny_tokenizer)
+    docs = pretraining.pretraining_documents(arith, tiny_tokenizer)
     seen = {t for d in docs for t in tiny_tokenizer(d, add_special_tokens=False)["input_ids"]}
-    (a, op1, b, s), (_, op2, c, r) = problems.Expression(**_problems(arith)["pool"][0]["expression_parts"]).steps
-    trace = f"<think>\n{a} {op1} {b} = {s}.\n{s} {op2} {c} = {r}.\n</think>\n{verifier.answer_line(str(r))}"
+    (a, op1, b, s), (_, op2, c, r) = arithmetic.Expression(**_problems(arith)["pool"][0]["expression_parts"]).steps
+    trace = f"<think>\n{a} {op1} {b} = {s}.\n{s} {op2} {c} = {r}.\n</think>\n{answer_line(str(r))}"
     (_, labels), = batching.encode_examples(tiny_tokenizer, [("Compute it.", trace)])
     assert {t for t in labels if t != batching.IGNORE} <= seen
     assert not {t for t in labels if t != batching.IGNORE} <= {
-        t for d in problems.pretraining_corpus(arith) for t in tiny_tokenizer(d, add_special_tokens=False)["input_ids"]}
-    assert set(problems.pretraining_corpus(arith)) < set(docs)
+        t for d in arithmetic.pretraining_corpus(arith) for t in tiny_tokenizer(d, add_special_tokens=False)["input_ids"]}
+    assert set(arithmetic.pretraining_corpus(arith)) < set(docs)
     assert not any(p["question"][len("Compute "):-1] in d for d in docs for p in _problems(arith)["pool"])
 
 
 def test_pretraining_documents_train_every_token_of_a_raw_trace_and_its_prompt(arith, tiny_tokenizer):
     # the teachers' sentences too: under LoRA an embedding left untrained stays random
-    docs = student.pretraining_documents(arith, tiny_tokenizer)
-    language = set(language_documents(problems.single_step_facts(arith)))
+    docs = pretraining.pretraining_documents(arith, tiny_tokenizer)
+    language = set(language_documents(arithmetic.single_step_facts(arith)))
     pool = _problems(arith)["pool"]
     traces = SyntheticTeacher({**SPEC, "self_check": 1.0}).generate(_requests(pool))
     rows = batching.encode_examples(tiny_tokenizer, [(p["question"], c.text) for p, c in zip(pool, traces)])
@@ -166,12 +171,12 @@ RAW = ("<think>\nOkay, let me work out (2 + 3) * 4.\nLet me be careful here.\n2 
 ])
 def test_extractive_compressor(keep, dedupe, expected):
     out = ExtractiveCompressor({"keep": keep, "dedupe": dedupe}).compress(RAW)
-    assert verifier.split_trace(out) == (expected, "The answer is \\boxed{20}.")
+    assert split_trace(out) == (expected, "The answer is \\boxed{20}.")
 
 
 def test_numeric_compressor_drops_only_lines_without_numbers():
     out = ExtractiveCompressor({"keep": "numeric", "dedupe": False}).compress(RAW)
-    reasoning, _ = verifier.split_trace(out)
+    reasoning, _ = split_trace(out)
     assert "Let me be careful" not in reasoning and "Let me check: 2 + 3 = 5. Yes." in reasoning
 
 
@@ -191,25 +196,25 @@ def test_compression_rejects(text, finish, reason):
 def test_truncation_matches_compressed_reasoning_length_and_keeps_the_answer():
     compressed = ExtractiveCompressor({"keep": "equations", "dedupe": True}).compress(RAW)
     cut = truncation.truncate(RAW, compressed)
-    cut_reasoning, final = verifier.split_trace(cut)
-    raw_reasoning, _ = verifier.split_trace(RAW)
+    cut_reasoning, final = split_trace(cut)
+    raw_reasoning, _ = split_trace(RAW)
     assert final == "The answer is \\boxed{20}."
-    assert cut_reasoning == raw_reasoning[: len(verifier.split_trace(compressed)[0])].rstrip()
+    assert cut_reasoning == raw_reasoning[: len(split_trace(compressed)[0])].rstrip()
 
 
 def test_truncation_in_tokens_of_a_named_tokenizer(tiny_tokenizer, tmp_path):
     tiny_tokenizer.save_pretrained(tmp_path)
     compressed = ExtractiveCompressor({"keep": "equations", "dedupe": True}).compress(RAW)
     cut = truncation.truncate(RAW, compressed, unit="tokens", tokenizer=str(tmp_path))
-    n = lambda t: len(tiny_tokenizer(verifier.split_trace(t)[0], add_special_tokens=False)["input_ids"])  # noqa: E731
+    n = lambda t: len(tiny_tokenizer(split_trace(t)[0], add_special_tokens=False)["input_ids"])  # noqa: E731
     assert abs(n(cut) - n(compressed)) <= 1
-    assert verifier.split_trace(RAW)[0].startswith(verifier.split_trace(cut)[0])
+    assert split_trace(RAW)[0].startswith(split_trace(cut)[0])
 
 
 def test_the_trained_tokenizer_is_counted_without_transformers_and_as_transformers_counts(tiny_tokenizer, tmp_path,
                                                                                          monkeypatch):
     tiny_tokenizer.save_pretrained(tmp_path)
-    texts = [RAW, verifier.split_trace(RAW)[0], "<think>\n</think>\n\\boxed{4}", "  tabs\tand ünïcode × ÷ 12345", ""]
+    texts = [RAW, split_trace(RAW)[0], "<think>\n</think>\n\\boxed{4}", "  tabs\tand ünïcode × ÷ 12345", ""]
     loaded = []
     monkeypatch.setattr(tokens, "load_tokenizer", loaded.append)  # transformers' loader, which must not be needed
     assert tokens.count_tokens(str(tmp_path), texts) == [
@@ -236,22 +241,22 @@ def test_every_target_shares_problem_ids_and_removals_are_counted(tmp_path):
     for name, records in [("v", verified), *comp.items()]:
         io.write_jsonl(tmp_path / f"{name}.jsonl", records)
     shard = {"verified": str(tmp_path / "v.jsonl"), "compressed": {c: str(tmp_path / f"{c}.jsonl") for c in comp}}
-    ids, removed = target.shared_ids(target.load_verdicts([shard]), ["a", "b"])
+    ids, removed = selection.shared_ids(selection.load_verdicts([shard]), ["a", "b"])
     assert ids == [f"p{i}" for i in (0, 3, 4, 5, 6, 8, 9)]
     assert removed == {"a": {"problems": 2, "mean_raw_chars": len(RAW) + 1.5},
                        "b": {"problems": 2, "mean_raw_chars": len(RAW) + 4.5}}
     # a configured compressor that no target of this teacher and regime uses is not read, and removes nothing
-    only_a = target.load_verdicts([{**shard, "compressed": {"a": shard["compressed"]["a"]}}])
-    assert target.shared_ids(only_a, ["a"])[0] == [f"p{i}" for i in range(10) if i not in (1, 2)]
+    only_a = selection.load_verdicts([{**shard, "compressed": {"a": shard["compressed"]["a"]}}])
+    assert selection.shared_ids(only_a, ["a"])[0] == [f"p{i}" for i in range(10) if i not in (1, 2)]
     # the adaptive target needs one accepted compression, not all: only p2 (rejected by both) leaves
-    adaptive_ids, adaptive_removed = target.shared_ids(target.load_verdicts([shard]), [], ["a", "b"])
+    adaptive_ids, adaptive_removed = selection.shared_ids(selection.load_verdicts([shard]), [], ["a", "b"])
     assert adaptive_ids == [f"p{i}" for i in range(10) if i != 2] and adaptive_removed["adaptive"]["problems"] == 1
 
     io.write_jsonl(tmp_path / "v0.jsonl", verified[5:])  # two shards, the selection's order across them
     io.write_jsonl(tmp_path / "v1.jsonl", verified[:5])
     paths = [str(tmp_path / "v0.jsonl"), str(tmp_path / "v1.jsonl")]
-    raw = list(target.build("raw", ids, paths))
-    answer_only = list(target.build("answer-only", ids, paths))
+    raw = list(selection.build("raw", ids, paths))
+    answer_only = list(selection.build("answer-only", ids, paths))
     assert [e["id"] for e in raw] == [e["id"] for e in answer_only] == ids
     assert [e["answer"] for e in raw] == [str(int(i[1:])) for i in ids]
     assert all(verifier.extract_answer(e["completion"]) == e["answer"] for e in answer_only)
@@ -266,7 +271,7 @@ def test_the_adaptive_target_picks_the_shortest_compression_that_kept_the_answer
     io.write_jsonl(tmp_path / "lean.jsonl", lean)
     io.write_jsonl(tmp_path / "tight.jsonl", tight)
     paths = [str(tmp_path / "lean.jsonl"), str(tmp_path / "tight.jsonl")]  # config order: lean first
-    examples = list(target.build(target.ADAPTIVE, ["p0", "p1", "p2"], paths))
+    examples = list(selection.build(target.ADAPTIVE, ["p0", "p1", "p2"], paths))
     # p0: tight is shorter; p1: lean is shorter but changed the answer; p2: a tie goes to the first in config order
     assert [e["completion"] for e in examples] == ["tight0", "tight1", "lean2"]
     assert target.Target.parse("adaptive").source == "candidates" and "adaptive" in target.every_target(["lean"])
@@ -276,14 +281,14 @@ def test_consumers_name_the_file_and_the_id_an_intermediate_lacks(tmp_path):
     verified = [{"id": f"p{i}", "question": "q", "answer": str(i), "text": RAW} for i in range(4)]
     ids = [r["id"] for r in verified]
     with pytest.raises(ledger.IntermediateError, match=r"c/0000\.jsonl: no record for id p3 \(1 missing\)"):
-        target.check_same_ids(ids, ids[:3], "c/0000.jsonl")
+        selection.check_same_ids(ids, ids[:3], "c/0000.jsonl")
     with pytest.raises(ledger.IntermediateError, match=r"c/0000\.jsonl: unexpected id x"):
-        target.check_same_ids(ids, ids + ["x"], "c/0000.jsonl")
-    target.check_same_ids(ids, list(reversed(ids)), "c/0000.jsonl")
+        selection.check_same_ids(ids, ids + ["x"], "c/0000.jsonl")
+    selection.check_same_ids(ids, list(reversed(ids)), "c/0000.jsonl")
     io.write_jsonl(tmp_path / "a.jsonl", verified[:2])
     io.write_jsonl(tmp_path / "b.jsonl", verified[2:3])
     with pytest.raises(ledger.IntermediateError, match=r"selected id p3 \(1 of 2\) is in none of its 2 source file"):
-        list(target.build("compressed", ["p0", "p3"], [str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl")]))
+        list(selection.build("compressed", ["p0", "p3"], [str(tmp_path / "a.jsonl"), str(tmp_path / "b.jsonl")]))
 
 
 @pytest.mark.parametrize("name,parsed", [("raw", ("raw", None)), ("answer-only", ("answer-only", None)),
@@ -305,11 +310,11 @@ def test_answer_only_is_never_charged_to_a_compressor_named_only():
 
 def test_regimes_are_nested_and_seeded():
     ids = [f"p{i:03d}" for i in range(100)]
-    small, large = regime.select(ids, 10, 0), regime.select(ids, 40, 0)
+    small, large = selection.select(ids, 10, 0), selection.select(ids, 40, 0)
     assert set(small) < set(large) and len(small) == 10
-    assert regime.select(ids, 10, 1) != small
+    assert selection.select(ids, 10, 1) != small
     with pytest.raises(ValueError, match="only 100"):
-        regime.select(ids, 101, 0)
+        selection.select(ids, 101, 0)
 
 
 def test_local_jsonl_problems_are_mapped_deduplicated_and_checked(tmp_path):
@@ -383,7 +388,7 @@ def test_rejected_compressions_are_retried_with_new_seeds():
     ("<think>\na\n</think>\nThe answer is 7.", "<think>\na\n</think>\nThe answer is 7."),
 ])
 def test_plain_text_answers_are_put_in_the_trace_format(text, expected):
-    assert verifier.in_trace_format(text) == expected
+    assert in_trace_format(text) == expected
 
 
 def test_a_plain_text_compression_is_judged_in_the_trace_format():
@@ -396,13 +401,13 @@ def test_a_plain_text_compression_is_judged_in_the_trace_format():
     assert comp.text.startswith("<think>\n2 + 3 = 5.") and compressor.reject_reason(traces["a"], comp, 5) is None
     record = teacher.trace_record(Request("a", [], 1), Completion("a", "2 + 3 = 5.\nThe answer is 5.", "stop"),
                                   {"question": "q", "answer": "5"})
-    assert verifier.split_trace(record["text"]) == ("2 + 3 = 5.", "The answer is 5.")
+    assert split_trace(record["text"]) == ("2 + 3 = 5.", "The answer is 5.")
 
 
 def test_the_study_holds_trace_records_without_their_texts(tmp_path):
     """Tables read only counts and lengths: the trace texts (most of a record's bytes) are dropped at load."""
-    from compress_distill import io
-    from compress_distill.study import RECORD_COLUMNS, Study
+    from compress_distill.analysis.study import RECORD_COLUMNS, Study
+    from compress_distill.infra import io
 
     record = {"id": "p1", "question": "q", "answer": "7", "raw_text": "x" * 500, "text": "y" * 50, "chars": 50,
               "raw_chars": 500, "tokens": 20, "raw_tokens": 200, "reject": None, "attempts": 1}
@@ -420,16 +425,29 @@ def test_compression_strength_is_a_parameter_of_extractive_and_llm_compressors()
     for share in (None, 0.5, 0.2, 0.01):
         [request] = compressor.requests_for([trace], "{question}", 0, "c", share)
         text = lean.generate([request])[0].text
-        reasoning = verifier.split_trace(text)[0]
+        reasoning = split_trace(text)[0]
         if share is not None:  # within the target, or the single last line where none fits
-            assert request.meta["target_chars"] == max(1, round(share * len(verifier.split_trace(RAW)[0])))
+            assert request.meta["target_chars"] == max(1, round(share * len(split_trace(RAW)[0])))
             assert len(reasoning) <= request.meta["target_chars"] or "\n" not in reasoning
-        assert verifier.split_trace(lean.compress(RAW))[0].endswith(reasoning)  # the last steps are kept
+        assert split_trace(lean.compress(RAW))[0].endswith(reasoning)  # the last steps are kept
         assert verifier.extract_answer(text) == "20"
         lengths.append(len(reasoning))
     assert lengths == sorted(lengths, reverse=True) and lengths[0] > lengths[-1] > 0
     template = "Rewrite in at most {target_chars} characters:\n{trace}"
     [message] = compressor.render_messages(template, trace, 0.25)
-    assert f"at most {round(0.25 * len(verifier.split_trace(RAW)[0]))} characters" in message["content"]
+    assert f"at most {round(0.25 * len(split_trace(RAW)[0]))} characters" in message["content"]
     with pytest.raises(ValueError, match="target_share"):
         compressor.render_messages(template, trace)
+
+
+def test_a_selection_reads_the_compressors_its_targets_are_made_from_in_config_order():
+    from compress_distill.stages.selection import adaptive_candidates, compressors_read, used_compressors
+
+    runs = [{"teacher": "t", "regime": "g", "target": name} for name in ("raw", "compressed-b", "truncated-a")]
+    runs += [{"teacher": "t", "regime": "h", "target": "adaptive"}, {"teacher": "u", "regime": "g", "target": "raw"}]
+    compressors = ["a", "b", "c"]
+    assert used_compressors(runs, compressors, "t", "g") == ["a", "b"]
+    assert adaptive_candidates(runs, compressors, "t", "g") == []
+    assert used_compressors(runs, compressors, "t", "h") == []
+    assert adaptive_candidates(runs, compressors, "t", "h") == compressors_read(runs, compressors, "t", "h") == compressors
+    assert compressors_read(runs, compressors, "u", "g") == []

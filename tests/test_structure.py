@@ -1,11 +1,15 @@
-"""The package's shape: no import cycles (function-level imports included), modules of a readable size, and test
-modules that stand alone."""
+"""The package's shape: wings layered with no import running upward and no cycle (function-level imports included),
+faces that import nothing, the trace format written in one module, rule scripts that read settings only from their
+job, modules of a readable size, and test modules that stand alone."""
 
 from __future__ import annotations
 
 import ast
+import importlib
+import re
 
-from compress_distill import identity
+import compress_distill
+from compress_distill.infra import identity
 from conftest import ROOT
 
 PACKAGE = ROOT / "compress_distill"
@@ -21,11 +25,12 @@ def _name(path) -> str:
 def _graph() -> dict[str, set[str]]:
     """Package module -> the package modules it imports anywhere (top level or inside functions), resolved as the
     code identity resolves them (relative imports from each file's own package)."""
-    files = [p for p in PACKAGE.rglob("*.py") if p != PACKAGE / "__init__.py"]
+    files = [p for p in PACKAGE.rglob("*.py") if p != PACKAGE / "__init__.py" and p.name != "__init__.py"]
     graph = {}
     for path in files:
         own, _ = identity.imports_in(path, PACKAGE)
-        targets = {identity.module_file(PACKAGE, name) for name in own} - {None, path, PACKAGE / "__init__.py"}
+        targets = {identity.module_file(PACKAGE, name) for name in own} - {None, path}
+        targets = {t for t in targets if t.name != "__init__.py"}  # faces import nothing (tested below)
         graph[_name(path)] = {_name(t) for t in targets}
     return graph
 
@@ -55,9 +60,68 @@ def _cycle(graph) -> list[str] | None:
 
 def test_no_import_cycles():
     graph = _graph()
-    assert graph["trainer"] >= {"batching", "loss", "checkpoints"}  # the graph sees real imports
-    assert graph["engines.hf"] >= {"engine", "student"}  # and relative imports inside the engines package
+    assert graph["training.trainer"] >= {"training.batching", "training.loss", "training.checkpoints"}  # real imports
+    assert graph["engines.hf"] >= {"engines.interface", "models.student"}  # function-level ones too
     assert _cycle(graph) is None, " -> ".join(_cycle(graph))
+
+
+def _wing(module: str) -> str:
+    return module.split(".")[0]
+
+
+def _upward(graph) -> list[str]:
+    layer = {wing: i for i, wing in enumerate(compress_distill.WINGS)}
+    return sorted(f"{m} -> {d}" for m, deps in graph.items() for d in deps
+                  if _wing(m) in layer and _wing(d) in layer and layer[_wing(d)] > layer[_wing(m)])
+
+
+def test_every_module_lives_in_a_wing_and_no_import_runs_upward():
+    graph = _graph()
+    assert {_wing(m) for m in graph if "." in m} == set(compress_distill.WINGS)
+    assert [m for m in graph if "." not in m and m != "_face"] == []  # nothing left on the ground floor
+    assert _upward(graph) == []
+
+
+def test_an_upward_import_would_be_found():
+    assert _upward({"core.trace": {"stages.teacher"}, "stages.teacher": {"core.trace"}}) == [
+        "core.trace -> stages.teacher"]
+
+
+def test_faces_import_nothing_and_name_what_their_wing_holds():
+    """A face re-exports lazily: importing one module of a wing never imports the rest of it (and a job's code
+    identity holds the modules it imports, not the whole wing)."""
+    for wing in compress_distill.WINGS:
+        init = PACKAGE / wing / "__init__.py"
+        own, third = identity.imports_in(init, PACKAGE)
+        assert own <= {"compress_distill._face", "compress_distill._face.face"} and not third, wing
+        face = importlib.import_module(f"compress_distill.{wing}")
+        for name in face.__all__:
+            assert getattr(face, name) is not None, f"{wing}.{name}"
+
+
+def _string_constants(path) -> list[str]:
+    """The string literals of a module's code: docstrings left out (they may describe the format)."""
+    tree = identity._strip_docstrings(ast.parse(path.read_text()))
+    return [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+
+
+def _format_writers(package) -> list[str]:
+    markers = re.compile(r"</?think>")
+    return sorted(str(p.relative_to(package)) for p in package.rglob("*.py") if p != package / "core" / "trace.py"
+                  and any(markers.search(s) for s in _string_constants(p)))
+
+
+def test_the_trace_format_is_written_in_one_module(tmp_path):
+    assert _format_writers(PACKAGE) == []
+    (tmp_path / "x.py").write_text('"""Reads <think> blocks."""\nTEXT = "<think>\\n" + "r" + "\\n</think>\\n"\n')
+    assert _format_writers(tmp_path) == ["x.py"]  # the search finds a copy (and skips docstrings)
+
+
+def test_no_rule_script_reads_the_config():
+    """A job's settings reach its script only through its params and resources (one path: rules/common.smk's
+    ``job_params``), so what a job computes with is what Snakemake compares when it decides to rerun."""
+    reads = sorted(p.name for p in (ROOT / "workflow_scripts").glob("*.py") if "snakemake.config" in p.read_text())
+    assert reads == []
 
 
 def test_a_cycle_would_be_found():
@@ -88,10 +152,10 @@ def _test_imports(path) -> set[str]:
 
 
 def test_every_registered_output_has_a_builder_and_a_caption():
-    from compress_distill import figures, outputs, tables
+    from compress_distill.analysis import figures, registry, tables
 
-    assert sorted(t.name for t in outputs.TABLES) == sorted(tables.BUILDERS)
-    assert sorted(f.name for f in outputs.FIGURES) == sorted(figures.BUILDERS)
-    for kind, entries in (("tables", outputs.TABLES), ("figures", outputs.FIGURES)):
+    assert sorted(t.name for t in registry.TABLES) == sorted(tables.BUILDERS)
+    assert sorted(f.name for f in registry.FIGURES) == sorted(figures.BUILDERS)
+    for kind, entries in (("tables", registry.TABLES), ("figures", registry.FIGURES)):
         for entry in entries:
             assert (ROOT / "report" / kind / f"{entry.name}.rst").read_text().strip(), entry.name

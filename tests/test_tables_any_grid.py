@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-import numpy as np
-
-from compress_distill import claims, figures, seeds, tables
+from compress_distill.analysis import claims, figures, intervals, tables
 
 
 def _inputs(targets, seeds_=(0,)):
@@ -31,7 +30,7 @@ def test_tables_and_figures_for_a_grid_without_compressed_runs(tmp_path, targets
     efficiency = tables.efficiency(grid, {}, {})
     timing = claims.timings(runs, metrics)
     correct = {k: {"arith": np.arange(10) < 5 + i} for i, k in enumerate(metrics)}
-    built = {"main_grid": grid, "cells": seeds.cells(grid, correct, 50, 0), "efficiency": efficiency, "timings": timing,
+    built = {"main_grid": grid, "cells": intervals.cells(grid, correct, 50, 0), "efficiency": efficiency, "timings": timing,
              "claims": claims.table(efficiency, timing), "truncation": tables.truncation({}),
              "compression": tables.compression({}, {}), "verification": tables.verification({})}
     for name, df in built.items():
@@ -47,7 +46,7 @@ def test_tables_and_figures_for_a_grid_with_several_seeds(tmp_path):
     runs, metrics, summaries = _inputs(["raw", "compressed-lean", "answer-only"], seeds_=(0, 1, 2))
     grid = tables.main_grid(runs, metrics, summaries)
     correct = {k: {"arith": np.arange(100) < round(100 * summaries[k]["arith"]["accuracy"]) % 100} for k in metrics}
-    cells = seeds.cells(grid, correct, 50, 0)
+    cells = intervals.cells(grid, correct, 50, 0)
     assert len(cells) == len(grid) // 3 and set(cells["seeds"]) == {3}
     for name, df in {"main_grid": grid, "cells": cells, "timings": claims.timings(runs, metrics)}.items():
         tables.write_table(df, tmp_path / name)

@@ -8,9 +8,10 @@ import dataclasses
 import pytest
 import torch
 
-from compress_distill import batching, checkpoints, evaluation, trainer
-from compress_distill.loss import summed_loss
-from compress_distill.settings import TrainingSettings
+from compress_distill.config.settings import TrainingSettings
+from compress_distill.stages import evaluation
+from compress_distill.training import batching, checkpoints, trainer
+from compress_distill.training.loss import summed_loss
 from conftest import EXAMPLES
 
 PAIRS = [(e["question"], e["completion"]) for e in EXAMPLES]
@@ -247,7 +248,7 @@ def test_a_checkpoint_made_for_other_settings_is_discarded_not_resumed(tiny_toke
 
 
 def test_an_unknown_architecture_key_is_refused(tiny_tokenizer):
-    from compress_distill import student
+    from compress_distill.models import student
 
     with pytest.raises(ValueError, match=r"\['hiden_size'\] are not Qwen3Config settings"):
         student.build_model({"architecture": {"hiden_size": 32}}, tiny_tokenizer, seed=0)
@@ -258,7 +259,7 @@ def test_a_tokenizer_is_made_chat_ready_from_its_template(tiny_tokenizer, tmp_pa
     Llama ship): training and generation use the template's end-of-turn token, padding uses it too."""
     from transformers import AutoTokenizer
 
-    from compress_distill import student
+    from compress_distill.models import student
     from conftest import TINY_ARCH
 
     tiny_tokenizer.save_pretrained(tmp_path)

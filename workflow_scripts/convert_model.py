@@ -1,11 +1,13 @@
-from compress_distill import runtime
+from compress_distill.infra import jobstart
 
 # before any heavier import: where the run preloads, the job continues in a fork that has them
-log = runtime.start(snakemake, "convert_model", torch=True)
+log = jobstart.start(snakemake, "convert_model", torch=True)
 
-from compress_distill import io, models, numerics
+from compress_distill.infra import io
+from compress_distill.models import conversion
+from compress_distill.numerics import pins
 
-log.info("numerics: %s", numerics.pin_torch(runtime.job_threads(snakemake)))
+log.info("numerics: %s", pins.pin_torch(jobstart.job_threads(snakemake)))
 with io.atomic_dir(snakemake.output.folder) as tmp:
-    info = models.convert_gguf(snakemake.config["models"][snakemake.wildcards.model]["gguf"], tmp, log=log.info)
+    info = conversion.convert_gguf(snakemake.params.source, tmp, log=log.info)
     io.write_json(f"{tmp}/converted.json", info)

@@ -1,15 +1,18 @@
-from compress_distill import runtime
+from compress_distill.infra import jobstart
 
 # before any heavier import: where the run preloads, the job continues in a fork that has them
-log = runtime.start(snakemake, "evaluate", torch=True)
+log = jobstart.start(snakemake, "evaluate", torch=True)
 
 import tempfile
 
-from compress_distill import engine, evaluation, io, numerics
-from compress_distill.settings import EvaluationSettings
+from compress_distill.config.settings import EvaluationSettings
+from compress_distill.engines import chunked, registry
+from compress_distill.infra import io
+from compress_distill.numerics import pins
+from compress_distill.stages import evaluation
 
-log.info("numerics: %s", numerics.pin_torch(runtime.job_threads(snakemake)))
-settings = EvaluationSettings.of(snakemake.config["evaluation"])
+log.info("numerics: %s", pins.pin_torch(jobstart.job_threads(snakemake)))
+settings = EvaluationSettings.of_job(snakemake)
 spec = evaluation.engine_spec(settings)
 metrics = io.read_json(snakemake.input.metrics)
 evaluation.check_cap(settings.max_new_tokens, metrics["max_example_tokens"])
@@ -17,8 +20,8 @@ items = io.read_jsonl(snakemake.input.benchmark)
 by_id = {p["id"]: p for p in items}
 with tempfile.TemporaryDirectory() as scratch:
     model = snakemake.input.model if spec["kind"] == "hf" else evaluation.servable_model(snakemake.input.model, scratch)
-    with engine.open_engine(spec, snakemake.log[0], model_path=model) as eng:
-        outputs = engine.run_chunked(
+    with registry.open_engine(spec, snakemake.log[0], model_path=model) as eng:
+        outputs = chunked.run_chunked(
             eng,
             evaluation.requests_for(items),
             snakemake.output.outputs,
@@ -26,7 +29,7 @@ with tempfile.TemporaryDirectory() as scratch:
             lambda req, comp: evaluation.output_record(by_id[req.id], comp),
             desc=f"evaluate on {snakemake.wildcards.benchmark}",
             # the model by its metrics, which carry the trained weights' sha256
-            fingerprint=runtime.fingerprint(snakemake, [snakemake.input.metrics, snakemake.input.benchmark]),
+            fingerprint=jobstart.fingerprint(snakemake, [snakemake.input.metrics, snakemake.input.benchmark]),
         )
 graded = evaluation.grade_outputs(outputs, snakemake.params.verifier, workers=snakemake.threads)
 summary = evaluation.summarise(graded, settings.max_new_tokens, settings.bootstrap_resamples, snakemake.params.seed)

@@ -1,6 +1,6 @@
-from compress_distill import manifest, runtime
+from compress_distill.infra import jobstart, manifest
 
-log = runtime.start(snakemake, "manifest")
+log = jobstart.start(snakemake, "manifest")
 outputs = list(snakemake.input.tables) + list(snakemake.input.figures)
 root = snakemake.output.manifest.rsplit("/", 1)[0]
 built = manifest.build(outputs, snakemake.params.measured, snakemake.params.prompts, dict(snakemake.params.config), root)

@@ -1,6 +1,7 @@
-from compress_distill import io, problems, runtime
+from compress_distill.infra import io, jobstart
+from compress_distill.stages import problems
 
-log = runtime.start(snakemake, "problems")
+log = jobstart.start(snakemake, "problems")
 pool, benchmarks, rows, overlap = problems.load_all(snakemake.params.problems, snakemake.params.seed)
 n_shards = len(snakemake.output.shards)
 for path, bench in zip(snakemake.output.benchmarks, benchmarks.values()):

@@ -1,16 +1,17 @@
-from compress_distill import io, regime, runtime, target
+from compress_distill.infra import io, jobstart
+from compress_distill.stages import selection
 
-log = runtime.start(snakemake, "selection")
-verdicts = target.load_verdicts(snakemake.params.shards)
+log = jobstart.start(snakemake, "selection")
+verdicts = selection.load_verdicts(snakemake.params.shards)
 required, candidates = list(snakemake.params.required), list(snakemake.params.candidates)
-ids, removed = target.shared_ids(verdicts, required, candidates)
-chosen = regime.select(ids, snakemake.params.size, snakemake.params.seed)
+ids, removed = selection.shared_ids(verdicts, required, candidates)
+chosen = selection.select(ids, snakemake.params.size, snakemake.params.seed)
 io.write_json(snakemake.output.selection, {
     "verified": len(verdicts.raw_chars),
     "compressors": required,
     "candidates": candidates,
     "shared": len(ids),
-    "shared_mean_raw_chars": target.mean_chars(verdicts, set(ids)),
+    "shared_mean_raw_chars": selection.mean_chars(verdicts, set(ids)),
     "removed_by_compressor": removed,
     "regime_size": len(chosen),
     "ids": chosen,

@@ -1,8 +1,10 @@
-from compress_distill import io, problems, runtime, student
+from compress_distill.infra import io, jobstart
+from compress_distill.models import student
+from compress_distill.synthetic import arithmetic
 
-log = runtime.start(snakemake, "tokenizer")
+log = jobstart.start(snakemake, "tokenizer")
 texts = [r["question"] + "\n" + r["text"] for path in snakemake.input.verified for r in io.read_jsonl(path)]
-texts += problems.pretraining_corpus(snakemake.params.arithmetic)
+texts += arithmetic.pretraining_corpus(snakemake.params.arithmetic)
 with io.atomic_dir(snakemake.output.folder) as tmp:
     student.train_tokenizer(texts, snakemake.params.vocab_size, tmp)
 log.info("trained a %d-token BPE on %d texts", snakemake.params.vocab_size, len(texts))

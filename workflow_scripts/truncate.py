@@ -1,6 +1,7 @@
-from compress_distill import io, runtime, truncation
+from compress_distill.infra import io, jobstart
+from compress_distill.stages import truncation
 
-log = runtime.start(snakemake, "truncate")
+log = jobstart.start(snakemake, "truncate")
 compressed = io.read_jsonl(snakemake.input.compressed)
 records = truncation.truncated_records(compressed, snakemake.params.unit, snakemake.params.tokenizer)
 io.write_jsonl(snakemake.output.records, records)

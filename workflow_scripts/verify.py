@@ -1,6 +1,7 @@
-from compress_distill import io, runtime, verifier
+from compress_distill.core import verifier
+from compress_distill.infra import io, jobstart
 
-log = runtime.start(snakemake, "verify")
+log = jobstart.start(snakemake, "verify")
 traces = io.read_jsonl(snakemake.input.traces)
 kept, rejects = verifier.verify_traces(traces, snakemake.params.verifier, workers=snakemake.threads)
 io.write_jsonl(snakemake.output.kept, kept)

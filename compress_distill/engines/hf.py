@@ -3,8 +3,8 @@ is loaded onto its base and merged)."""
 
 from __future__ import annotations
 
-from ..engine import Completion, Request
-from ..student import load_student
+from compress_distill.engines.interface import Completion, Request
+from compress_distill.models.student import load_student
 
 
 class HFEngine:
@@ -17,7 +17,7 @@ class HFEngine:
 
         import torch
 
-        from ..numerics import pin_torch
+        from compress_distill.numerics.pins import pin_torch
 
         pin_torch(int(os.environ.get("OMP_NUM_THREADS", "1")))  # runtime.start set it from the rule's threads
         self.spec = spec

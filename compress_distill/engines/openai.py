@@ -18,7 +18,8 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-from ..engine import Completion, Request, join_reasoning
+from compress_distill.core.trace import join_reasoning
+from compress_distill.engines.interface import Completion, Request
 
 DEFAULTS = {"mode": "chat", "temperature": 0.0, "top_p": 1.0, "concurrency": 8, "timeout_s": 600, "max_retries": 6,
             "extra_body": {}}

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import os
 
-from ..engine import Completion, Request, join_reasoning
+from compress_distill.core.trace import join_reasoning
+from compress_distill.engines.interface import Completion, Request
 
 LLM_KEYS = ("tensor_parallel_size", "pipeline_parallel_size", "data_parallel_size", "max_model_len",
             "gpu_memory_utilization", "dtype", "seed", "enable_lora", "trust_remote_code")

@@ -21,15 +21,15 @@ step() {  # step <name> <seconds> <command...>: its log under $OUT, its exit sta
     timeout "$limit" "$@" >"$OUT/$name.log" 2>&1
     echo "$name: exit $? after $((SECONDS - start)) s" | tee -a "$OUT/summary.txt"
 }
-step bench 200 python3 -m compress_distill.benchmark --size qwen3-0.6b \
+step bench 200 python3 -m compress_distill.checks.benchmark --size qwen3-0.6b \
     --methods trainer trainer-padded sdpa-padded sdpa-packed --out "$OUT/bench"
-step stages-lora 120 python3 -m compress_distill.stagecheck --config presets/single-gpu.yaml --student qwen3_0.6b \
+step stages-lora 120 python3 -m compress_distill.checks.stagecheck --config presets/single-gpu.yaml --student qwen3_0.6b \
     --shape qwen3-0.6b --out /tmp/stages-lora
-step stages-full 100 python3 -m compress_distill.stagecheck --config presets/single-gpu.yaml --student qwen3_1.7b \
+step stages-full 100 python3 -m compress_distill.checks.stagecheck --config presets/single-gpu.yaml --student qwen3_1.7b \
     --shape qwen3-0.6b --examples 1024 --out /tmp/stages-full
 cp /tmp/stages-lora/stagecheck.json "$OUT/stages-lora.json" 2>/dev/null
 cp /tmp/stages-full/stagecheck.json "$OUT/stages-full.json" 2>/dev/null
-step bench-flex 90 python3 -m compress_distill.benchmark --size qwen3-0.6b --methods trainer-flex \
+step bench-flex 90 python3 -m compress_distill.checks.benchmark --size qwen3-0.6b --methods trainer-flex \
     --out "$OUT/bench-flex"
 cat "$OUT/summary.txt"
 cat "$OUT"/bench*/benchmark.md

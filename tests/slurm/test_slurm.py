@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from compress_distill.synthetic import arithmetic
 from conftest import ROOT, copy_workflow, process_group_gone
 
 pytestmark = pytest.mark.slurm
@@ -193,11 +194,11 @@ def test_profile_run_is_identical_to_a_local_run_and_a_cancelled_training_job_re
 def served_model(tmp_path_factory):
     from transformers import AutoTokenizer
 
-    from compress_distill import problems, student
+    from compress_distill.models import student
     from conftest import ARITH, TINY_ARCH
 
     folder = tmp_path_factory.mktemp("served-teacher")
-    student.train_tokenizer(problems.pretraining_corpus(ARITH), 320, folder)
+    student.train_tokenizer(arithmetic.pretraining_corpus(ARITH), 320, folder)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     student.build_model({"architecture": TINY_ARCH}, tokenizer, seed=0).save_pretrained(folder)
     return str(folder)

@@ -18,7 +18,7 @@ import vllm  # noqa: E402
 
 assert hasattr(vllm, "SamplingParams"), f"'vllm' is not vLLM here but {vllm.__path__}"  # not a folder of ours
 
-from compress_distill import server  # noqa: E402
+from compress_distill.engines import server  # noqa: E402
 from compress_distill.engines import vllm as vllm_engine  # noqa: E402
 
 # every key the engine reads from config, with values of the right kind

@@ -1,0 +1,10 @@
+"""Models: students — tokenizer, construction, pre-training, loading (``student``) —, token counts with a named
+tokenizer (``tokens``) and pretrained models converted from a local GGUF file (``conversion``)."""
+
+from compress_distill._face import face
+
+__all__, __getattr__, __dir__ = face(__name__, {
+    "student": ("build_model", "load_base", "load_student", "train_tokenizer", "pretrain", "count_parameters"),
+    "tokens": ("count_tokens", "load_tokenizer"),
+    "conversion": ("convert_gguf",),
+})

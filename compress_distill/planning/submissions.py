@@ -1,0 +1,60 @@
+"""How many cluster submissions a configuration makes: one per group job (a rule's ``group:`` puts a seconds-long
+job inside its upstream GPU job) and one per other job that is not a local rule, from the DAG Snakemake builds with
+its groups resolved as a cluster run resolves them.
+
+``python -m compress_distill.planning.submissions --configfile config.yaml`` prints them per kind (a group job is named by
+its group and rules). Snakemake's API builds the DAG; grouping itself is only switched on for non-local runs, so
+this reads Snakemake's internals (pinned in requirements.txt).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import io
+import sys
+from pathlib import Path
+
+
+def count(configfile: str | Path, workdir: str | Path = ".") -> dict[str, int]:
+    """Submissions by kind (a rule, or ``<group>_<rules>`` for a group job) for a fresh run of ``configfile``."""
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.types import (ConfigSettings, DAGSettings, ExecutionSettings, OutputSettings,
+                                          ResourceSettings)
+    from snakemake_interface_executor_plugins.registry import ExecutorPluginRegistry
+
+    workdir = Path(workdir).resolve()
+    with SnakemakeApi(OutputSettings()) as api, contextlib.redirect_stdout(io.StringIO()):
+        workflow_api = api.workflow(resource_settings=ResourceSettings(), snakefile=workdir / "Snakefile",
+                                    workdir=workdir,
+                                    config_settings=ConfigSettings(configfiles=[Path(configfile).resolve()]))
+        workflow_api.dag(DAGSettings())
+        workflow = workflow_api._workflow
+        # as in a dry run: rules keep their groups (a local run drops them)
+        workflow._executor_plugin = ExecutorPluginRegistry().get_plugin("dryrun")
+        workflow.execution_settings = ExecutionSettings()
+        workflow._prepare_dag(forceall=True, ignore_incomplete=True, lock_warn_only=True, nolock=True)
+        workflow._build_dag()
+        dag = workflow.dag
+        dag.update_groups()
+        local = workflow._localrules
+        units = {dag.get_job_group(job) or job for job in dag.needrun_jobs()
+                 if job.rule.name not in local and not job.rule.norun}
+    return dict(collections.Counter(unit.name for unit in units).most_common())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m compress_distill.planning.submissions", description=__doc__.split("\n")[0])
+    parser.add_argument("--configfile", default="config.yaml")
+    args = parser.parse_args(argv)
+    kinds = count(args.configfile)
+    print("| submission | count |\n| --- | ---: |")
+    for kind, n in kinds.items():
+        print(f"| {kind} | {n:,} |")
+    print(f"| **all** | **{sum(kinds.values()):,}** |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
