@@ -16,27 +16,27 @@ os.environ.update(
 )
 
 from compress_distill.config import settings as cd_settings
-from compress_distill.config import validation as cd_config
+from compress_distill.config import validation as cd_validation
 from compress_distill.planning import cpu_costs as cd_cpu_costs
 from compress_distill.core import grid as cd_grid
 from compress_distill.infra import identity as cd_identity
-from compress_distill.models import conversion as cd_models
-from compress_distill.numerics import pins as cd_numerics
-from compress_distill.analysis import registry as cd_outputs
+from compress_distill.models import conversion as cd_conversion
+from compress_distill.numerics import pins as cd_pins
+from compress_distill.analysis import registry as cd_registry
 from compress_distill.infra import preload as cd_preload
 from compress_distill.engines import registry as cd_engines
 from compress_distill.core.target import Target, every_target
 from compress_distill.stages import selection as cd_selection
 
 try:
-    cd_config.validate(
+    cd_validation.validate(
         config, Path(workflow.basedir) / "schemas" / "config.schema.yaml"
     )
-except cd_config.ConfigError as err:
+except cd_validation.ConfigError as err:
     raise WorkflowError(str(err)) from None
 
 # every job inherits these: CPU kernel dispatch pinned (or not) as config says, before any job imports torch
-os.environ.update(cd_numerics.environment(config["cpu"]["dispatch"]))
+os.environ.update(cd_pins.environment(config["cpu"]["dispatch"]))
 os.environ[cd_preload.ENABLE] = "1" if config["cpu"]["preload"] else "0"
 
 
@@ -62,7 +62,7 @@ def per_model(section, key, fn):
 
 R = f"results/{config['run']}"
 # engines and the reference tokenizer name a converted model by the folder the convert_model rule writes
-cd_models.resolve(config, f"{R}/models")
+cd_conversion.resolve(config, f"{R}/models")
 MODELS = list(config["models"])
 CONVERTED = {f"{R}/models/{m}" for m in MODELS}
 RUNS = cd_grid.runs(config["grid"])
@@ -101,7 +101,7 @@ wildcard_constraints:
     benchmark=_alternatives(BENCHMARKS),
     model=_alternatives(MODELS),
     target=_alternatives(TARGETS),
-    table=_alternatives([t.name for t in cd_outputs.TABLES]),
+    table=_alternatives([t.name for t in cd_registry.TABLES]),
     shard=r"\d{4}",
     seed=r"\d+",
 
@@ -282,18 +282,26 @@ MODEL_RES = model_resources("models", "model")
 # ---- the rule's `settings` param (Snakemake reruns on a change); the execution-only part (chunk sizes, checkpoint
 # ---- interval) rides in its resources, so editing it reruns nothing. The script rebuilds the typed settings from both.
 def _job_settings(stage, key, name):
-    return cd_settings.job_settings(config, stage, SimpleNamespace(**({key: name} if key else {})))
+    return cd_settings.job_settings(
+        config, stage, SimpleNamespace(**({key: name} if key else {}))
+    )
 
 
 def job_params(stage, section, key=None):
-    return per_model(section, key, lambda name: _job_settings(stage, key, name).results())
+    return per_model(
+        section, key, lambda name: _job_settings(stage, key, name).results()
+    )
 
 
 def job_execution(stage, section, key=None):
-    fields = _job_settings(stage, key, next(iter(config[section])) if key else None).execution()
+    fields = _job_settings(
+        stage, key, next(iter(config[section])) if key else None
+    ).execution()
     return {
         field: per_model(
-            section, key, lambda name, f=field: _job_settings(stage, key, name).execution()[f]
+            section,
+            key,
+            lambda name, f=field: _job_settings(stage, key, name).execution()[f],
         )
         for field in fields
     }
@@ -347,7 +355,7 @@ def converted_input(section, key):
 def converted_source(wc):
     """What a conversion reads: the config's source and the installed version of the package that ships it."""
     source = config["models"][wc.model]["gguf"]
-    return {**source, "version": cd_models.package_version(source["package"])}
+    return {**source, "version": cd_conversion.package_version(source["package"])}
 
 
 @signed

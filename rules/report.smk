@@ -69,8 +69,8 @@ def tables_layout():
 def table_files(rule):
     return {
         f"{name}_{ext}": f"{R}/tables/{name}.{ext}"
-        for name in cd_outputs.tables_of(rule)
-        for ext in cd_outputs.TABLE_FORMATS
+        for name in cd_registry.tables_of(rule)
+        for ext in cd_registry.TABLE_FORMATS
     }
 
 
@@ -103,14 +103,14 @@ def final_outputs():
 # Snakemake report (`make report`) with its caption from report/
 MEASURED = [
     f"{R}/tables/{t.name}.{e}"
-    for t in cd_outputs.TABLES
+    for t in cd_registry.TABLES
     if t.measured
-    for e in cd_outputs.TABLE_FORMATS
+    for e in cd_registry.TABLE_FORMATS
 ] + [
     f"{R}/figures/{f.name}.{e}"
-    for f in cd_outputs.FIGURES
+    for f in cd_registry.FIGURES
     if f.measured
-    for e in cd_outputs.FIGURE_FORMATS
+    for e in cd_registry.FIGURE_FORMATS
 ]
 
 
@@ -191,15 +191,15 @@ rule figures:
     input:
         **{
             t: f"{R}/tables/{t}.csv"
-            for t in sorted({f.source for f in cd_outputs.FIGURES})
+            for t in sorted({f.source for f in cd_registry.FIGURES})
         },
     output:
         **{
             f"{f.name}_{ext}": (
                 in_report(path, "figures", f.name) if ext == "png" else path
             )
-            for f in cd_outputs.FIGURES
-            for ext in cd_outputs.FIGURE_FORMATS
+            for f in cd_registry.FIGURES
+            for ext in cd_registry.FIGURE_FORMATS
             for path in [f"{R}/figures/{f.name}.{ext}"]
         },
     log:
@@ -235,7 +235,7 @@ rule manifest:
     params:
         identity=identity("manifest"),
         prompts={p: cd_identity.file_digest(p) for p in PROMPTS},
-        config=cd_config.result_settings(config),
+        config=cd_validation.result_settings(config),
         measured=MEASURED,
     script:
         "../workflow_scripts/manifest.py"
@@ -258,7 +258,7 @@ rule report_table:
     log:
         f"{R}/logs/report/{{table}}.log",
     wildcard_constraints:
-        table=_alternatives([t.name for t in cd_outputs.TABLES if t.name != "claims"]),
+        table=_alternatives([t.name for t in cd_registry.TABLES if t.name != "claims"]),
     conda:
         "../envs/report.yaml"
     params:
@@ -285,5 +285,5 @@ rule report_pages:
         rules.report_claims.output.page,
         expand(
             rules.report_table.output.page,
-            table=[t.name for t in cd_outputs.TABLES if t.name != "claims"],
+            table=[t.name for t in cd_registry.TABLES if t.name != "claims"],
         ),
