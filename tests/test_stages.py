@@ -451,3 +451,18 @@ def test_a_selection_reads_the_compressors_its_targets_are_made_from_in_config_o
     assert used_compressors(runs, compressors, "t", "h") == []
     assert adaptive_candidates(runs, compressors, "t", "h") == compressors_read(runs, compressors, "t", "h") == compressors
     assert compressors_read(runs, compressors, "u", "g") == []
+
+
+def test_every_producer_writes_traces_that_read_back_as_written(arith):
+    """One format (compress_distill.core.trace): what the teachers, compressors, truncation and the answer-only
+    target write splits into (reasoning, final part) that format back to the very same text."""
+    from compress_distill.core.trace import format_trace, join_reasoning
+
+    pool = _problems(arith)["pool"]
+    raw = [c.text for c in SyntheticTeacher(SPEC).generate(_requests(pool)) if c.finish_reason == "stop"]
+    compressors = [ExtractiveCompressor({"keep": keep, "dedupe": True}) for keep in ("equations", "numeric")]
+    compressed = [c.text for eng in compressors
+                  for c in eng.generate([Request(str(i), [], 0, {"trace": t}) for i, t in enumerate(raw)])]
+    written = raw + compressed + [truncation.truncate(r, c) for r, c in zip(raw, compressed)]
+    written += [target.answer_only_text("12"), join_reasoning("\\boxed{2}", " 1 + 1 = 2 ")]
+    assert len(raw) > 20 and all(format_trace(*split_trace(text)) == text for text in written)
