@@ -18,6 +18,7 @@ os.environ.update(
 from compress_distill.config import settings as cd_settings
 from compress_distill.config import validation as cd_validation
 from compress_distill.planning import cpu_costs as cd_cpu_costs
+from compress_distill.planning import resources as cd_resources
 from compress_distill.core import grid as cd_grid
 from compress_distill.infra import identity as cd_identity
 from compress_distill.models import conversion as cd_conversion
@@ -138,7 +139,7 @@ def engine_env(section, key, default):
 
     def env(name):
         block = config[section][name] if key else config[section]
-        spec = block.get("engine", {"kind": "hf"})
+        spec = cd_settings.engine_of(block)
         return f"../envs/{cd_engines.env_of(spec, default)}.yaml"
 
     return per_model(section, key, env)
@@ -193,63 +194,41 @@ def guard_generations():
         )
 
 
-# ---- per-model resources (config), as Snakemake resources; threads pinned from config
+# ---- per-model resources (config), as Snakemake resources (compress_distill.planning.resources); threads pinned
+# ---- from config
 def retry_request(first, attempt, site_limit):
-    """What attempt ``attempt`` asks for: a Snakemake retry follows a failure (out of memory or time, an error), so
-    it grows ``first`` × attempt, up to the site's limit (a preempted job is requeued by SLURM unchanged).
-    """
-    limit = config["site"].get(site_limit)
-    return min(first * attempt, limit) if limit else first * attempt
+    return cd_resources.retry(first, attempt, config["site"].get(site_limit))
 
 
 def model_resources(section, key=None):
     """Threads and resources (as the SLURM executor plugin reads them) of a rule whose model is
-    ``config[section][wildcards.<key>]``. ``gpus`` and ``mem_mb`` are per node; the plugin's ``gpu`` is the job's
-    total. A GPU job's threads are its CPUs per node (``cpus_per_gpu`` × GPUs), so torch is pinned to what SLURM
-    gave it; memory and runtime grow with each retry, up to the site's limits (``retry_request``).
+    ``config[section][wildcards.<key>]``; memory and runtime grow with each retry, up to the site's limits.
     """
 
     def spec(name):
-        return (config[section][name] if key else config[section]).get("resources", {})
+        return (config[section][name] if key else config[section])["resources"]
 
-    def gpus(name):
-        return spec(name).get("gpus", 0)
-
-    def threads(name):
-        return (
-            gpus(name) * spec(name).get("cpus_per_gpu", 8)
-            if gpus(name)
-            else spec(name).get("threads", 1)
-        )
-
-    def grows(field, default, site_limit):
+    def grows(field, site_limit):
         return signed(
             lambda wc, attempt: retry_request(
-                spec(getattr(wc, key) if key else None).get(field, default),
-                attempt,
-                site_limit,
+                spec(getattr(wc, key) if key else None)[field], attempt, site_limit
             )
         )
 
     fixed = {
-        # the count torch uses even where Snakemake lowers `threads` to --cores (results may depend on it)
-        "fixed_threads": threads,
-        "nodes": lambda name: spec(name).get("nodes", 1),
-        "gpu": lambda name: gpus(name) * spec(name).get("nodes", 1),
-        # empty / 0 on CPU jobs: the plugin then asks for no GPU model and sets --cpus-per-task from threads
-        "gpu_model": lambda name: (
-            (spec(name).get("gpu_model") or "") if gpus(name) else ""
-        ),
-        "cpus_per_gpu": lambda name: (
-            spec(name).get("cpus_per_gpu", 8) if gpus(name) else 0
-        ),
+        name: per_model(
+            section, key, lambda model, f=name: cd_resources.fixed(spec(model))[f]
+        )
+        for name in cd_resources.FIXED
     }
     return {
-        "threads": per_model(section, key, threads),
+        "threads": per_model(
+            section, key, lambda model: cd_resources.threads(spec(model))
+        ),
         "resources": {
-            "mem_mb": grows("mem_mb", 4000, "max_mem_mb"),
-            "runtime": grows("runtime", 60, "max_runtime"),
-            **{name: per_model(section, key, fn) for name, fn in fixed.items()},
+            "mem_mb": grows("mem_mb", "max_mem_mb"),
+            "runtime": grows("runtime", "max_runtime"),
+            **fixed,
         },
     }
 
@@ -294,16 +273,13 @@ def job_params(stage, section, key=None):
 
 
 def job_execution(stage, section, key=None):
-    fields = _job_settings(
-        stage, key, next(iter(config[section])) if key else None
-    ).execution()
     return {
         field: per_model(
             section,
             key,
             lambda name, f=field: _job_settings(stage, key, name).execution()[f],
         )
-        for field in fields
+        for field in cd_settings.execution_fields(stage)
     }
 
 

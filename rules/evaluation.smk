@@ -18,7 +18,7 @@ rule evaluate:
         **job_execution("evaluate", "evaluation"),
     params:
         identity=engine_identity(
-            "evaluate", config["evaluation"].get("engine", {"kind": "hf"})
+            "evaluate", cd_settings.engine_of(config["evaluation"])
         ),
         settings=job_params("evaluate", "evaluation"),
         verifier=benchmark_verifier,

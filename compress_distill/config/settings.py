@@ -127,6 +127,20 @@ class TrainJob:
         return cls(**{**data, "hp": TrainingSettings(**data["hp"])})
 
 
+def engine_of(block: dict) -> dict:
+    """A model block's engine; evaluation leaves it unset to mean the ``hf`` engine (the schema gives it no default,
+    so a run's manifest records the config as written)."""
+    return block.get("engine") or {"kind": "hf"}
+
+
+STAGES = {"teacher_generate": TeacherSettings, "compress": CompressorSettings, "train": TrainingSettings,
+          "evaluate": EvaluationSettings}
+
+
+def execution_fields(stage: str) -> list[str]:
+    return [f.name for f in fields(STAGES[stage]) if f.name in EXECUTION]
+
+
 def job_settings(config: dict, stage: str, wildcards) -> FromSchema:
     """The typed settings of one job of ``stage``: the one place that reads a stage's settings from config."""
     if stage == "teacher_generate":

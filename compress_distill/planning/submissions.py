@@ -17,8 +17,10 @@ import sys
 from pathlib import Path
 
 
-def count(configfile: str | Path, workdir: str | Path = ".") -> dict[str, int]:
-    """Submissions by kind (a rule, or ``<group>_<rules>`` for a group job) for a fresh run of ``configfile``."""
+@contextlib.contextmanager
+def planned_dag(configfile: str | Path, workdir: str | Path = "."):
+    """The DAG of a fresh run of ``configfile`` (every job needed), with the rules' groups as a cluster run has
+    them: ``(dag, local rule names)``."""
     from snakemake.api import SnakemakeApi
     from snakemake.settings.types import (ConfigSettings, DAGSettings, ExecutionSettings, OutputSettings,
                                           ResourceSettings)
@@ -36,12 +38,24 @@ def count(configfile: str | Path, workdir: str | Path = ".") -> dict[str, int]:
         workflow.execution_settings = ExecutionSettings()
         workflow._prepare_dag(forceall=True, ignore_incomplete=True, lock_warn_only=True, nolock=True)
         workflow._build_dag()
-        dag = workflow.dag
+        yield workflow.dag, workflow._localrules
+
+
+def count(configfile: str | Path, workdir: str | Path = ".") -> dict[str, int]:
+    """Submissions by kind (a rule, or ``<group>_<rules>`` for a group job) for a fresh run of ``configfile``."""
+    with planned_dag(configfile, workdir) as (dag, local):
         dag.update_groups()
-        local = workflow._localrules
         units = {dag.get_job_group(job) or job for job in dag.needrun_jobs()
                  if job.rule.name not in local and not job.rule.norun}
     return dict(collections.Counter(unit.name for unit in units).most_common())
+
+
+def jobs(configfile: str | Path, workdir: str | Path = ".") -> list[tuple[str, dict, dict]]:
+    """``(rule, wildcards, resources)`` of every job a fresh run of ``configfile`` plans, resources as its first
+    attempt asks for them."""
+    with planned_dag(configfile, workdir) as (dag, _):
+        return [(job.rule.name, dict(job.wildcards_dict), dict(job.resources)) for job in dag.needrun_jobs()
+                if not job.rule.norun]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from compress_distill.config.settings import EvaluationSettings
+from compress_distill.config.settings import EvaluationSettings, engine_of
 from compress_distill.core.verifier import extract_answer, grade_many
 from compress_distill.engines.interface import Completion, Request
 
@@ -20,7 +20,8 @@ def engine_spec(settings: EvaluationSettings) -> dict:
     """The evaluation engine (``hf`` unless ``evaluation.engine`` says otherwise), greedy, capped at
     ``max_new_tokens`` whatever the kind calls its cap."""
     cap = settings.max_new_tokens
-    spec = {"kind": "hf", "batch_size": settings.batch_size, **(settings.engine or {})}
+    engine = engine_of({"engine": settings.engine})
+    spec = {"kind": engine["kind"], "batch_size": settings.batch_size, **engine}
     return {**spec, "max_new_tokens": cap, "max_tokens": cap, "temperature": 0.0}
 
 
