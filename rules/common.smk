@@ -287,17 +287,7 @@ def settings(section, key, *fields):
     return signed(lambda wc: {f: config[section][getattr(wc, key)][f] for f in fields})
 
 
-@signed
-def regime_size(wc):
-    return config["regimes"][wc.regime]["size"]
-
-
-@signed
-def benchmark_verifier(wc):
-    return config["problems"]["benchmarks"][wc.benchmark]["verifier"]
-
-
-# ---- input functions
+# ---- input functions several stages share
 def reference_tokenizer():
     """The trained tokenizer folder (a rule builds it) or a hub name (nothing to build)."""
     tok = config["tokenizer"]
@@ -325,15 +315,3 @@ def converted_input(section, key):
         return [model] if model in CONVERTED else []
 
     return per_model(section, key, get)
-
-
-@signed
-def converted_source(wc):
-    """What a conversion reads: the config's source and the installed version of the package that ships it."""
-    source = config["models"][wc.model]["gguf"]
-    return {**source, "version": cd_conversion.package_version(source["package"])}
-
-
-@signed
-def verified_shards(wildcards):
-    return expand(rules.verify.output.kept, teacher=wildcards.teacher, shard=SHARDS)

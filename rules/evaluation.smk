@@ -1,3 +1,8 @@
+@signed
+def benchmark_verifier(wc):
+    return config["problems"]["benchmarks"][wc.benchmark]["verifier"]
+
+
 rule evaluate:
     input:
         model=rules.train.output.model,

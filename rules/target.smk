@@ -58,6 +58,11 @@ def compressed_shards(teacher, compressor):
 
 
 @signed
+def regime_size(wc):
+    return config["regimes"][wc.regime]["size"]
+
+
+@signed
 def target_source(wildcards):
     """The trace shards a target is made from: verified raw traces, or one compressor's (truncated) traces."""
     target = Target.parse(wildcards.target)
