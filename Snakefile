@@ -16,6 +16,8 @@ report: "report/workflow.rst"
 
 
 include: "rules/common.smk"
+include: "rules/inputs.smk"
+include: "rules/outputs.smk"
 include: "rules/problems.smk"
 include: "rules/models.smk"
 include: "rules/teacher.smk"

@@ -285,33 +285,3 @@ def job_execution(stage, section, key=None):
 
 def settings(section, key, *fields):
     return signed(lambda wc: {f: config[section][getattr(wc, key)][f] for f in fields})
-
-
-# ---- input functions several stages share
-def reference_tokenizer():
-    """The trained tokenizer folder (a rule builds it) or a hub name (nothing to build)."""
-    tok = config["tokenizer"]
-    return f"{R}/students/tokenizer" if tok["train"] else tok["name"]
-
-
-@signed
-def reference_tokenizer_input(wildcards=None):
-    if config["tokenizer"]["train"]:
-        return [rules.tokenizer.output.folder]
-    return (
-        [config["tokenizer"]["name"]]
-        if config["tokenizer"]["name"] in CONVERTED
-        else []
-    )
-
-
-def converted_input(section, key):
-    """The converted model folder that the engine of ``config[section][wildcards.<key>]`` runs (none for a hub
-    model), as an input: the conversion runs first, and the job reruns when the folder's content changes.
-    """
-
-    def get(name):
-        model = config[section][name]["engine"].get("model")
-        return [model] if model in CONVERTED else []
-
-    return per_model(section, key, get)

@@ -1,8 +1,3 @@
-@signed
-def benchmark_verifier(wc):
-    return config["problems"]["benchmarks"][wc.benchmark]["verifier"]
-
-
 rule evaluate:
     input:
         model=rules.train.output.model,

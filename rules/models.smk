@@ -1,10 +1,3 @@
-@signed
-def converted_source(wc):
-    """What a conversion reads: the config's source and the installed version of the package that ships it."""
-    source = config["models"][wc.model]["gguf"]
-    return {**source, "version": cd_conversion.package_version(source["package"])}
-
-
 # pretrained models converted once from a local file (config `models`), so that no model stage needs the hub
 rule convert_model:
     output:

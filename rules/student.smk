@@ -1,15 +1,3 @@
-@signed
-def student_base(wildcards):
-    """A student built from config starts from its pre-trained folder, a converted one from its converted folder;
-    a hub student from the hub."""
-    model = config["students"][wildcards.student]["model"]
-    if "architecture" in model:
-        return rules.pretrain.output.folder.format(student=wildcards.student)
-    if "converted" in model:
-        return rules.convert_model.output.folder.format(model=model["converted"])
-    return []
-
-
 rule tokenizer:
     input:
         verified=expand(rules.verify.output.kept, teacher=TEACHERS, shard=SHARDS),

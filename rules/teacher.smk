@@ -48,8 +48,3 @@ rule verify:
         verifier=config["problems"]["pool"]["verifier"],
     script:
         "../workflow_scripts/verify.py"
-
-
-@signed
-def verified_shards(wildcards):
-    return expand(rules.verify.output.kept, teacher=wildcards.teacher, shard=SHARDS)
