@@ -125,10 +125,10 @@ def test_gpu_hour_estimate_follows_the_planned_jobs_and_their_resources(tmp_path
     big = cfg["teachers"]["qwen3.5_397b"]["resources"]
     gen = rows[("generation", "qwen3.5_397b")]
     assert gen["jobs"] == 4 and gen["gpu_hours"] == 4 * big["gpus"] * big["nodes"] * big["runtime"] / 60
-    # doubling one student's runtime limit doubles that row only
-    cfg["students"]["qwen3.5_9b"]["resources"]["runtime"] *= 2
+    # halving one student's runtime limit halves that row only
+    cfg["students"]["qwen3.5_9b"]["resources"]["runtime"] //= 2
     after = {k: r["gpu_hours"] for k, r in rows_of(cfg).items()}
-    assert after[("training", "qwen3.5_9b")] == 2 * rows[("training", "qwen3.5_9b")]["gpu_hours"]
+    assert after[("training", "qwen3.5_9b")] == rows[("training", "qwen3.5_9b")]["gpu_hours"] / 2
     assert all(after[k] == r["gpu_hours"] for k, r in rows.items() if k != ("training", "qwen3.5_9b"))
     assert budget.report(list(rows.values())).splitlines()[-1].startswith("| **all** |")
 
