@@ -115,13 +115,17 @@ def pretrain(model, tokenizer, lines: list[str], hp: dict, seed: int, log=print)
 
 
 def load_base(name_or_path: str):
-    """The model a fine-tuning run starts from (a pre-trained folder or a hub name) and its tokenizer."""
+    """The model a fine-tuning run starts from (a pre-trained folder or a hub name) and its tokenizer, in fp32
+    whatever dtype the checkpoint was saved in (transformers 5 keeps a bf16 checkpoint bf16 unless told): the
+    trainer keeps fp32 weights and optimiser state and computes under bf16 autocast on GPU."""
+    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from compress_distill.infra import ledger
 
     ledger.check(name_or_path)  # a pre-trained folder is checked against its ledger; a hub name has none
-    return chat_ready(AutoModelForCausalLM.from_pretrained(name_or_path), AutoTokenizer.from_pretrained(name_or_path))
+    model = AutoModelForCausalLM.from_pretrained(name_or_path, dtype=torch.float32)
+    return chat_ready(model, AutoTokenizer.from_pretrained(name_or_path))
 
 
 def load_student(model_dir: str | Path, dtype=None):

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from compress_distill.config.settings import TrainingSettings
-from compress_distill.training import checkpoints
+from compress_distill.training import attention, checkpoints, model_setup
 from compress_distill.training.batching import (IGNORE, collate, collate_packed, encode_examples, packing_supported,
                                                 step_layout, within_max_length)
 from compress_distill.training.loss import backward_step, summed_loss
@@ -53,13 +53,6 @@ def peak_memory_bytes() -> int:
     return int(rss if sys.platform == "darwin" else rss * 1024)
 
 
-def apply_lora(model, lora: dict):
-    from peft import LoraConfig, get_peft_model
-
-    return get_peft_model(model, LoraConfig(r=lora["r"], lora_alpha=lora["alpha"], lora_dropout=lora["dropout"],
-        target_modules=lora["target_modules"], modules_to_save=lora.get("modules_to_save"), task_type="CAUSAL_LM"))
-
-
 @dataclass
 class Run:
     """The fixed parts of one training run, set up once: the model (and its FSDP root), optimiser, schedule,
@@ -79,6 +72,7 @@ class Run:
     per_step: int
     steps_per_epoch: int
     total_steps: int
+    attention: str | None = None  # the attention to restore before saving, where training switched it
 
 
 def prepare(model, tokenizer, examples: list[dict], hp: TrainingSettings, lora: dict | None, log) -> Run:
@@ -93,8 +87,9 @@ def prepare(model, tokenizer, examples: list[dict], hp: TrainingSettings, lora: 
     if fsdp and lora:
         raise ValueError("trainer: FSDP shards full fine-tuning; a LoRA student trains with distributed: ddp")
     if lora:
-        model = apply_lora(model, lora)
+        model = model_setup.apply_lora(model, lora)
     model.to(workers.device)
+    before = model_setup.maskless_attention(model, workers.device, log)
     if not examples:
         raise ValueError("trainer: no training examples (every problem was rejected, or the regime is empty)")
     encoded = encode_examples(tokenizer, [(e["question"], e["completion"]) for e in examples])
@@ -123,7 +118,7 @@ def prepare(model, tokenizer, examples: list[dict], hp: TrainingSettings, lora: 
     sched = get_cosine_schedule_with_warmup(opt, int(hp.warmup_ratio * total_steps), total_steps)
     return Run(model, root, params, opt, sched, encoded, len(examples) - len(encoded), packed,
                workers.device.type == "cuda" and hp.bf16, fsdp, workers, per_step, steps_per_epoch,
-               total_steps)
+               total_steps, before)
 
 
 def resume(run: Run, folder: Path | None, fingerprint: str, seed: int, log) -> tuple[LoopState, random.Random]:
@@ -193,7 +188,7 @@ def train(model, tokenizer, examples: list[dict], hp: TrainingSettings, seed: in
     folder = Path(checkpoint) if checkpoint else None
     state, rng = resume(run, folder, fingerprint, seed, log)
     saved_order = (state.epoch, state.order) if state.order is not None else None
-    first_epoch = state.step // run.steps_per_epoch
+    first_epoch, first_step = state.step // run.steps_per_epoch, state.step + 1
 
     def loss_of(rows):
         batch = collate_packed(rows) if run.packed else collate(rows, tokenizer.pad_token_id)
@@ -213,6 +208,8 @@ def train(model, tokenizer, examples: list[dict], hp: TrainingSettings, seed: in
             step_examples = [run.encoded[i] for i in order[s * run.per_step : (s + 1) * run.per_step]]
             loss = optimiser_step(run, state, step_examples, hp, loss_of)
             step = state.step = epoch * run.steps_per_epoch + s + 1
+            if step == first_step:
+                log(model_setup.dtypes(run.params, run.model, run.opt))
             state.curve.append({"step": step, "loss": round(loss, 6), "lr": run.sched.get_last_lr()[0],
                                 "tokens": state.real_tokens})
             if step % max(1, run.total_steps // 10) == 0 or step == run.total_steps:
@@ -221,6 +218,8 @@ def train(model, tokenizer, examples: list[dict], hp: TrainingSettings, seed: in
                 state.rng, state.epoch, state.order = rng.getstate(), epoch, order
                 save(run, folder, state, fingerprint)
     seconds = time.perf_counter() - start
+    if run.attention:
+        attention.use(run.model, run.attention)
     if run.fsdp:
         from compress_distill.training.fsdp import full_model
 
