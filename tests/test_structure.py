@@ -159,3 +159,10 @@ def test_every_registered_output_has_a_builder_and_a_caption():
     for kind, entries in (("tables", registry.TABLES), ("figures", registry.FIGURES)):
         for entry in entries:
             assert (ROOT / "report" / kind / f"{entry.name}.rst").read_text().strip(), entry.name
+
+
+def test_package_modules_import_by_absolute_name():
+    """A relative import silently changes meaning when a module moves between wings."""
+    relative = sorted(f"{p.relative_to(PACKAGE)}:{n.lineno}" for p in PACKAGE.rglob("*.py")
+                      for n in ast.walk(ast.parse(p.read_text())) if isinstance(n, ast.ImportFrom) and n.level)
+    assert relative == []

@@ -77,9 +77,8 @@ def train(config: dict, student: str, base: Path, examples_path: Path, out: Path
 
 def evaluate(config: dict, model: Path, items: list[dict], max_new_tokens: int) -> dict:
     from compress_distill.config.settings import EvaluationSettings
+    from compress_distill.engines.hf import HFEngine
     from compress_distill.stages.evaluation import grade_outputs, output_record, requests_for, summarise
-
-    from .engines.hf import HFEngine
 
     settings = EvaluationSettings.of({**config["evaluation"], "max_new_tokens": max_new_tokens})
     spec = {"kind": "hf", "batch_size": settings.batch_size, "max_new_tokens": max_new_tokens, "temperature": 0.0}

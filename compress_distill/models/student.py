@@ -95,7 +95,8 @@ def pretrain(model, tokenizer, lines: list[str], hp: dict, seed: int, log=print)
     from transformers import get_cosine_schedule_with_warmup
 
     torch.manual_seed(seed)
-    model.train()
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")  # a GPU job's student trains there
+    model.to(device).train()
     # fused on CPU, as in the trainer: one kernel with its own exact sqrt (the unfused update's sqrt is torch's, on
     # MKL's CPU-dependent vector math unless compress_distill.numerics.vecmath is pinned)
     fused = True if next(model.parameters()).device.type == "cpu" else None
@@ -104,6 +105,7 @@ def pretrain(model, tokenizer, lines: list[str], hp: dict, seed: int, log=print)
     losses = []
     batches = pretraining_batches(lines, tokenizer, hp["seq_len"], hp["batch_size"], hp["steps"], seed)
     for step, batch in enumerate(batches, 1):
+        batch = batch.to(device)
         loss = model(input_ids=batch, labels=batch).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
