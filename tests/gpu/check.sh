@@ -1,37 +1,40 @@
 #!/usr/bin/env bash
-# The GPU checks, one call on a lent H100/H200 (not part of CI: CI machines have no GPU). From the repo root:
-#   OUT=/some/folder [STEPS="bench stages-lora stages-full bench-flex"] tests/gpu/check.sh
-# Wheels in .whl/ (transformers, peft, math-verify, jsonschema at our pins, for the image's Python) are installed
-# first, where present. Each step has its own time limit, so one slow step does not cost the others' numbers.
+# The GPU checks, one call on a lent H100/H200 (not part of CI: CI machines have no GPU), about 8 minutes. First,
+# here: `python tests/gpu/wheels.py .whl` (the wheels the image lacks, at our pins; carried, git-ignored). There:
+#   OUT=/some/folder [STEPS="bench profile e2e"] [SIZE=qwen3-0.6b] [E2E=tests/gpu/e2e.yaml] tests/gpu/check.sh
+# (SIZE=tiny and a CPU-sized E2E run the same script on a CPU machine, to check it before a device call)
+# Each step has its own time limit, so one slow step does not cost the others' numbers; everything lands in $OUT
+# (8 files at most): gpu.txt, summary.txt, benchmark.{csv,md}, profile.md, e2e_stages.md, e2e_manifest.json,
+# logs.tar.gz.
 set -uo pipefail
 OUT=${OUT:?set OUT to a folder for the results}
-mkdir -p "$OUT"
+rm -rf /tmp/gpu-logs /tmp/gpu-bench; mkdir -p "$OUT" /tmp/gpu-logs
 if [ -d .whl ]; then
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
-        && export PYTHONPATH=/tmp/site || exit 1
+        && export PYTHONPATH=/tmp/site PATH=/tmp/site/bin:$PATH || exit 1
 fi
 export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
-nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv | tee "$OUT/gpu.txt"
-python3 -c "import torch, transformers, peft; print('torch', torch.__version__, 'transformers', transformers.__version__, 'peft', peft.__version__)" | tee -a "$OUT/gpu.txt"
+SIZE=${SIZE:-qwen3-0.6b} E2E=${E2E:-tests/gpu/e2e.yaml}
+RUN=results/$(python3 -c "import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))['run'])" "$E2E")
+nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv >"$OUT/gpu.txt" 2>&1 \
+    || echo "no GPU: $(python3 -c 'import platform; print(platform.processor() or platform.machine())')" >"$OUT/gpu.txt"
+python3 -c "import torch, transformers, peft, snakemake; print('torch', torch.__version__, 'transformers', \
+transformers.__version__, 'peft', peft.__version__, 'snakemake', snakemake.__version__)" | tee -a "$OUT/gpu.txt"
 
-step() {  # step <name> <seconds> <command...>: its log under $OUT, its exit status in the summary
+step() {  # step <name> <seconds> <command...>: its log kept, its exit status and time in the summary
     local name=$1 limit=$2; shift 2
-    [[ " ${STEPS:-bench stages-lora stages-full bench-flex} " == *" $name "* ]] || return 0
+    [[ " ${STEPS:-bench profile e2e} " == *" $name "* ]] || return 0
     local start=$SECONDS
-    timeout "$limit" "$@" >"$OUT/$name.log" 2>&1
+    timeout "$limit" "$@" >"/tmp/gpu-logs/$name.log" 2>&1
     echo "$name: exit $? after $((SECONDS - start)) s" | tee -a "$OUT/summary.txt"
 }
-step bench 200 python3 -m compress_distill.checks.benchmark --size qwen3-0.6b \
-    --methods trainer trainer-padded sdpa-padded sdpa-packed --out "$OUT/bench"
-step stages-lora 120 python3 -m compress_distill.checks.stagecheck --config presets/single-gpu.yaml --student qwen3_0.6b \
-    --shape qwen3-0.6b --out /tmp/stages-lora
-step stages-full 100 python3 -m compress_distill.checks.stagecheck --config presets/single-gpu.yaml --student qwen3_1.7b \
-    --shape qwen3-0.6b --examples 1024 --out /tmp/stages-full
-cp /tmp/stages-lora/stagecheck.json "$OUT/stages-lora.json" 2>/dev/null
-cp /tmp/stages-full/stagecheck.json "$OUT/stages-full.json" 2>/dev/null
-step bench-flex 90 python3 -m compress_distill.checks.benchmark --size qwen3-0.6b --methods trainer-flex \
-    --out "$OUT/bench-flex"
-cat "$OUT/summary.txt"
-cat "$OUT"/bench*/benchmark.md
-grep -h -E "tok/s" "$OUT"/bench*.log
-tail -n 3 "$OUT"/*.log | grep -E "Error|error" | head -20
+step bench 210 python3 -m compress_distill.checks.benchmark --size "$SIZE" --out /tmp/gpu-bench
+cp /tmp/gpu-bench/benchmark.csv /tmp/gpu-bench/benchmark.md "$OUT/" 2>/dev/null
+step profile 60 python3 -m compress_distill.checks.profile --size "$SIZE" \
+    --methods trainer-masked trainer-varlen-fused-all --out "$OUT/profile.md"
+step e2e 210 python3 -m snakemake --configfile "$E2E" --cores "$(nproc)" --resources gpu=1
+python3 -m compress_distill.checks.stage_times "$RUN" >"$OUT/e2e_stages.md" 2>&1
+cp "$RUN/manifest.json" "$OUT/e2e_manifest.json" 2>/dev/null
+tar -czf "$OUT/logs.tar.gz" -C /tmp gpu-logs -C "$PWD" $(ls -d "$RUN/logs" "$RUN/tables" 2>/dev/null)
+cat "$OUT/summary.txt" "$OUT/benchmark.md" "$OUT/e2e_stages.md" 2>/dev/null
+grep -h -E "Error|error" /tmp/gpu-logs/*.log | head -20
