@@ -75,7 +75,7 @@ def test_attention_without_a_mask_equals_the_masked_reference(tiny_model, tiny_t
     torch.testing.assert_close(maskless[0], reference[0], rtol=0, atol=1e-6)
     assert reference[1].keys() == maskless[1].keys()
     for name, grad in reference[1].items():
-        torch.testing.assert_close(maskless[1][name], grad, rtol=1e-5, atol=1e-6, msg=name)
+        torch.testing.assert_close(maskless[1][name], grad, rtol=1e-6, atol=1e-6, msg=name)
 
 
 def test_a_packed_row_really_keeps_documents_apart_without_a_mask(tiny_model, tiny_tokenizer):
