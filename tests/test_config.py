@@ -223,3 +223,12 @@ def test_a_first_request_beyond_the_site_limits_stops_the_dry_run():
     with pytest.raises(cd_config.ConfigError, match=r"config key 'students\.qwen3\.5_9b\.resources\.mem_mb': "
                                                     r"\d+ exceeds the site's limit \d+ \(site\.max_mem_mb\)"):
         cd_config.validate(cfg)
+
+
+def test_vllm_batch_invariant_mode_is_refused_for_a_model_without_gpus():
+    cfg = _load("presets/single-gpu.yaml")
+    cfg["teachers"]["qwen3_1.7b"]["engine"]["batch_invariant"] = True
+    cd_config.validate(copy.deepcopy(cfg))  # with its GPU
+    cfg["teachers"]["qwen3_1.7b"]["resources"]["gpus"] = 0
+    with pytest.raises(cd_config.ConfigError, match=r"'teachers.qwen3_1.7b.engine.batch_invariant': .*needs a GPU"):
+        cd_config.validate(cfg)

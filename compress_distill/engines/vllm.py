@@ -5,19 +5,23 @@ plain functions tested without vLLM: engine arguments, per-request sampling para
 
 ``spec`` keys: ``model``, ``tensor_parallel_size``, ``pipeline_parallel_size``, ``data_parallel_size``,
 ``max_model_len``, ``gpu_memory_utilization``, ``dtype``, ``seed``, ``max_tokens``, ``temperature``, ``top_p``,
-``top_k``, ``batch_invariant`` (vLLM's batch-invariant mode: outputs independent of batch composition), ``enable_lora``.
-Each request gets ``SamplingParams(seed=request.seed)``, so a request's sample does not depend on its chunk.
+``top_k``, ``batch_invariant`` (vLLM's batch-invariant mode: outputs independent of batch composition; GPU only),
+``enable_lora``, ``enforce_eager`` (no torch.compile: ~30 s to load on CPU instead of ~97 s), ``cpu_kv_cache_gb``
+(vLLM's KV cache on CPU, GiB: unset, vLLM took 20 GiB of a 24 GiB machine).
+Each request gets ``SamplingParams(seed=request.seed)``, so a request's sample does not depend on its chunk. vLLM's
+caches and sockets go to the job's temp folder, never the home folder.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 
 from compress_distill.core.trace import join_reasoning
 from compress_distill.engines.interface import Completion, Request
 
 LLM_KEYS = ("tensor_parallel_size", "pipeline_parallel_size", "data_parallel_size", "max_model_len",
-            "gpu_memory_utilization", "dtype", "seed", "enable_lora", "trust_remote_code")
+            "gpu_memory_utilization", "dtype", "seed", "enable_lora", "trust_remote_code", "enforce_eager")
 SAMPLING_KEYS = ("max_tokens", "temperature", "top_p", "top_k", "min_p", "repetition_penalty")
 
 
@@ -29,6 +33,23 @@ def sampling_kwargs(spec: dict, seed: int) -> dict:
     return {**{k: spec[k] for k in SAMPLING_KEYS if k in spec}, "seed": seed}
 
 
+def environment(spec: dict, scratch: str, cuda: bool) -> dict[str, str]:
+    """vLLM's process settings for one job, read by vLLM when it is imported: its caches and RPC sockets under the
+    job's ``scratch`` folder; on CPU the KV-cache size and the engine core in this process (a rule script is the
+    main module, which a spawned engine process would run again)."""
+    if spec.get("batch_invariant") and not cuda:
+        raise ValueError("engine key 'batch_invariant': vLLM's batch-invariant mode runs Triton GPU kernels; "
+                         "this job has no GPU (remove the key, or give the model GPUs in its resources)")
+    env = {"VLLM_CACHE_ROOT": os.path.join(scratch, "vllm-cache"), "VLLM_RPC_BASE_PATH": scratch}
+    if spec.get("batch_invariant"):
+        env["VLLM_BATCH_INVARIANT"] = "1"
+    if not cuda:
+        env["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
+        if "cpu_kv_cache_gb" in spec:
+            env["VLLM_CPU_KVCACHE_SPACE"] = str(spec["cpu_kv_cache_gb"])
+    return env
+
+
 def to_completion(req_id: str, output) -> Completion:
     """A vLLM ``RequestOutput`` (its first sample) as a Completion."""
     sample = output.outputs[0]
@@ -37,11 +58,13 @@ def to_completion(req_id: str, output) -> Completion:
 
 
 class VLLMEngine:
-    SETTINGS = ("model", "batch_invariant", *LLM_KEYS, *SAMPLING_KEYS)  # config keys (schema)
+    SETTINGS = ("model", "batch_invariant", "cpu_kv_cache_gb", *LLM_KEYS, *SAMPLING_KEYS)  # config keys (schema)
 
     def __init__(self, spec: dict, model_path: str | None = None, **_):
-        if spec.get("batch_invariant"):
-            os.environ["VLLM_BATCH_INVARIANT"] = "1"  # read by vLLM at import
+        import torch
+
+        scratch = tempfile.mkdtemp(prefix="vllm-")  # in the job's temp folder (Snakemake sets TMPDIR per job)
+        os.environ.update(environment(spec, scratch, torch.cuda.is_available()))
         from vllm import LLM, SamplingParams
 
         self.spec, self.sampling = spec, SamplingParams

@@ -1,6 +1,6 @@
 """Our vLLM arguments against the real vLLM API (``make test-vllm`` installs vLLM in its own venv, ``.venv-vllm``;
 it installs on CPU machines, although it cannot generate there): the ``SamplingParams`` and ``LLM`` keyword arguments
-the ``vllm`` engine builds, and the ``vllm serve`` command line a served model starts, parsed by vLLM's own parser.
+the ``vllm`` engine builds, and the server command line a served model starts, parsed by vLLM's own parser.
 Skipped where vLLM is not installed, unless ``REQUIRE_VLLM=1`` (the Make target) makes that a failure."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from compress_distill.engines import vllm as vllm_engine  # noqa: E402
 SPEC = {"kind": "vllm", "model": "org/model", "tensor_parallel_size": 2, "pipeline_parallel_size": 1,
         "data_parallel_size": 1, "max_model_len": 8192, "gpu_memory_utilization": 0.85, "dtype": "bfloat16",
         "seed": 0, "enable_lora": True, "trust_remote_code": False, "max_tokens": 100, "temperature": 0.6,
-        "top_p": 0.95, "top_k": 20, "min_p": 0.05, "repetition_penalty": 1.05}
+        "top_p": 0.95, "top_k": 20, "min_p": 0.05, "repetition_penalty": 1.05, "enforce_eager": True}
 
 
 def test_the_installed_vllm_version(capsys):
@@ -58,30 +58,32 @@ def test_engine_arguments_accept_our_llm_arguments(tmp_path):
         assert getattr(args, key) == value, key
 
 
-def test_vllm_serve_parses_our_command_line():
-    """Parsed as the ``vllm`` executable parses it: its ``serve`` subcommand's own parser."""
-    from vllm.entrypoints.cli.serve import ServeSubcommand
+def _server_parser():
+    """The parser ``python -m vllm.entrypoints.openai.api_server`` builds (its module moved between releases)."""
     from vllm.utils.argparse_utils import FlexibleArgumentParser
 
+    try:
+        from vllm.entrypoints.launchers.cli_args import make_arg_parser
+    except ImportError:
+        from vllm.entrypoints.openai.cli_args import make_arg_parser
+    return make_arg_parser(FlexibleArgumentParser(prog="api_server"))
+
+
+def test_vllm_serve_parses_our_command_line():
+    """Parsed as vLLM's OpenAI server module parses it."""
     serve = {"kind": "vllm", "tensor_parallel_size": 4, "pipeline_parallel_size": 2,
              "extra_args": ["--max-model-len", 8192]}
     cmd = server.command(serve, "org/model", 8001, nodes=2)
-    parser = FlexibleArgumentParser(prog="vllm")
-    ServeSubcommand().subparser_init(parser.add_subparsers(dest="subparser"))
-    args = parser.parse_args(cmd[1:])
-    assert (args.subparser, args.model_tag, args.host, args.port) == ("serve", "org/model", "127.0.0.1", 8001)
+    assert cmd[1:3] == ["-m", "vllm.entrypoints.openai.api_server"]
+    args = _server_parser().parse_args(cmd[3:])
+    assert (args.model, args.host, args.port) == ("org/model", "127.0.0.1", 8001)
     assert (args.tensor_parallel_size, args.pipeline_parallel_size) == (4, 2)
     assert args.distributed_executor_backend == "ray" and args.max_model_len == 8192
 
 
 def test_a_wrong_argument_would_be_refused():
     """The parser really checks: an option vLLM does not have stops it."""
-    from vllm.entrypoints.cli.serve import ServeSubcommand
-    from vllm.utils.argparse_utils import FlexibleArgumentParser
-
-    parser = FlexibleArgumentParser(prog="vllm")
-    ServeSubcommand().subparser_init(parser.add_subparsers(dest="subparser"))
     with pytest.raises(SystemExit):
-        parser.parse_args(["serve", "org/model", "--tensor-parallel-sise", "2"])
+        _server_parser().parse_args(["--model", "org/model", "--tensor-parallel-sise", "2"])
     with pytest.raises(TypeError):
         vllm.SamplingParams(temperatur=0.6)
