@@ -8,7 +8,8 @@
 # logs.tar.gz.
 set -uo pipefail
 OUT=${OUT:?set OUT to a folder for the results}
-rm -rf /tmp/gpu-logs /tmp/gpu-bench; mkdir -p "$OUT" /tmp/gpu-logs
+WORK=$(mktemp -d)  # logs and the benchmark's full output, before what comes back is picked into $OUT
+mkdir -p "$OUT" "$WORK/gpu-logs"
 if [ -d .whl ]; then
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
         && export PYTHONPATH=/tmp/site PATH=/tmp/site/bin:$PATH || exit 1
@@ -25,16 +26,16 @@ step() {  # step <name> <seconds> <command...>: its log kept, its exit status an
     local name=$1 limit=$2; shift 2
     [[ " ${STEPS:-bench profile e2e} " == *" $name "* ]] || return 0
     local start=$SECONDS
-    timeout "$limit" "$@" >"/tmp/gpu-logs/$name.log" 2>&1
+    timeout "$limit" "$@" >"$WORK/gpu-logs/$name.log" 2>&1
     echo "$name: exit $? after $((SECONDS - start)) s" | tee -a "$OUT/summary.txt"
 }
-step bench 210 python3 -m compress_distill.checks.benchmark --size "$SIZE" --out /tmp/gpu-bench
-cp /tmp/gpu-bench/benchmark.csv /tmp/gpu-bench/benchmark.md "$OUT/" 2>/dev/null
+step bench 210 python3 -m compress_distill.checks.benchmark --size "$SIZE" --out "$WORK/bench"
+cp "$WORK/bench/benchmark.csv" "$WORK/bench/benchmark.md" "$OUT/" 2>/dev/null
 step profile 60 python3 -m compress_distill.checks.profile --size "$SIZE" \
     --methods trainer-masked trainer-varlen-fused-all --out "$OUT/profile.md"
 step e2e 210 python3 -m snakemake --configfile "$E2E" --cores "$(nproc)" --resources gpu=1
 python3 -m compress_distill.checks.stage_times "$RUN" >"$OUT/e2e_stages.md" 2>&1
 cp "$RUN/manifest.json" "$OUT/e2e_manifest.json" 2>/dev/null
-tar -czf "$OUT/logs.tar.gz" -C /tmp gpu-logs -C "$PWD" $(ls -d "$RUN/logs" "$RUN/tables" 2>/dev/null)
+tar -czf "$OUT/logs.tar.gz" -C "$WORK" gpu-logs -C "$PWD" $(ls -d "$RUN/logs" "$RUN/tables" 2>/dev/null)
 cat "$OUT/summary.txt" "$OUT/benchmark.md" "$OUT/e2e_stages.md" 2>/dev/null
-grep -h -E "Error|error" /tmp/gpu-logs/*.log | head -20
+grep -h -E "Error|error" "$WORK"/gpu-logs/*.log | head -20
