@@ -72,7 +72,7 @@ def test_attention_without_a_mask_equals_the_masked_reference(tiny_model, tiny_t
     reference = _loss_and_grads(model, batch)
     assert attention.use(model, attention.NAME) == "sdpa"
     maskless = _loss_and_grads(model, batch)
-    torch.testing.assert_close(maskless[0], reference[0], rtol=0, atol=1e-6)
+    torch.testing.assert_close(maskless[0], reference[0], rtol=1e-6, atol=1e-6)  # a sum over ~100 tokens: relative
     assert reference[1].keys() == maskless[1].keys()
     for name, grad in reference[1].items():
         torch.testing.assert_close(maskless[1][name], grad, rtol=1e-6, atol=1e-6, msg=name)
