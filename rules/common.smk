@@ -3,6 +3,7 @@ import os
 import re
 import sys
 from pathlib import Path
+from functools import lru_cache
 from types import SimpleNamespace
 
 from snakemake.common import overwrite_function_params
@@ -260,24 +261,23 @@ MODEL_RES = model_resources("models", "model")
 # ---- a job's settings: one path, compress_distill.config.settings.job_settings. The part that changes results is
 # ---- the rule's `settings` param (Snakemake reruns on a change); the execution-only part (chunk sizes, checkpoint
 # ---- interval) rides in its resources, so editing it reruns nothing. The script rebuilds the typed settings from both.
+@lru_cache(maxsize=None)
 def _job_settings(stage, key, name):
-    return cd_settings.job_settings(
+    """Once per model: building settings checks them against the schema, too slow for each of thousands of jobs."""
+    settings = cd_settings.job_settings(
         config, stage, SimpleNamespace(**({key: name} if key else {}))
     )
+    return settings.results(), settings.execution()
 
 
 def job_params(stage, section, key=None):
-    return per_model(
-        section, key, lambda name: _job_settings(stage, key, name).results()
-    )
+    return per_model(section, key, lambda name: _job_settings(stage, key, name)[0])
 
 
 def job_execution(stage, section, key=None):
     return {
         field: per_model(
-            section,
-            key,
-            lambda name, f=field: _job_settings(stage, key, name).execution()[f],
+            section, key, lambda name, f=field: _job_settings(stage, key, name)[1][f]
         )
         for field in cd_settings.execution_fields(stage)
     }
