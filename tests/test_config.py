@@ -232,3 +232,23 @@ def test_vllm_batch_invariant_mode_is_refused_for_a_model_without_gpus():
     cfg["teachers"]["qwen3_1.7b"]["resources"]["gpus"] = 0
     with pytest.raises(cd_config.ConfigError, match=r"'teachers.qwen3_1.7b.engine.batch_invariant': .*needs a GPU"):
         cd_config.validate(cfg)
+
+
+def test_a_jobs_settings_param_holds_only_what_changes_its_results():
+    """Execution-only keys ride as resources; a prompt counts by content (its own param), a compressor's size only
+    prices compression in the tables: none of them is in the ``settings`` param a rerun compares."""
+    from types import SimpleNamespace
+
+    from compress_distill.config import settings
+
+    cfg = cd_config.validate(_load("presets/demo.yaml"))
+    tight = cfg["compressors"]["tight"]
+    compress = settings.job_settings(cfg, "compress", SimpleNamespace(compressor="tight"))
+    assert compress.results() == {k: tight[k] for k in ("engine", "min_reasoning_chars", "retries", "target_share")}
+    assert compress.execution() == {"chunk_size": tight["chunk_size"]}
+    train = settings.job_settings(cfg, "train", SimpleNamespace(student="tiny"))
+    assert "checkpoint_every" not in train.results()
+    assert train.results()["lr"] == cfg["students"]["tiny"]["training"]["lr"] != cfg["training"]["lr"]
+    rebuilt = settings.TrainingSettings.of_job(SimpleNamespace(params=SimpleNamespace(settings=train.results()),
+                                                               resources=train.execution()))
+    assert rebuilt == train

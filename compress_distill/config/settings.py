@@ -67,23 +67,22 @@ class TrainingSettings(FromSchema):
 
 @dataclass(frozen=True)
 class TeacherSettings(FromSchema):
-    """One teacher of ``teachers`` (schema ``$defs/teacher``)."""
+    """One teacher of ``teachers`` (schema ``$defs/teacher``). Its ``prompt`` template is the job's input (its
+    content counts through the rule's ``prompt`` param, not its path)."""
 
     DEFINITION: ClassVar[str] = "teacher"
 
     engine: dict
-    prompt: str
     chunk_size: int
 
 
 @dataclass(frozen=True)
 class CompressorSettings(TeacherSettings):
     """One compressor of ``compressors`` (schema ``$defs/compressor``): a generating model, as a teacher, and the
-    checks its outputs pass."""
+    checks its outputs pass (``params_b``, its size, only prices compression in the tables)."""
 
     DEFINITION: ClassVar[str] = "compressor"
 
-    params_b: float
     min_reasoning_chars: int
     retries: int
     target_share: float | None
