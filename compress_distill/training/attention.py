@@ -13,6 +13,7 @@ loss ignores. Only for full-attention models (a linear-attention layer carries s
 from __future__ import annotations
 
 import inspect
+from functools import lru_cache
 
 NAME = "compress_distill_varlen"
 
@@ -61,12 +62,14 @@ def _per_document(query, key, value, starts, scaling):
     return torch.cat(rows)
 
 
+@lru_cache(maxsize=1)
 def _varlen():
+    """torch's varlen attention and its keyword names (probed once, not in every layer's call), or None."""
     try:
         from torch.nn.attention.varlen import varlen_attn
     except ImportError:
         return None
-    return varlen_attn
+    return varlen_attn, frozenset(inspect.signature(varlen_attn).parameters)
 
 
 def _flash_varlen(query, key, value, starts, scaling):
@@ -74,13 +77,12 @@ def _flash_varlen(query, key, value, starts, scaling):
     releases (2.10 ``is_causal``, later ``window_size=(-1, 0)``; ``enable_gqa`` from 2.12), so they are probed."""
     import torch
 
-    varlen_attn = _varlen()
+    varlen_attn, params = _varlen()
     batch, heads, length, dim = query.shape
     kv_heads = key.shape[1]
     cuts = [b * length + s for b, bounds in enumerate(starts) for s in bounds[:-1]] + [batch * length]
     cu = torch.tensor(cuts, dtype=torch.int32, device=query.device)
     longest = max(e - s for bounds in starts for s, e in zip(bounds, bounds[1:]))
-    params = inspect.signature(varlen_attn).parameters
     causal = {"window_size": (-1, 0)} if "window_size" in params else {"is_causal": True}
     if kv_heads != heads and "enable_gqa" not in params:
         key, value = (t.repeat_interleave(heads // kv_heads, dim=1) for t in (key, value))
