@@ -41,8 +41,8 @@ def job(tmp_path) -> Path:
     return script
 
 
-def start(job: Path, tmp_path: Path, *args: str, enable: str = "1") -> subprocess.Popen:
-    env = {**os.environ, preload.ENABLE: enable, "TMPDIR": str(tmp_path), "JOB_MARK": "m1",
+def start(job: Path, tmp_path: Path, *args: str, enable: str = "1", tmpdir: Path | None = None) -> subprocess.Popen:
+    env = {**os.environ, preload.ENABLE: enable, "TMPDIR": str(tmpdir or tmp_path), "JOB_MARK": "m1",
            "PYTHONPATH": str(ROOT)}
     env.pop(preload.CHILD, None)
     work = tmp_path / "work"
@@ -106,3 +106,83 @@ def test_a_forked_job_dies_with_its_job(job, tmp_path, how):
     proc.communicate(timeout=60)
     assert proc.returncode == (-signal.SIGKILL if how == "killed" else 128 + signal.SIGTERM)
     assert gone(child), f"the forked job {child} outlived its job"
+
+
+NOBODY = 65534
+SYSTEM_PYTHON = "/usr/bin/python3"  # one another user may run (this venv's may sit in root's home)
+as_root = pytest.mark.skipif(os.getuid() != 0 or not os.access(SYSTEM_PYTHON, os.X_OK),
+                             reason="acting as another user needs root (CI runs as root) and a system python3")
+
+
+@pytest.mark.parametrize("squat", ["other-owner", "open-mode", "link"])
+def test_a_socket_folder_not_this_users_alone_is_refused(job, tmp_path, squat):
+    """Someone who creates the socket folder first (its name is easy to guess) gets nothing: the job runs itself."""
+    short = _shared_folder()  # pytest's temporary folder is too long a path for a socket: /tmp would be used
+    folder = short / f"compress-distill-preload-{os.getuid()}"
+    if squat == "link":
+        (short / "elsewhere").mkdir(mode=0o700)
+        folder.symlink_to(short / "elsewhere")
+    else:
+        folder.mkdir(mode=0o700)
+    if squat == "other-owner":
+        if os.getuid() != 0:
+            pytest.skip("giving a folder to another user needs root (CI runs as root)")
+        os.chown(folder, NOBODY, NOBODY)
+    if squat == "open-mode":
+        folder.chmod(0o777)
+    proc = start(job, tmp_path, "0", tmpdir=short)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0 and seen(tmp_path)["forked"] is None
+    assert f"preload: refused: {folder}" in err
+    assert not list(folder.glob("*.sock"))
+
+
+def _shared_folder() -> Path:
+    """A short folder another user can reach (pytest's own temporary folders are private)."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="preload-test-", dir="/tmp"))
+    folder.chmod(0o777)
+    return folder
+
+
+@as_root
+def test_the_server_runs_no_job_for_another_user(job, tmp_path):
+    folder = _shared_folder()
+    path = str(folder / "server.sock")
+    server = subprocess.Popen([sys.executable, "-m", "compress_distill.infra.preload", path], cwd=ROOT,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        while not os.path.exists(path):
+            assert server.poll() is None, "the server did not start"
+            time.sleep(0.05)
+        os.chmod(path, 0o777)
+        marker = folder / "ran"
+        request = {"script": str(job), "argv": [str(job), str(marker), "0"], "cwd": str(folder), "env": {},
+                   "path": sys.path}
+        client = ("import socket, sys; c = socket.socket(socket.AF_UNIX); c.connect(sys.argv[1])\n"
+                  "try:\n    socket.send_fds(c, [sys.argv[2].encode() + b'\\n'], [0, 1, 2]); print(repr(c.recv(64)))\n"
+                  "except OSError as err:\n    print(type(err).__name__)")
+        reply = subprocess.run([SYSTEM_PYTHON, "-c", client, path, json.dumps(request)], user=NOBODY,
+                               capture_output=True, text=True, timeout=60)
+        assert reply.stdout.strip() in ("b''", "BrokenPipeError", "ConnectionResetError"), reply.stderr
+        assert not marker.exists()  # closed unanswered, nothing ran
+        assert preload._connect(path) is not None  # while this user's own connection is served
+    finally:
+        server.kill()
+
+
+@as_root
+def test_a_job_sends_nothing_to_a_server_of_another_user():
+    folder = _shared_folder()
+    path = str(folder / "other.sock")
+    squatter = subprocess.Popen([SYSTEM_PYTHON, "-c", "import socket, sys, time; s = socket.socket(socket.AF_UNIX); "
+                                 "s.bind(sys.argv[1]); s.listen(1); __import__('os').chmod(sys.argv[1], 0o777); "
+                                 "time.sleep(60)", path], user=NOBODY)
+    try:
+        while not os.path.exists(path):
+            time.sleep(0.05)
+        time.sleep(0.2)
+        assert preload._connect(path) is None
+    finally:
+        squatter.kill()

@@ -9,6 +9,7 @@ A child is the same as a fresh process: the server is keyed by the job's whole e
 installed packages (never a server that imported under other CPU pins or another install; a SLURM job's id is in its
 environment); it imports third-party libraries only (a child reads this package from disk), builds no more than their
 lookup tables, and never computes, so no thread pool exists before a fork. A job that reaches no server runs itself.
+Socket and server are this user's alone (:mod:`compress_distill.infra.private_socket`).
 
 Lifetime: the server leaves its session (a Ctrl-C to Snakemake does not reach it), kills a child's process group
 when its job goes away (killed by Snakemake, a signal or a crash), forwards SIGINT/SIGTERM sent to a job, and exits
@@ -30,8 +31,9 @@ import socket
 import subprocess
 import sys
 import sysconfig
-import tempfile
 import time
+
+from compress_distill.infra.private_socket import NotPrivate, same_user, socket_in_temp
 
 ENABLE = "COMPRESS_DISTILL_PRELOAD"  # "1": torch jobs fork from the server (set by the workflow from cpu.preload)
 CHILD = "COMPRESS_DISTILL_PRELOADED"  # set in a forked child: it runs the job itself
@@ -43,7 +45,6 @@ FORKED = "started in a fork of the preload server (pid %d)"  # the job's log say
 IDLE_SECONDS = 30
 START_SECONDS = 300  # a server still importing after this long is taken for broken
 STREAMS = (0, 1, 2)
-SOCKET_PATH_MAX = 107  # bytes of a Unix socket's path on Linux
 
 
 def server_key(env: dict) -> str:
@@ -55,13 +56,8 @@ def server_key(env: dict) -> str:
 
 
 def socket_path(env: dict) -> str:
-    """The server's socket: in the temporary folder, or in /tmp where that path would be too long for a socket."""
-    name = f"compress-distill-preload-{os.getuid()}"
-    folder = os.path.join(tempfile.gettempdir(), name)
-    if len(folder) > SOCKET_PATH_MAX - 26:
-        folder = os.path.join("/tmp", name)
-    os.makedirs(folder, mode=0o700, exist_ok=True)
-    return os.path.join(folder, server_key(env) + ".sock")
+    """The server's socket, in this user's private folder (NotPrivate where that folder is not this user's alone)."""
+    return socket_in_temp(f"compress-distill-preload-{os.getuid()}", server_key(env))
 
 
 def hand_off(script: str) -> None:
@@ -70,7 +66,11 @@ def hand_off(script: str) -> None:
     if os.environ.get(ENABLE) != "1" or os.environ.get(CHILD):
         return
     env = dict(os.environ)
-    path = socket_path(env)
+    try:
+        path = socket_path(env)
+    except NotPrivate as err:
+        print(f"preload: refused: {err}; this job runs in its own process", file=sys.stderr)
+        return
     for _ in range(3):  # a server may exit idle between our connect and its accept: start another
         conn = _connect(path) or _start_server(path, env)
         if conn is None:
@@ -99,13 +99,14 @@ def _wait(reply, pid: int) -> int:
 
 
 def _connect(path: str) -> socket.socket | None:
+    """A connection to a server of this user's (one run by anyone else is never sent a job)."""
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
+    with contextlib.suppress(OSError):
         conn.connect(path)
-        return conn
-    except OSError:
-        conn.close()
-        return None
+        if same_user(conn):
+            return conn
+    conn.close()
+    return None
 
 
 def _start_server(path: str, env: dict) -> socket.socket | None:
@@ -132,12 +133,9 @@ def _start_server(path: str, env: dict) -> socket.socket | None:
 
 def preload() -> None:
     import importlib
-
     for name in LIBRARIES:
-        try:
+        with contextlib.suppress(ImportError):
             importlib.import_module(name)
-        except ImportError:
-            pass
     # transformers' checkpoint-renaming table (~1,000 regexes, ~0.5 s), built on first use: here once, for every child
     with contextlib.suppress(ImportError, AttributeError):
         importlib.import_module("transformers.conversion_mapping").get_checkpoint_conversion_mapping("qwen3")
@@ -159,6 +157,9 @@ def serve(path: str) -> None:
         for key, _ in selector.select(timeout=0.2):
             if key.fileobj is listener:
                 conn, _ = listener.accept()
+                if not same_user(conn):  # only this user's jobs are run
+                    conn.close()
+                    continue
                 pid = _fork_child(conn, [listener, selector, *children.values()])
                 if pid:
                     children[pid] = conn
