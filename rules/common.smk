@@ -16,6 +16,7 @@ os.environ.update(
     )
 )
 
+from compress_distill.config import files as cd_config_files
 from compress_distill.config import settings as cd_settings
 from compress_distill.config import validation as cd_validation
 from compress_distill.planning import cpu_costs as cd_cpu_costs
@@ -31,6 +32,7 @@ from compress_distill.core.target import Target, every_target
 from compress_distill.stages import selection as cd_selection
 
 try:
+    cd_config_files.check(workflow.configfiles)
     cd_validation.validate(
         config, Path(workflow.basedir) / "schemas" / "config.schema.yaml"
     )

@@ -36,7 +36,24 @@ def _error(mutate) -> str:
     return str(err.value)
 
 
+def _openai(**spec):
+    return lambda c: c["evaluation"].update(engine={"kind": "openai", "model": "m", **spec})
+
+
 @pytest.mark.parametrize("mutate,key,words", [
+    (_openai(base_url="http://user:hunter2@example.org/v1"), "evaluation.engine.base_url",
+     "a user or password in a URL"),
+    (_openai(base_url="http://h/v1", extra_body={"headers": {"Authorization": "Bearer abcdefgh12345678"}}),
+     "evaluation.engine.extra_body.headers.Authorization", "a bearer token"),
+    (_openai(base_url="http://h/v1", extra_body={"k": ["sk-abcdefghijklmnop1234"]}), "evaluation.engine.extra_body.k.0",
+     "an API key"),
+    (_openai(serve={"kind": "vllm", "extra_args": ["--host", "0.0.0.0"]}), "evaluation.engine.serve.extra_args",
+     "'--host' is the workflow's to set"),
+    (_openai(serve={"kind": "vllm", "extra_args": ["--api-key=abc"]}), "evaluation.engine.serve.extra_args",
+     "'--api-key=abc' is the workflow's"),
+    (lambda c: c.update(run="abc\n"), "run", "does not match"),
+    (lambda c: c["training"].update(lr=float("inf")), "training.lr", "inf is not a finite number"),
+    (lambda c: c["training"].update(weight_decay=float("nan")), "training.weight_decay", "nan is not a finite"),
     (lambda c: c["teachers"]["verbose"]["engine"].update(kind="gpt5"), "teachers.verbose.engine.kind", "is not one of"),
     (lambda c: c["training"].update(epochs="three"), "training.epochs", "is not of type 'integer'"),
     (lambda c: c["training"].update(epoch=3), "training", "Additional properties"),

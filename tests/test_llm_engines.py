@@ -95,13 +95,13 @@ def test_vllm_engine_parameters_and_parsing_without_vllm():
 def test_vllm_keeps_its_caches_and_sockets_in_the_jobs_temp_folder(tmp_path):
     """On CPU also its KV-cache size and its engine core in the job's own process; batch-invariant mode needs a
     GPU and is refused naming the key."""
-    from compress_distill.engines import vllm as vllm_engine
+    from compress_distill.engines import vllm_process
 
-    cpu = vllm_engine.environment({"cpu_kv_cache_gb": 4}, str(tmp_path), cuda=False)
+    cpu = vllm_process.environment({"cpu_kv_cache_gb": 4}, str(tmp_path), cuda=False)
     assert cpu["VLLM_CACHE_ROOT"].startswith(str(tmp_path)) and cpu["VLLM_RPC_BASE_PATH"] == str(tmp_path)
     assert cpu["VLLM_CPU_KVCACHE_SPACE"] == "4" and cpu["VLLM_ENABLE_V1_MULTIPROCESSING"] == "0"
-    gpu = vllm_engine.environment({"batch_invariant": True, "cpu_kv_cache_gb": 4}, str(tmp_path), cuda=True)
+    gpu = vllm_process.environment({"batch_invariant": True, "cpu_kv_cache_gb": 4}, str(tmp_path), cuda=True)
     assert gpu["VLLM_BATCH_INVARIANT"] == "1" and "VLLM_CPU_KVCACHE_SPACE" not in gpu
     assert "VLLM_ENABLE_V1_MULTIPROCESSING" not in gpu
     with pytest.raises(ValueError, match="engine key 'batch_invariant'.*no GPU"):
-        vllm_engine.environment({"batch_invariant": True}, str(tmp_path), cuda=False)
+        vllm_process.environment({"batch_invariant": True}, str(tmp_path), cuda=False)

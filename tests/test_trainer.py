@@ -215,6 +215,42 @@ def test_a_killed_run_resumes_to_the_same_final_weights(tiny_tokenizer, tiny_mod
         k: clean_metrics[k] for k in ("train_tokens", "padded_tokens", "completion_tokens")}
 
 
+def test_sigterm_saves_the_step_it_came_in_and_the_rerun_resumes_from_there(tiny_tokenizer, tiny_model, tmp_path,
+                                                                            monkeypatch):
+    """What SLURM sends before a preemption or the time limit: the run stops at the next step boundary with that
+    step's checkpoint (here step 3, between the periodic ones at 2 and 4), and its rerun ends with the clean run's
+    weights and loss curve."""
+    import os
+    import signal
+
+    examples = EXAMPLES * 3  # 12 steps
+    clean, _, clean_curve = trainer.train(copy.deepcopy(tiny_model), tiny_tokenizer, examples, HP, seed=0,
+                                          log=lambda *_: None)
+    calls, real_loss = {"n": 0}, trainer.summed_loss
+
+    def signalled_loss(model, batch):  # one micro-batch per step: call 3 is step 3
+        calls["n"] += 1
+        if calls["n"] == 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real_loss(model, batch)
+
+    monkeypatch.setattr(trainer, "summed_loss", signalled_loss)
+    ckpt = tmp_path / "ckpt"
+    with pytest.raises(trainer.preemption.Preempted, match=r"stopped by SIGTERM after step 3/12; its state at step 3"):
+        trainer.train(copy.deepcopy(tiny_model), tiny_tokenizer, examples, HP, seed=0, log=lambda *_: None,
+                      checkpoint=ckpt)
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is the training loop's only
+    assert checkpoints.latest_checkpoint(ckpt).name == checkpoints.checkpoint_name(3)
+    monkeypatch.setattr(trainer, "summed_loss", real_loss)
+    messages = []
+    resumed, _, curve = trainer.train(copy.deepcopy(tiny_model), tiny_tokenizer, examples, HP, seed=0,
+                                      log=messages.append, checkpoint=ckpt)
+    assert any("at step 3/12" in m for m in messages)
+    for name, value in _weights(clean).items():
+        torch.testing.assert_close(_weights(resumed)[name], value, rtol=0, atol=0)
+    assert curve == clean_curve
+
+
 def test_a_checkpoint_made_for_other_settings_is_discarded_not_resumed(tiny_tokenizer, tiny_model, tmp_path,
                                                                        monkeypatch):
     """Killed after a checkpoint at lr 1e-2; rerun at lr 1e-3 (another fingerprint): the result is the clean
@@ -273,3 +309,13 @@ def test_a_tokenizer_is_made_chat_ready_from_its_template(tiny_tokenizer, tmp_pa
     assert model.generation_config.eos_token_id == [end, tok.convert_tokens_to_ids("<|endoftext|>")]
     (ids, labels), = batching.encode_examples(tok, [("1 + 2?", "3")])
     assert ids[-1] == labels[-1] == end  # the trained stop is the one the chat template ends turns with
+
+
+def test_a_loss_that_is_not_a_number_stops_training_naming_the_step(tiny_tokenizer, tiny_model, tmp_path):
+    """An infinite learning rate (what `.inf` in a config would give, were the schema not refusing it): the first
+    step's loss is finite, the next is not, and no checkpoint is written from it."""
+    hp = dataclasses.replace(HP, lr=float("inf"), checkpoint_every=1)
+    with pytest.raises(FloatingPointError, match=r"the loss is nan at step 2 \(training.lr inf"):
+        trainer.train(copy.deepcopy(tiny_model), tiny_tokenizer, EXAMPLES, hp, seed=0, log=lambda *_: None,
+                      checkpoint=tmp_path / "ckpt")
+    assert checkpoints.latest_checkpoint(tmp_path / "ckpt").name == checkpoints.checkpoint_name(1)

@@ -188,6 +188,36 @@ def test_a_bad_config_stops_snakemake_naming_the_key(workdir, tmp_path):
     assert "config key 'evaluation.max_new_tokens'" in proc.stdout + proc.stderr
 
 
+def _rebuild(workdir, root: str, config: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "compress_distill.infra.ledger", "rebuild", root, "--", "--configfile",
+                           config, "--cores", "1"], cwd=workdir, capture_output=True, text=True)
+
+
+def test_make_verify_names_a_bad_config_and_refuses_another_runs_config(tmp_path):
+    workdir = copy_workflow(tmp_path / "wf")
+    cfg = yaml.safe_load((workdir / REDUCED).read_text())
+    cfg["evaluation"]["max_new_tokens"] = "many"
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump(cfg))
+    (workdir / f"results/{cfg['run']}").mkdir(parents=True)
+    proc = _rebuild(workdir, f"results/{cfg['run']}", str(tmp_path / "bad.yaml"))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "config key 'evaluation.max_new_tokens'" in proc.stderr
+    (workdir / "results/other").mkdir()
+    proc = _rebuild(workdir, "results/other", REDUCED)
+    assert proc.returncode == 2 and "makes no file under results/other: it is another run's" in proc.stderr
+
+
+def test_a_key_written_twice_in_a_config_file_stops_snakemake_naming_file_line_and_key(workdir, tmp_path):
+    text = (workdir / REDUCED).read_text()
+    assert "\ntraining:\n" in text
+    twice = tmp_path / "twice.yaml"
+    twice.write_text(text.replace("\ntraining:\n", "\ntraining:\n  lr: 0.5\n  lr: 0.25\n", 1))
+    proc = snakemake(workdir, "-n", "--configfile", str(twice), check=False)
+    line = text[: text.index("\ntraining:\n")].count("\n") + 4
+    assert proc.returncode != 0
+    assert f"config file {twice}, line {line}: key 'lr' is written twice" in proc.stdout + proc.stderr
+
+
 def test_a_served_lora_student_is_evaluated_through_snakemake(finished, workdir, tmp_path):
     """Evaluation through the openai engine against a transformers server the job starts for the (merged) LoRA
     student and stops; graded like the local engine's outputs."""

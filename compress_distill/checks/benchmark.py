@@ -141,7 +141,7 @@ def step_fn(method: str, model, budget: int):
 def measure(method: str, size: dict, steps: list, device, budget: int) -> dict:
     import torch
 
-    from compress_distill.training.trainer import peak_memory_bytes
+    from compress_distill.training.metrics import peak_memory_bytes
 
     model = build(method, size["arch"], device)
     n_params = sum(p.numel() for p in model.parameters())

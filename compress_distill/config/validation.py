@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 from jsonschema import Draft202012Validator, validators
 
+from compress_distill.config import values
 from compress_distill.core.target import Target
 
 SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
@@ -49,9 +50,7 @@ def validate(config: dict, schema_path: str | Path = SCHEMA) -> dict:
     schema = load_schema(schema_path)
     validator = _with_defaults(Draft202012Validator)(schema)
     # secrets first: a key the schema does not know would otherwise be reported as merely unknown
-    lines = [f"config key '{p}': secrets are never read from config (it is stored in .snakemake/metadata and the "
-             "manifest); put the key in an environment variable and name it with 'api_key_env'"
-             for p in _secrets(config)]
+    lines = values.problems(config)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
     lines += [f"config key '{_key(e.absolute_path)}': {e.message}" for e in errors]
     if lines:
@@ -98,19 +97,6 @@ def result_settings(obj):
     return obj
 
 
-SECRET_KEYS = ("api_key", "token", "password", "secret")
-
-
-def _secrets(obj, path=()) -> list[str]:
-    """Paths of keys that would hold a secret: config ends up in Snakemake's metadata and in the manifest."""
-    if isinstance(obj, dict):
-        return [p for k, v in obj.items() for p in
-                ([".".join((*path, k))] if k in SECRET_KEYS else _secrets(v, (*path, k)))]
-    if isinstance(obj, list):
-        return [p for i, v in enumerate(obj) for p in _secrets(v, (*path, str(i)))]
-    return []
-
-
 def _student_overrides(config: dict, schema: dict) -> list[str]:
     """A student's ``training`` overrides, checked against ``training``'s own keys and types (no defaults added:
     the global block supplies them)."""
@@ -145,13 +131,21 @@ def _gpu_only(config: dict) -> list[str]:
             and not block["resources"]["gpus"]]
 
 
+SERVER_OWNED = ("--host", "--port", "--api-key")  # a served model listens on 127.0.0.1, a free port, its own key
+
+
 def _endpoints(config: dict) -> list[str]:
-    """An openai engine talks to a server the job starts (serve) or to one someone else runs (base_url)."""
+    """An openai engine talks to a server the job starts (serve) or to one someone else runs (base_url); a served
+    model's address and key are the workflow's."""
     problems = []
     for key, spec in _engines(config):
         if spec["kind"] == "openai" and ("serve" in spec) == ("base_url" in spec):
             problems.append(f"config key '{key}': an openai engine needs exactly one of 'serve' (the job starts a "
                             "server) or 'base_url' (a server someone else runs)")
+        problems += [f"config key '{key}.serve.extra_args': {arg!r} is the workflow's to set (a served model "
+                     "listens on 127.0.0.1 on a free port, with an API key of its own)"
+                     for arg in (spec.get("serve") or {}).get("extra_args", [])
+                     if str(arg).partition("=")[0] in SERVER_OWNED]
     return problems
 
 

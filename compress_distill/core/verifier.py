@@ -61,6 +61,16 @@ def numeric_equal(gold: str, pred: str) -> bool:
     return g is not None and p is not None and g == p
 
 
+def gradeable(kind: str | None, gold: str) -> bool:
+    """Whether any answer could be graded right against ``gold``: ``numeric`` reads plain decimals and fractions
+    only (not ``1e3`` or ``inf``), ``choice`` one letter; ``math`` parses anything."""
+    if kind == "numeric":
+        return _as_number(gold) is not None
+    if kind == "choice":
+        return bool(re.fullmatch(r"[A-Za-z]", gold.strip()))
+    return True
+
+
 def choice_equal(gold: str, pred: str) -> bool:
     return pred.strip().strip("().").upper() == gold.strip().upper()
 

@@ -33,7 +33,8 @@ class EndpointError(RuntimeError):
 class OpenAIEngine:
     SETTINGS = ("model", "base_url", "serve", "max_tokens", "api_key_env", *DEFAULTS)  # config keys (schema)
 
-    def __init__(self, spec: dict, base_url: str | None = None, model_path: str | None = None, **_):
+    def __init__(self, spec: dict, base_url: str | None = None, model_path: str | None = None,
+                 api_key: str | None = None, **_):
         import openai
 
         self.spec = {**DEFAULTS, **spec}
@@ -41,7 +42,7 @@ class OpenAIEngine:
             raise ValueError(f"openai engine: mode must be 'chat' or 'completions', not {self.spec['mode']!r}")
         self.base_url = (base_url or self.spec["base_url"]).rstrip("/")
         self.model = model_path or self.spec["model"]
-        key = NO_KEY
+        key = api_key or NO_KEY  # a served model's own key
         if self.spec.get("api_key_env"):
             key = os.environ.get(self.spec["api_key_env"])
             if not key:

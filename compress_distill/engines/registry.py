@@ -65,5 +65,5 @@ def open_engine(spec: dict, log_path: str | os.PathLike, model_path: str | None 
         return
     from compress_distill.engines.server import served
 
-    with served(spec["serve"], model, log_path) as base_url:
-        yield make_engine(spec, base_url=base_url, model_path=model)
+    with served(spec["serve"], model, log_path) as (base_url, api_key):
+        yield make_engine(spec, base_url=base_url, api_key=api_key, model_path=model)

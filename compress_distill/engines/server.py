@@ -1,10 +1,13 @@
 """Served models: a job that uses a model "served" starts an OpenAI-compatible server for itself (``vllm serve``, or
 ``transformers serve`` for small models and tests), waits for its health check with a timeout, and always stops it —
 on success, on an error, and on cancellation (SIGTERM, as ``scancel`` sends, is turned into an exception so that
-clean-up runs). The server binds to 127.0.0.1 and runs in its own process group, which is stopped as a whole.
+clean-up runs). The server binds to 127.0.0.1 and runs in its own process group, which is stopped as a whole; a
+served vLLM answers only requests carrying a key made for the job (config cannot set host, port or key).
 
 ``serve`` keys: ``kind`` (``vllm`` | ``transformers``), ``startup_timeout_s``, ``device`` (transformers),
-``tensor_parallel_size``, ``pipeline_parallel_size``, ``extra_args`` (a list appended to the command).
+``tensor_parallel_size``, ``pipeline_parallel_size``, ``dtype``, ``enforce_eager``, ``cpu_kv_cache_gb`` (vllm: as the
+``vllm`` engine's keys; its caches and sockets go to the job's temp folder), ``extra_args`` (a list appended to the
+command).
 
 A vLLM model larger than one node (the 397B teacher: tensor 8 × pipeline 2) runs in a job that holds several nodes:
 this node starts a Ray head, ``srun`` starts one Ray worker on each other node of the job, and ``vllm serve`` uses
@@ -56,6 +59,8 @@ def command(serve: dict, model: str, port: int, nodes: int = 1) -> list[str]:
         cmd = [sys.executable, "-m", "vllm.entrypoints.openai.api_server", "--model", model, *common,
                "--tensor-parallel-size", str(serve.get("tensor_parallel_size", 1)),
                "--pipeline-parallel-size", str(serve.get("pipeline_parallel_size", 1))]
+        cmd += ["--dtype", serve["dtype"]] if "dtype" in serve else []
+        cmd += ["--enforce-eager"] if serve.get("enforce_eager") else []
         if nodes > 1:
             cmd += ["--distributed-executor-backend", "ray"]
     else:
@@ -98,17 +103,41 @@ def _raise_cancelled(signum, frame):
     raise Cancelled(f"received signal {signum}")
 
 
-def start(cmd: list[str], log) -> subprocess.Popen:
+def environment(serve: dict, api_key: str | None) -> dict[str, str]:
+    """The server's environment: the job's, plus vLLM's process settings (:func:`engines.vllm_process.environment`) and the
+    key a client must present (vLLM reads it from ``VLLM_API_KEY``: never on a command line others can list)."""
+    if serve["kind"] != "vllm":
+        return dict(os.environ)
+    import tempfile
+
+    import torch
+
+    from compress_distill.engines.vllm_process import environment as vllm_environment
+
+    scratch = tempfile.mkdtemp(prefix="vllm-serve-")  # in the job's temp folder (Snakemake sets TMPDIR per job)
+    settings = vllm_environment(serve, scratch, torch.cuda.is_available(), in_process=False)
+    return {**os.environ, **settings, "VLLM_API_KEY": api_key}
+
+
+def api_key(serve: dict) -> str | None:
+    """A fresh key for each served vLLM model, known to the job alone (``transformers serve`` takes none: it is for
+    small models and tests)."""
+    import secrets
+
+    return secrets.token_urlsafe(24) if serve["kind"] == "vllm" else None
+
+
+def start(cmd: list[str], log, env: dict[str, str] | None = None) -> subprocess.Popen:
     """A process in its own session (stopped as a group), its output in the job's log."""
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
     print(f"served model: pid {proc.pid}: {' '.join(cmd)}", file=log, flush=True)
     return proc
 
 
 @contextlib.contextmanager
-def served(serve: dict, model: str, log_path: str | os.PathLike) -> Iterator[str]:
-    """Start a server for ``model``; yield its OpenAI base URL (…/v1); stop it however the block ends."""
-    port, nodes = free_port(), job_nodes() if serve["kind"] == "vllm" else 1
+def served(serve: dict, model: str, log_path: str | os.PathLike) -> Iterator[tuple[str, str | None]]:
+    """Start a server for ``model``; yield its OpenAI base URL (…/v1) and API key; stop it however the block ends."""
+    port, nodes, key = free_port(), job_nodes() if serve["kind"] == "vllm" else 1, api_key(serve)
     previous = signal.signal(signal.SIGTERM, _raise_cancelled)
     procs: list[subprocess.Popen] = []
     with open(log_path, "a", encoding="utf-8") as log:
@@ -116,11 +145,11 @@ def served(serve: dict, model: str, log_path: str | os.PathLike) -> Iterator[str
             if nodes > 1:
                 head_ip = socket.gethostbyname(head_node())
                 procs += [start(cmd, log) for cmd in ray_commands(nodes, head_ip, free_port())]
-            procs.append(start(command(serve, model, port, nodes), log))
+            procs.append(start(command(serve, model, port, nodes), log, environment(serve, key)))
             url = f"http://127.0.0.1:{port}"
             wait_healthy(url, procs[-1], serve.get("startup_timeout_s", 600))
             print(f"served model: healthy at {url}", file=log, flush=True)
-            yield url + "/v1"
+            yield url + "/v1", key
         finally:
             for proc in reversed(procs):
                 stop(proc)

@@ -19,6 +19,7 @@ import tempfile
 
 from compress_distill.core.trace import join_reasoning
 from compress_distill.engines.interface import Completion, Request
+from compress_distill.engines.vllm_process import environment
 
 LLM_KEYS = ("tensor_parallel_size", "pipeline_parallel_size", "data_parallel_size", "max_model_len",
             "gpu_memory_utilization", "dtype", "seed", "enable_lora", "trust_remote_code", "enforce_eager")
@@ -31,23 +32,6 @@ def llm_kwargs(spec: dict, model: str) -> dict:
 
 def sampling_kwargs(spec: dict, seed: int) -> dict:
     return {**{k: spec[k] for k in SAMPLING_KEYS if k in spec}, "seed": seed}
-
-
-def environment(spec: dict, scratch: str, cuda: bool) -> dict[str, str]:
-    """vLLM's process settings for one job, read by vLLM when it is imported: its caches and RPC sockets under the
-    job's ``scratch`` folder; on CPU the KV-cache size and the engine core in this process (a rule script is the
-    main module, which a spawned engine process would run again)."""
-    if spec.get("batch_invariant") and not cuda:
-        raise ValueError("engine key 'batch_invariant': vLLM's batch-invariant mode runs Triton GPU kernels; "
-                         "this job has no GPU (remove the key, or give the model GPUs in its resources)")
-    env = {"VLLM_CACHE_ROOT": os.path.join(scratch, "vllm-cache"), "VLLM_RPC_BASE_PATH": scratch}
-    if spec.get("batch_invariant"):
-        env["VLLM_BATCH_INVARIANT"] = "1"
-    if not cuda:
-        env["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"
-        if "cpu_kv_cache_gb" in spec:
-            env["VLLM_CPU_KVCACHE_SPACE"] = str(spec["cpu_kv_cache_gb"])
-    return env
 
 
 def to_completion(req_id: str, output) -> Completion:

@@ -114,11 +114,17 @@ def verify(root: str | os.PathLike) -> list[tuple[Path, str]]:
     return found
 
 
+class LedgerError(RuntimeError):
+    pass
+
+
 def missing_outputs(snakemake_args: list[str]) -> tuple[list[str], set[str]]:
     """(missing, all): the workflow's output files that Snakemake reports missing, and all its outputs
     (``snakemake --summary``). A missing intermediate whose consumers are complete is not rebuilt by a plain run."""
     proc = subprocess.run([sys.executable, "-m", "snakemake", *snakemake_args, "--summary"], capture_output=True,
-                          text=True, check=True)
+                          text=True)
+    if proc.returncode:  # e.g. an invalid config: Snakemake's own message names the key
+        raise LedgerError(f"snakemake {' '.join(snakemake_args)} --summary failed:\n{proc.stderr[-3000:].strip()}")
     rows = [line.split("\t") for line in proc.stdout.splitlines() if "\t" in line][1:]
     return [r[0] for r in rows if r[4] == "missing"], {r[0] for r in rows}
 
@@ -128,6 +134,9 @@ def rebuild(root: str, snakemake_args: list[str]) -> int:
     damaged or missing file and everything downstream (``--forcerun``); return Snakemake's exit status."""
     damaged = verify(root)
     missing, outputs = missing_outputs(snakemake_args)
+    if not any(Path(p).resolve().is_relative_to(Path(root).resolve()) for p in outputs):
+        raise LedgerError(f"the config given ({' '.join(snakemake_args)}) makes no file under {root}: it is another "
+                          "run's; pass this run's config (make verify CONFIG=<its config> RUN=<its name>)")
     for path, why in damaged:
         print(f"{path}: {why}")
     for path in missing:
@@ -149,7 +158,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ledger: {args.root} is not a folder", file=sys.stderr)
         return 2
     if args.command == "rebuild":
-        return rebuild(args.root, args.snakemake_args)
+        try:
+            return rebuild(args.root, args.snakemake_args)
+        except LedgerError as err:
+            print(f"ledger: {err}", file=sys.stderr)
+            return 2
     total = sum(1 for _ in Path(args.root).rglob(f".*{SUFFIX}"))
     bad = verify(args.root)
     for path, why in bad:

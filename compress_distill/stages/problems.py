@@ -7,11 +7,12 @@ import re
 import tempfile
 from pathlib import Path
 
+from compress_distill.core.verifier import gradeable
 from compress_distill.infra.io import read_jsonl
 from compress_distill.synthetic.arithmetic import synthetic_arithmetic
 
 DROP_REASONS = ("missing_field", "not_text", "empty_question", "empty_answer", "answer_pattern_mismatch",
-                "question_too_long", "duplicate_question", "duplicate_id")
+                "ungradeable_answer", "question_too_long", "duplicate_question", "duplicate_id")
 
 
 def _rows(source: dict) -> list[dict]:
@@ -68,6 +69,8 @@ def _problem(row, fields: dict, source: dict, index: int) -> dict | str:
         if not match:
             return "answer_pattern_mismatch"
         answer = match.group(1).strip()
+    if not gradeable(source.get("verifier"), answer):  # no output could ever be graded right
+        return "ungradeable_answer"
     if source.get("max_question_chars") and len(question) > source["max_question_chars"]:
         return "question_too_long"
     return {"id": pid, "question": question, "answer": answer}
@@ -76,7 +79,8 @@ def _problem(row, fields: dict, source: dict, index: int) -> dict | str:
 def load_records(source: dict, name: str = "pool") -> tuple[list[dict], dict[str, int]]:
     """Problems from a local JSONL or Parquet file or a Hugging Face dataset, mapped by ``source['fields']``, and
     the counts: rows read, usable, used (``size``), and dropped by reason — a missing, empty, null or non-text field,
-    a question longer than ``max_question_chars``, a duplicate question or id (the first is kept)."""
+    an answer the source's verifier cannot grade, a question longer than ``max_question_chars``, a duplicate question
+    or id (the first is kept)."""
     fields = {"question": "question", "answer": "answer", **source.get("fields", {})}
     rows = _rows(source)
     dropped = dict.fromkeys(DROP_REASONS, 0)
@@ -93,10 +97,12 @@ def load_records(source: dict, name: str = "pool") -> tuple[list[dict], dict[str
         questions.add(key)
         ids.add(problem["id"])
         out.append(problem)
+    where = f"{source['path']} (config key 'problems.{'pool' if name == 'pool' else 'benchmarks.' + name}')"
+    if not rows:
+        raise ValueError(f"problems: {where} has no rows")
     if not out:
         worst = max(dropped, key=dropped.get)
-        raise ValueError(f"problems: none of the {len(rows)} rows of {source['path']} (config key 'problems."
-                         f"{'pool' if name == 'pool' else 'benchmarks.' + name}') is usable; most were dropped as "
+        raise ValueError(f"problems: none of the {len(rows)} rows of {where} is usable; most were dropped as "
                          f"{worst!r} ({dropped[worst]}): check its 'fields' mapping and the file")
     used = out[: source.get("size") or len(out)]
     return used, {"rows": len(rows), "usable": len(out), "used": len(used), **dropped}

@@ -92,3 +92,18 @@ def backward_step(loss_of, batches: list, n_labels: int, scale: float, device):
         (loss * scale).backward()
         step_loss += loss.detach()
     return step_loss
+
+
+class NonFiniteLoss(FloatingPointError):
+    pass
+
+
+def check_finite(loss: float, step: int, hp) -> None:
+    """Stop at the first step whose loss is not a number: every later step would train on it (the weights are
+    already damaged, so no checkpoint is written from here)."""
+    import math
+
+    if not math.isfinite(loss):
+        raise NonFiniteLoss(f"training: the loss is {loss} at step {step} (training.lr {hp.lr}, warmup_ratio "
+                            f"{hp.warmup_ratio}, max_grad_norm {hp.max_grad_norm}); lower training.lr, or look for "
+                            "broken targets — the run's last checkpoint, if any, is from before this step")

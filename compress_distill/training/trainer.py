@@ -16,17 +16,16 @@ FLOPs (6 · all parameters · real tokens), wall seconds, tokens/s, peak memory,
 from __future__ import annotations
 
 import random
-import resource
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from compress_distill.config.settings import TrainingSettings
-from compress_distill.training import attention, checkpoints, model_setup
+from compress_distill.training import attention, checkpoints, model_setup, preemption
 from compress_distill.training.batching import (IGNORE, collate, collate_packed, encode_examples, packing_supported,
                                                 step_layout, within_max_length)
-from compress_distill.training.loss import backward_step, summed_loss
+from compress_distill.training.loss import backward_step, check_finite, summed_loss
+from compress_distill.training.metrics import metrics_of
 from compress_distill.training.parallel import all_reduce_grads, data_parallel
 
 
@@ -42,15 +41,6 @@ class LoopState:
     rng: tuple | None = None  # the example-order RNG's state
     epoch: int = 0
     order: list | None = None  # this epoch's example order
-
-
-def peak_memory_bytes() -> int:
-    import torch
-
-    if torch.cuda.is_available():
-        return int(torch.cuda.max_memory_allocated())
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return int(rss if sys.platform == "darwin" else rss * 1024)
 
 
 @dataclass
@@ -197,26 +187,30 @@ def train(model, tokenizer, examples: list[dict], hp: TrainingSettings, seed: in
             return run.root(batch) if run.fsdp else summed_loss(run.model, batch)
 
     start = time.perf_counter()
-    for epoch in range(first_epoch, hp.epochs):
-        if saved_order and saved_order[0] == epoch:
-            order = saved_order[1]
-        else:
-            order = list(range(len(run.encoded)))
-            rng.shuffle(order)
-        done_in_epoch = state.step - epoch * run.steps_per_epoch if epoch == first_epoch else 0
-        for s in range(done_in_epoch, run.steps_per_epoch):
-            step_examples = [run.encoded[i] for i in order[s * run.per_step : (s + 1) * run.per_step]]
-            loss = optimiser_step(run, state, step_examples, hp, loss_of)
-            step = state.step = epoch * run.steps_per_epoch + s + 1
-            if step == first_step:
-                log(model_setup.dtypes(run.params, run.model, run.opt))
-            state.curve.append({"step": step, "loss": round(loss, 6), "lr": run.sched.get_last_lr()[0],
-                                "tokens": state.real_tokens})
-            if step % max(1, run.total_steps // 10) == 0 or step == run.total_steps:
-                log(f"step {step}/{run.total_steps} loss {loss:.4f} tokens {state.real_tokens}")
-            if folder and hp.checkpoint_every and step % hp.checkpoint_every == 0 and step < run.total_steps:
-                state.rng, state.epoch, state.order = rng.getstate(), epoch, order
-                save(run, folder, state, fingerprint)
+    with preemption.on_sigterm(run.workers.num_processes) as stop:
+        for epoch in range(first_epoch, hp.epochs):
+            if saved_order and saved_order[0] == epoch:
+                order = saved_order[1]
+            else:
+                order = list(range(len(run.encoded)))
+                rng.shuffle(order)
+            done_in_epoch = state.step - epoch * run.steps_per_epoch if epoch == first_epoch else 0
+            for s in range(done_in_epoch, run.steps_per_epoch):
+                step_examples = [run.encoded[i] for i in order[s * run.per_step : (s + 1) * run.per_step]]
+                loss = optimiser_step(run, state, step_examples, hp, loss_of)
+                step = state.step = epoch * run.steps_per_epoch + s + 1
+                check_finite(loss, step, hp)
+                if step == first_step:
+                    log(model_setup.dtypes(run.params, run.model, run.opt))
+                state.curve.append({"step": step, "loss": round(loss, 6), "lr": run.sched.get_last_lr()[0],
+                                    "tokens": state.real_tokens})
+                if step % max(1, run.total_steps // 10) == 0 or step == run.total_steps:
+                    log(f"step {step}/{run.total_steps} loss {loss:.4f} tokens {state.real_tokens}")
+                periodic = hp.checkpoint_every and step % hp.checkpoint_every == 0
+                if folder and (periodic or stop.requested) and step < run.total_steps:
+                    state.rng, state.epoch, state.order = rng.getstate(), epoch, order
+                    save(run, folder, state, fingerprint)
+                stop.check(step, run.total_steps, folder)
     seconds = time.perf_counter() - start
     if run.attention:
         attention.use(run.model, run.attention)
@@ -225,25 +219,3 @@ def train(model, tokenizer, examples: list[dict], hp: TrainingSettings, seed: in
 
         return full_model(run.root), metrics_of(run, state, n_params, seconds), state.curve
     return run.model, metrics_of(run, state, n_params, seconds), state.curve
-
-
-def metrics_of(run: Run, state: LoopState, n_params: int, seconds: float) -> dict:
-    return {
-        "examples": len(run.encoded),
-        "examples_over_max_length": run.dropped,
-        "max_example_tokens": max(len(labels) - labels.count(IGNORE) for _, labels in run.encoded),
-        "packing": run.packed,
-        "workers": run.workers.num_processes,
-        "steps": run.total_steps,
-        "parameters": n_params,
-        "trainable_parameters": sum(p.numel() for p in run.params),
-        "train_tokens": state.real_tokens,
-        "completion_tokens": state.completion_tokens,
-        "padded_tokens": state.padded_tokens,
-        "train_flops": 6 * n_params * state.real_tokens,
-        "final_loss": state.curve[-1]["loss"],
-        # measured, machine-dependent: kept apart from the deterministic fields by name
-        "measured": {"wall_seconds": seconds, "tokens_per_second": state.real_tokens / seconds,
-                     "gpu_seconds": seconds * run.workers.num_processes if run.workers.device.type == "cuda" else 0.0,
-                     "peak_memory_bytes": peak_memory_bytes()},
-    }

@@ -71,14 +71,15 @@ def _server_parser():
 
 def test_vllm_serve_parses_our_command_line():
     """Parsed as vLLM's OpenAI server module parses it."""
-    serve = {"kind": "vllm", "tensor_parallel_size": 4, "pipeline_parallel_size": 2,
-             "extra_args": ["--max-model-len", 8192]}
+    serve = {"kind": "vllm", "tensor_parallel_size": 4, "pipeline_parallel_size": 2, "dtype": "float32",
+             "enforce_eager": True, "extra_args": ["--max-model-len", 8192]}
     cmd = server.command(serve, "org/model", 8001, nodes=2)
     assert cmd[1:3] == ["-m", "vllm.entrypoints.openai.api_server"]
     args = _server_parser().parse_args(cmd[3:])
     assert (args.model, args.host, args.port) == ("org/model", "127.0.0.1", 8001)
     assert (args.tensor_parallel_size, args.pipeline_parallel_size) == (4, 2)
     assert args.distributed_executor_backend == "ray" and args.max_model_len == 8192
+    assert args.dtype == "float32" and args.enforce_eager
 
 
 def test_a_wrong_argument_would_be_refused():
