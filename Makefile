@@ -55,7 +55,7 @@ test: $(VENV)/.installed
 		command -v qemu-x86_64 >/dev/null || missing="$$missing qemu-user"; \
 		[ -z "$$missing" ] || { apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; } \
 		|| echo "could not install$$missing: the tests that need it will be skipped"
-	$(BIN)/python -m pytest -q -n $(CORES) --dist loadfile --no-loadscope-reorder -m "not slurm and not alone"
+	$(BIN)/python -m pytest -q -n $(CORES) --dist loadfile --no-loadscope-reorder -m "not slurm and not alone" --durations=25
 	$(BIN)/python -m pytest -q -m alone
 
 # The cluster test: installs SLURM (Debian packages, needs root), starts a single-node cluster with accounting,

@@ -54,7 +54,7 @@ def run_study(root: Path, change=lambda cfg: cfg) -> tuple[Path, Path, dict]:
     return cwd, cwd / "results/smollm2", cfg
 
 
-def converted_model(run: Path) -> None:
+def converted_model(run: Path, cfg: dict) -> None:
     """The GGUF model converted into an ordinary, de-quantised folder with its chat template."""
     folder = run / "models/smollm2_135m"
     info = io.read_json(folder / "converted.json")
@@ -65,7 +65,7 @@ def converted_model(run: Path) -> None:
     assert "<|im_start|>" in (folder / "chat_template.jinja").read_text()
 
 
-def teacher_traces(run: Path) -> None:
+def teacher_traces(run: Path, cfg: dict) -> None:
     """Real traces, verified: some right, some not, the kept ones in the trace format with the verified answer."""
     generated = io.read_jsonl(run / "teachers/smollm2/generated/0000.jsonl")
     assert len(generated) == POOL and all(len(t["text"].split()) >= 5 for t in generated)
@@ -105,7 +105,7 @@ def _stopped(record):
     return Completion(record["id"], record["text"], "length" if record["reject"] == "unfinished" else "stop")
 
 
-def trained_students(run: Path) -> None:
+def trained_students(run: Path, cfg: dict) -> None:
     """LoRA students of the converted model, trained on the selected examples and evaluated from real text."""
     grid = pd.read_csv(run / "tables/main_grid.csv")
     assert sorted(grid["target"]) == ["compressed-smollm2", "raw"]
@@ -127,7 +127,7 @@ def trained_students(run: Path) -> None:
         assert row["accuracy"] == pytest.approx(summary["accuracy"], abs=1e-3)
 
 
-def stage_software(run: Path) -> None:
+def stage_software(run: Path, cfg: dict) -> None:
     """The manifest names each stage's software as installed where it ran."""
     import importlib.metadata
 
@@ -137,3 +137,7 @@ def stage_software(run: Path) -> None:
     assert stages["convert_model"]["transformers"] == [importlib.metadata.version("transformers")]
     assert stages["train"]["peft"] == [importlib.metadata.version("peft")]
     assert "torch" not in stages["verify"]  # only what the stage's code imports
+
+
+# every stage's content check, each (run folder, config) -> None
+CHECKS = (converted_model, teacher_traces, compressor_verdicts, trained_students, stage_software)

@@ -19,24 +19,9 @@ def real_run(tmp_path_factory):
     return real_model.run_study(tmp_path_factory.mktemp("real"))
 
 
-def test_the_gguf_model_is_converted_into_an_ordinary_folder(real_run):
-    real_model.converted_model(real_run[1])
-
-
-def test_the_teacher_writes_real_traces_and_verification_counts_them(real_run):
-    real_model.teacher_traces(real_run[1])
-
-
-def test_the_llm_compressor_goes_through_the_reject_policy(real_run):
-    real_model.compressor_verdicts(real_run[1], real_run[2])
-
-
-def test_lora_students_of_the_pretrained_model_are_trained_and_evaluated(real_run):
-    real_model.trained_students(real_run[1])
-
-
-def test_the_manifest_records_each_stages_software_from_where_it_ran(real_run):
-    real_model.stage_software(real_run[1])
+@pytest.mark.parametrize("check", real_model.CHECKS, ids=lambda check: check.__name__)
+def test_each_stage_wrote_what_it_should(real_run, check):
+    check(real_run[1], real_run[2])
 
 
 def test_a_served_student_answers_like_the_local_engine(real_run, tmp_path):
