@@ -46,6 +46,13 @@ def test_a_torn_jsonl_without_a_ledger_names_the_file_and_line(tmp_path):
         io.read_jsonl(path)
 
 
+def test_a_byte_that_is_not_utf8_names_the_file_line_and_column(tmp_path):
+    path = tmp_path / "latin1.jsonl"
+    path.write_bytes(b'{"question": "ok"}\n{"question": "caf\xe9"}\n')
+    with pytest.raises(io.InputError, match=r"latin1\.jsonl, line 2, column 18: byte 0xe9 is not UTF-8; if it is your"):
+        io.read_jsonl(path)
+
+
 def test_a_folder_is_recorded_file_by_file(tmp_path):
     folder = tmp_path / "run" / "model"
     with io.atomic_dir(folder) as tmp:

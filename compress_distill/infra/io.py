@@ -16,6 +16,9 @@ class InputError(ValueError):
     """A file that cannot be read as what it claims to be; the message names it."""
 
 
+FIX = "if it is your data, fix that line; if the workflow wrote it, delete it so that its rule rebuilds it"
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, record: bool = False) -> Iterator[Path]:
     """Yield a temporary sibling path; rename it onto ``path`` only if the block succeeds. ``record``: a stage's
@@ -40,8 +43,7 @@ def _record(path, number: int, line: str) -> dict:
     try:
         return json.loads(line)
     except json.JSONDecodeError as err:
-        raise InputError(f"{path}, line {number}: not a JSON record ({err.msg}); the file is torn or was "
-                         "edited: delete it so that its rule rebuilds it") from None
+        raise InputError(f"{path}, line {number}: not a JSON record ({err.msg}); {FIX}") from None
 
 
 def parse_jsonl(path: str | os.PathLike, lines: Iterable[str]) -> list[dict]:
@@ -74,7 +76,18 @@ def read_jsonl(path: str | os.PathLike) -> list[dict]:
     """A JSONL file's records, after checking it against its ledger sidecar where it has one (one read of the file)."""
     data = Path(path).read_bytes()
     ledger.check(path, data)
-    return parse_jsonl(path, data.decode("utf-8").split("\n"))  # not splitlines: JSON strings may hold U+2028
+    return parse_jsonl(path, _utf8(path, data).split("\n"))  # not splitlines: JSON strings may hold U+2028
+
+
+def _utf8(path: str | os.PathLike, data: bytes) -> str:
+    """``data`` as UTF-8; a byte that is not names the file, line and column."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+        raise InputError(f"{path}, line {line}, column {column}: byte {data[err.start]:#04x} is not UTF-8; "
+                         f"{FIX}") from None
 
 
 def dumps(record: dict) -> str:
