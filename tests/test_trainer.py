@@ -319,3 +319,24 @@ def test_a_loss_that_is_not_a_number_stops_training_naming_the_step(tiny_tokeniz
         trainer.train(copy.deepcopy(tiny_model), tiny_tokenizer, EXAMPLES, hp, seed=0, log=lambda *_: None,
                       checkpoint=tmp_path / "ckpt")
     assert checkpoints.latest_checkpoint(tmp_path / "ckpt").name == checkpoints.checkpoint_name(1)
+
+
+def test_a_full_disk_while_checkpointing_says_so_naming_the_file(tiny_tokenizer, tiny_model, tmp_path):
+    """A real full file system (a 256 KiB tmpfs, mounted as root: CI runs as root): torch's own error is
+    `inline_container.cc … unexpected pos`; the job's one-line failure names the disk and the file."""
+    import subprocess
+
+    from compress_distill.infra.jobstart import failure_line
+
+    tiny = tmp_path / "tiny"
+    tiny.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(tiny)], capture_output=True).returncode:
+        pytest.skip("mounting a small tmpfs needs root (CI runs as root)")
+    try:
+        with pytest.raises(OSError) as err:
+            trainer.train(copy.deepcopy(tiny_model), tiny_tokenizer, EXAMPLES * 3, HP, seed=0, log=lambda *_: None,
+                          checkpoint=tiny / "ckpt")
+    finally:
+        subprocess.run(["umount", "--lazy", str(tiny)], check=True)  # torch may still hold the torn file open
+    line = failure_line("train", err.value, "train.log")
+    assert line.startswith(f"train failed: no space left on the device writing {tiny}/ckpt/") and "state.pt" in line

@@ -7,12 +7,15 @@ so a kill at any instant leaves the previous one usable; each carries the finger
 
 from __future__ import annotations
 
+import errno
+import os
 import shutil
 from pathlib import Path
 
 from compress_distill.infra.io import atomic_dir, atomic_path
 
 FINGERPRINT = "fingerprint"  # in each checkpoint: the job it was made for (compress_distill.infra.identity)
+FULL_BYTES = 64 * 2**20  # a failed write with less free space than this is taken for a full disk
 
 
 def latest_checkpoint(folder: Path) -> Path | None:
@@ -50,6 +53,20 @@ def publish_checkpoint(folder: Path, name: str) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
+def torch_save(obj, path: Path) -> None:
+    """``torch.save``, a failed write raised as the OSError it is (naming the file): torch's archive writer says only
+    ``[enforce fail at inline_container.cc] unexpected pos …`` on a full disk."""
+    import torch
+
+    try:
+        torch.save(obj, path)
+    except RuntimeError as err:
+        if "inline_container" not in str(err) and "PytorchStreamWriter" not in str(err):
+            raise
+        code = errno.ENOSPC if shutil.disk_usage(path.parent).free < FULL_BYTES else errno.EIO
+        raise OSError(code, os.strerror(code), str(path)) from err
+
+
 def save_checkpoint(folder: Path, model, opt, sched, state: dict, fingerprint: str) -> None:
     """Trainable weights, optimiser, schedule and loop state, as ``folder/step-N``, stamped with the job's
     fingerprint."""
@@ -58,7 +75,7 @@ def save_checkpoint(folder: Path, model, opt, sched, state: dict, fingerprint: s
     name = checkpoint_name(state["step"])
     with atomic_dir(folder / name, record=False) as tmp:
         weights = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
-        torch.save({"weights": weights, "opt": opt.state_dict(), "sched": sched.state_dict(),
+        torch_save({"weights": weights, "opt": opt.state_dict(), "sched": sched.state_dict(),
                     "torch_rng": torch.get_rng_state(), **state}, tmp / "state.pt")
         (tmp / FINGERPRINT).write_text(fingerprint + "\n")
     publish_checkpoint(folder, name)
@@ -94,7 +111,7 @@ def save_sharded(folder: Path, root, opt, sched, state: dict, rank: int, fingerp
     model_state, optim_state = get_state_dict(root, opt)
     dcp.save({"model": model_state, "optim": optim_state}, checkpoint_id=str(folder / name))
     if rank == 0:
-        torch.save({"sched": sched.state_dict(), "torch_rng": torch.get_rng_state(), **state},
+        torch_save({"sched": sched.state_dict(), "torch_rng": torch.get_rng_state(), **state},
                    folder / name / "loop.pt")
         (folder / name / FINGERPRINT).write_text(fingerprint + "\n")
     dist.barrier()  # every shard is on disk before the checkpoint is published
