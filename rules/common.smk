@@ -32,9 +32,11 @@ from compress_distill.core.target import Target, every_target
 from compress_distill.stages import selection as cd_selection
 
 try:
-    cd_config_files.check(workflow.configfiles)
-    cd_validation.validate(
-        config, Path(workflow.basedir) / "schemas" / "config.schema.yaml"
+    cd_config_files.validated(
+        config,
+        workflow.configfiles,
+        Path(workflow.basedir),
+        Path(workflow.basedir) / "schemas" / "config.schema.yaml",
     )
 except cd_validation.ConfigError as err:
     raise WorkflowError(str(err)) from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+from pathlib import Path
 
 import pytest
 import yaml
@@ -198,7 +199,7 @@ def test_each_engine_kind_accepts_exactly_its_engines_settings():
 
     engine = yaml.safe_load((ROOT / "schemas/config.schema.yaml").read_text())["$defs"]["engine"]
     assert sorted(engine["properties"]["kind"]["enum"]) == sorted(registry.KINDS)
-    machinery = {"__init__", "interface", "registry", "chunked", "server"}
+    machinery = {"__init__", "interface", "registry", "chunked", "server", "vllm_process"}
     modules = {f"engines.{p.stem}" for p in (ROOT / "compress_distill/engines").glob("*.py")} - {
         f"engines.{m}" for m in machinery}
     kinds = {registry.module_of(kind) for kind in registry.KINDS}
@@ -269,3 +270,39 @@ def test_a_jobs_settings_param_holds_only_what_changes_its_results():
     rebuilt = settings.TrainingSettings.of_job(SimpleNamespace(params=SimpleNamespace(settings=train.results()),
                                                                resources=train.execution()))
     assert rebuilt == train
+
+
+def _layered(tmp_path, text: str, *below: str) -> dict:
+    """``text`` as a user's config file, validated as Snakemake would load it over the files ``below``."""
+    from compress_distill.config import files
+    from compress_distill.config.validation import SCHEMA
+
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(text)
+    paths = [*(str(ROOT / b) for b in below), str(mine)]
+    config = {}
+    for path in paths:  # Snakemake's merge of several --configfile
+        config = files.merged(config, yaml.safe_load(Path(path).read_text()))
+    return files.validated(config, paths, ROOT, SCHEMA)
+
+
+def test_a_file_of_overrides_layers_on_its_base_preset(tmp_path):
+    demo = cd_config.validate(_load("presets/demo.yaml"))
+    cfg = _layered(tmp_path, "base: presets/demo.yaml\ntraining: {lr: 0.005}\nrun: mine\n")
+    assert cfg["training"]["lr"] == 0.005 and cfg["run"] == "mine" and "base" not in cfg
+    assert {k: v for k, v in cfg.items() if k not in ("training", "run")} == \
+        {k: v for k, v in demo.items() if k not in ("training", "run")}
+    assert {k: v for k, v in cfg["training"].items() if k != "lr"} == \
+        {k: v for k, v in demo["training"].items() if k != "lr"}
+    # the same layering by giving the preset first on the command line
+    assert _layered(tmp_path, "training: {lr: 0.005}\nrun: mine\n", "presets/demo.yaml") == cfg
+
+
+def test_a_bad_override_names_its_file_and_a_lone_override_file_is_told_to_layer(tmp_path):
+    with pytest.raises(cd_config.ConfigError, match=r"config key 'training\.epochs': 'many' is not of type 'integer' "
+                                                    r"\(set in .*mine\.yaml\)"):
+        _layered(tmp_path, "base: presets/demo.yaml\ntraining: {epochs: many}\n")
+    with pytest.raises(cd_config.ConfigError, match=r"mine\.yaml lacks keys every config needs: .*base: presets/demo"):
+        _layered(tmp_path, "training: {lr: 0.005}\n")
+    with pytest.raises(cd_config.ConfigError, match=r"config key 'base': .*nothing\.yaml does not exist"):
+        _layered(tmp_path, "base: presets/nothing.yaml\n")

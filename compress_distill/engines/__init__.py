@@ -1,6 +1,7 @@
 """Generation: the engine interface (``interface``), the kinds and a job's engine (``registry``), resumable chunked
-runs (``chunked``), served models (``server``); the kinds ``hf``, ``openai`` and ``vllm`` are modules here, the
-demo's ``synthetic`` and ``extractive`` live with its world in :mod:`compress_distill.synthetic`."""
+runs (``chunked``), served models (``server``), vLLM's process settings (``vllm_process``); the kinds ``hf``,
+``openai`` and ``vllm`` are modules here, the demo's ``synthetic`` and ``extractive`` live with its world in
+:mod:`compress_distill.synthetic`."""
 
 from compress_distill._face import face
 

@@ -104,8 +104,9 @@ def _raise_cancelled(signum, frame):
 
 
 def environment(serve: dict, api_key: str | None) -> dict[str, str]:
-    """The server's environment: the job's, plus vLLM's process settings (:func:`engines.vllm_process.environment`) and the
-    key a client must present (vLLM reads it from ``VLLM_API_KEY``: never on a command line others can list)."""
+    """The server's environment: the job's, plus vLLM's process settings (:func:`engines.vllm_process.environment`)
+    and the key a client must present (vLLM reads it from ``VLLM_API_KEY``: never on a command line others can
+    list)."""
     if serve["kind"] != "vllm":
         return dict(os.environ)
     import tempfile
