@@ -135,3 +135,21 @@ def test_every_readme_step_names_a_place_in_the_workflow(example):
             assert (ROOT / path).exists(), path
         if action == "after":
             assert anchor in [line.strip() for line in (ROOT / path).read_text().splitlines()], (path, anchor)
+
+
+def test_a_file_of_overrides_runs_over_its_preset(tmp_path):
+    """The README's override file, applied verbatim: the demo's plan under the new run name, its training jobs given
+    the new learning rate (the rule's settings param) and nothing else changed."""
+    cwd = copy_workflow(tmp_path / "wf")
+    apply("overrides", cwd)
+    mine = planned(cwd, "--configfile", "mine.yaml")
+    demo = planned(cwd, "--configfile", "presets/demo.yaml")
+    assert sorted((r, sorted(w.items())) for r, w in mine) == sorted((r, sorted(w.items())) for r, w in demo)
+    from compress_distill.planning.submissions import planned_dag
+
+    with planned_dag(cwd / "mine.yaml", cwd) as (dag, _):
+        trains = [job for job in dag.jobs if job.rule.name == "train"]
+        assert trains and all(str(job.output[0]).startswith("results/mine/") for job in trains)
+        lr = {job.wildcards.student: job.params.settings["lr"] for job in trains}
+    students = yaml.safe_load((cwd / "presets/demo.yaml").read_text())["students"]
+    assert lr == {name: s.get("training", {}).get("lr", 0.005) for name, s in students.items()}  # own ones stay
