@@ -24,11 +24,13 @@ def test_the_gpu_script_runs_every_step_and_writes_its_files(tmp_path):
     student["model"]["architecture"] = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
                                         "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 8,
                                         "max_position_embeddings": 256, "tie_word_embeddings": True}
-    student["pretrain"].update(steps=20, batch_size=8)
+    student["pretrain"].update(steps=10, batch_size=8)
     student["resources"] = cfg["evaluation"]["resources"] = {"threads": 1}
     cfg["students"]["tiny"] = student
-    cfg["grid"][0]["students"] = ["tiny"]
-    cfg["problems"]["pool"]["size"], cfg["problems"]["benchmarks"]["arith"]["size"] = 120, 20
+    # the smallest run with every stage: two targets, one epoch (the script's steps, not the numbers, are checked)
+    cfg["grid"][0].update(students=["tiny"], targets=["raw", "compressed-lean"])
+    cfg["training"]["epochs"] = 1
+    cfg["problems"]["pool"]["size"], cfg["problems"]["benchmarks"]["arith"]["size"] = 60, 10
     (wf / "cpu.yaml").write_text(yaml.safe_dump(cfg))
     out = tmp_path / "out"
     env = {**os.environ, "OUT": str(out), "SIZE": "tiny", "E2E": "cpu.yaml",

@@ -31,7 +31,7 @@ def _workdir(tmp_path, engine_spec):
     copy_workflow(tmp_path)
     cfg = yaml.safe_load((ROOT / "tests/configs/reduced.yaml").read_text())
     cfg["run"] = "resume"
-    cfg["problems"]["pool"]["size"] = 120
+    cfg["problems"]["pool"]["size"] = 80  # 40 per shard
     cfg["teachers"] = {"t": {"engine": engine_spec, "prompt": "prompts/teacher.txt", "chunk_size": 4}}
     cfg["grid"] = [{**cfg["grid"][0], "teachers": ["t"]}]
     (tmp_path / "resume.yaml").write_text(yaml.safe_dump(cfg))
@@ -68,11 +68,11 @@ def _check_resumes(cwd):
     _run(cwd, SHARD)
     clean = (cwd / SHARD).read_bytes()
     ids = [json.loads(line)["id"] for line in clean.decode().splitlines()]
-    assert len(ids) == len(set(ids)) == 60
-    for lines in (4, 40):  # after the first chunk of 4, and two thirds through the shard
+    assert len(ids) == len(set(ids)) == 40
+    for lines in (4, 28):  # after the first chunk of 4, and two thirds through the shard
         (cwd / SHARD).unlink()
         done = _kill_after(cwd, lines)
-        assert done < 60 and not (cwd / SHARD).exists()
+        assert done < 40 and not (cwd / SHARD).exists()
         _run(cwd, SHARD)
         assert (cwd / SHARD).read_bytes() == clean
 
