@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import re
 
 import pytest
 import torch
@@ -340,3 +341,11 @@ def test_a_full_disk_while_checkpointing_says_so_naming_the_file(tiny_tokenizer,
         subprocess.run(["umount", "--lazy", str(tiny)], check=True)  # torch may still hold the torn file open
     line = failure_line("train", err.value, "train.log")
     assert line.startswith(f"train failed: no space left on the device writing {tiny}/ckpt/") and "state.pt" in line
+
+
+def test_the_training_log_gives_the_rate_and_time_left(tiny_tokenizer, tiny_model):
+    messages = []
+    trainer.train(copy.deepcopy(tiny_model), tiny_tokenizer, EXAMPLES * 3, HP, seed=0, log=messages.append)
+    steps = [m for m in messages if m.startswith("step ")]
+    assert steps and all(re.search(r"\(\d+\.\d\d s/step, ETA \d+h\d\dm\d\ds\)$", m) for m in steps)
+    assert steps[-1].startswith("step 12/12") and steps[-1].endswith("ETA 0h00m00s)")

@@ -25,7 +25,7 @@ from compress_distill.training import attention, checkpoints, model_setup, preem
 from compress_distill.training.batching import (IGNORE, collate, collate_packed, encode_examples, packing_supported,
                                                 step_layout, within_max_length)
 from compress_distill.training.loss import backward_step, check_finite, summed_loss
-from compress_distill.training.metrics import metrics_of
+from compress_distill.training.metrics import metrics_of, progress
 from compress_distill.training.parallel import all_reduce_grads, data_parallel
 
 
@@ -205,7 +205,8 @@ def train(model, tokenizer, examples: list[dict], hp: TrainingSettings, seed: in
                 state.curve.append({"step": step, "loss": round(loss, 6), "lr": run.sched.get_last_lr()[0],
                                     "tokens": state.real_tokens})
                 if step % max(1, run.total_steps // 10) == 0 or step == run.total_steps:
-                    log(f"step {step}/{run.total_steps} loss {loss:.4f} tokens {state.real_tokens}")
+                    log(f"step {step}/{run.total_steps} loss {loss:.4f} tokens {state.real_tokens} "
+                        + progress(step - first_step + 1, run.total_steps - step, time.perf_counter() - start))
                 periodic = hp.checkpoint_every and step % hp.checkpoint_every == 0
                 if folder and (periodic or stop.requested) and step < run.total_steps:
                     state.rng, state.epoch, state.order = rng.getstate(), epoch, order
