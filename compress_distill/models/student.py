@@ -8,9 +8,11 @@ The paper's students are hub models (``model: {hub: <name>}``), loaded with thei
 from __future__ import annotations
 
 import random
+import time
 from pathlib import Path
 
 from compress_distill.core.trace import MARKERS
+from compress_distill.infra.progress import progress
 
 CHAT_TEMPLATE = (
     "{%- for message in messages %}"
@@ -102,7 +104,7 @@ def pretrain(model, tokenizer, lines: list[str], hp: dict, seed: int, log=print)
     fused = True if next(model.parameters()).device.type == "cpu" else None
     opt = torch.optim.AdamW(model.parameters(), lr=hp["lr"], weight_decay=hp["weight_decay"], fused=fused)
     sched = get_cosine_schedule_with_warmup(opt, int(hp["warmup_ratio"] * hp["steps"]), hp["steps"])
-    losses = []
+    losses, start = [], time.perf_counter()
     batches = pretraining_batches(lines, tokenizer, hp["seq_len"], hp["batch_size"], hp["steps"], seed)
     for step, batch in enumerate(batches, 1):
         batch = batch.to(device)
@@ -112,7 +114,8 @@ def pretrain(model, tokenizer, lines: list[str], hp: dict, seed: int, log=print)
         opt.step(), sched.step(), opt.zero_grad(set_to_none=True)
         losses.append(loss.item())
         if step % max(1, hp["steps"] // 10) == 0:
-            log(f"pretrain step {step}/{hp['steps']} loss {loss.item():.4f}")
+            log(f"pretrain step {step}/{hp['steps']} loss {loss.item():.4f} "
+                + progress(step, hp["steps"] - step, time.perf_counter() - start))
     return losses
 
 

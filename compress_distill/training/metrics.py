@@ -40,10 +40,3 @@ def metrics_of(run, state, n_params: int, seconds: float) -> dict:
                      "gpu_seconds": seconds * run.workers.num_processes if run.workers.device.type == "cuda" else 0.0,
                      "peak_memory_bytes": peak_memory_bytes()},
     }
-
-
-def progress(done_steps: int, left_steps: int, seconds: float) -> str:
-    """``(1.3 s/step, ETA 4m12s)`` from this process's steps so far (a resumed run counts from its resume)."""
-    per_step = seconds / max(done_steps, 1)
-    eta = round(per_step * left_steps)
-    return f"({per_step:.2f} s/step, ETA {eta // 3600}h{eta % 3600 // 60:02d}m{eta % 60:02d}s)"

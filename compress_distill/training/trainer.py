@@ -21,11 +21,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from compress_distill.config.settings import TrainingSettings
+from compress_distill.infra.progress import progress
 from compress_distill.training import attention, checkpoints, model_setup, preemption
 from compress_distill.training.batching import (IGNORE, collate, collate_packed, encode_examples, packing_supported,
                                                 step_layout, within_max_length)
 from compress_distill.training.loss import backward_step, check_finite, summed_loss
-from compress_distill.training.metrics import metrics_of, progress
+from compress_distill.training.metrics import metrics_of
 from compress_distill.training.parallel import all_reduce_grads, data_parallel
 
 
