@@ -115,9 +115,9 @@ as_root = pytest.mark.skipif(os.getuid() != 0 or not os.access(SYSTEM_PYTHON, os
 
 
 @pytest.mark.parametrize("squat", ["other-owner", "open-mode", "link"])
-def test_a_socket_folder_not_this_users_alone_is_refused(job, tmp_path, squat):
+def test_a_socket_folder_not_this_users_alone_is_refused(job, tmp_path, shared, squat):
     """Someone who creates the socket folder first (its name is easy to guess) gets nothing: the job runs itself."""
-    short = _shared_folder()  # pytest's temporary folder is too long a path for a socket: /tmp would be used
+    short = shared  # pytest's temporary folder is too long a path for a socket: /tmp would be used
     folder = short / f"compress-distill-preload-{os.getuid()}"
     if squat == "link":
         (short / "elsewhere").mkdir(mode=0o700)
@@ -137,18 +137,21 @@ def test_a_socket_folder_not_this_users_alone_is_refused(job, tmp_path, squat):
     assert not list(folder.glob("*.sock"))
 
 
-def _shared_folder() -> Path:
-    """A short folder another user can reach (pytest's own temporary folders are private)."""
+@pytest.fixture
+def shared():
+    """A short folder another user can reach (pytest's own temporary folders are private), removed afterwards."""
+    import shutil
     import tempfile
 
     folder = Path(tempfile.mkdtemp(prefix="preload-test-", dir="/tmp"))
     folder.chmod(0o777)
-    return folder
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @as_root
-def test_the_server_runs_no_job_for_another_user(job, tmp_path):
-    folder = _shared_folder()
+def test_the_server_runs_no_job_for_another_user(job, tmp_path, shared):
+    folder = shared
     path = str(folder / "server.sock")
     server = subprocess.Popen([sys.executable, "-m", "compress_distill.infra.preload", path], cwd=ROOT,
                               env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -173,8 +176,8 @@ def test_the_server_runs_no_job_for_another_user(job, tmp_path):
 
 
 @as_root
-def test_a_job_sends_nothing_to_a_server_of_another_user():
-    folder = _shared_folder()
+def test_a_job_sends_nothing_to_a_server_of_another_user(shared):
+    folder = shared
     path = str(folder / "other.sock")
     squatter = subprocess.Popen([SYSTEM_PYTHON, "-c", "import socket, sys, time; s = socket.socket(socket.AF_UNIX); "
                                  "s.bind(sys.argv[1]); s.listen(1); __import__('os').chmod(sys.argv[1], 0o777); "
