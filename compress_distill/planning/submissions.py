@@ -16,27 +16,34 @@ import io
 import sys
 from pathlib import Path
 
+import yaml
+
 
 @contextlib.contextmanager
-def planned_dag(configfile: str | Path, workdir: str | Path = "."):
-    """The DAG of a fresh run of ``configfile`` (every job needed), with the rules' groups as a cluster run has
-    them: ``(dag, local rule names)``."""
+def planned_dag(configfile: str | Path | list, workdir: str | Path = ".", fresh: bool = True):
+    """The DAG of a run of ``configfile`` (or of several, merged in order) — of a fresh run (every job needed), or,
+    without ``fresh``, of a run now, as the workflow profile's rerun triggers decide — with the rules' groups as a
+    cluster run has them: ``(dag, local rule names)``."""
     from snakemake.api import SnakemakeApi
+    from snakemake.settings.enums import RerunTrigger
     from snakemake.settings.types import (ConfigSettings, DAGSettings, ExecutionSettings, OutputSettings,
                                           ResourceSettings)
     from snakemake_interface_executor_plugins.registry import ExecutorPluginRegistry
 
     workdir = Path(workdir).resolve()
+    files = [Path(f) for f in (configfile if isinstance(configfile, list) else [configfile])]
+    profile = yaml.safe_load((workdir / "profiles/default/config.yaml").read_text())
+    triggers = {RerunTrigger.parse_choice(t.replace("-", "_")) for t in profile["rerun-triggers"]}
     with SnakemakeApi(OutputSettings()) as api, contextlib.redirect_stdout(io.StringIO()):
         workflow_api = api.workflow(resource_settings=ResourceSettings(), snakefile=workdir / "Snakefile",
                                     workdir=workdir,
-                                    config_settings=ConfigSettings(configfiles=[Path(configfile).resolve()]))
-        workflow_api.dag(DAGSettings())
+                                    config_settings=ConfigSettings(configfiles=[workdir / f for f in files]))
+        workflow_api.dag(DAGSettings(rerun_triggers=triggers))
         workflow = workflow_api._workflow
         # as in a dry run: rules keep their groups (a local run drops them)
         workflow._executor_plugin = ExecutorPluginRegistry().get_plugin("dryrun")
         workflow.execution_settings = ExecutionSettings()
-        workflow._prepare_dag(forceall=True, ignore_incomplete=True, lock_warn_only=True, nolock=True)
+        workflow._prepare_dag(forceall=fresh, ignore_incomplete=True, lock_warn_only=True, nolock=True)
         workflow._build_dag()
         yield workflow.dag, workflow._localrules
 
