@@ -96,7 +96,7 @@ def _paired(cell, target: str, reference: str, seeds: list[int], correct) -> dic
     teacher, student, regime, bench = cell
     scores = np.vstack([correct[(teacher, student, regime, target, s)][bench].astype(float)
                         - correct[(teacher, student, regime, reference, s)][bench] for s in seeds])
-    diff, low, high = seed_item_interval(scores)
+    diff, low, high = seed_item_interval(scores, bounds=(-1.0, 1.0))
     per_seed = scores.mean(axis=1)
     agreeing = int((np.sign(per_seed) == np.sign(diff)).sum()) if diff else 0
     reading = ("target ahead" if low > 0 else "reference ahead" if high < 0 else "within noise") \

@@ -93,23 +93,34 @@ def cell_point(ax, x: float, cell, colour, marker: str, filled: bool) -> None:
     ax.scatter([x + 0.06] * len(seeds), seeds, s=6, color=colour, alpha=0.5)
 
 
-def identical(cells: pd.DataFrame) -> list[str]:
-    """Targets whose results equal another target's in the same cell (same seeds' accuracies and output tokens),
-    e.g. ``adaptive = compressed-tight (verbose/small)``."""
+def _signature(rows: pd.DataFrame) -> tuple:
+    """What a target's results are in one cell: each seed's accuracy, output and training tokens (from a cells row,
+    or from the runs of main_grid)."""
+    if "accuracy_by_seed" in rows:
+        r = rows.iloc[0]
+        return r.accuracy_by_seed, round(r.mean_output_tokens, 6), round(r.train_tokens, 6)
+    rows = rows.sort_values("seed")
+    return tuple(zip(rows.seed, rows.accuracy.round(6), rows.mean_output_tokens.round(6), rows.train_tokens))
+
+
+def identical(table: pd.DataFrame) -> list[str]:
+    """Targets whose results equal another target's in the same cell (same seeds' accuracies and tokens), from the
+    cells table or main_grid, e.g. ``adaptive = compressed-tight (verbose/small)``."""
     found = []
-    for key, df in cells.groupby(["teacher", "student", "regime", "benchmark"], sort=True):
+    for key, df in table.groupby(["teacher", "student", "regime", "benchmark"], sort=True):
         seen = {}
-        for cell in df.set_index("target").loc[target_order(df.target)].itertuples():
-            sig = (cell.accuracy_by_seed, round(cell.mean_output_tokens, 6), round(cell.train_tokens, 6))
+        for target in target_order(df.target):
+            sig = _signature(df[df.target == target])
             if sig in seen:
-                found.append(f"{cell.Index} = {seen[sig]} ({key[0]}/{key[1]})")
+                found.append(f"{target} = {seen[sig]} ({key[0]}/{key[1]})")
             else:
-                seen[sig] = cell.Index
+                seen[sig] = target
     return found
 
 
-def footnote(fig, cells: pd.DataFrame, extra: str = "") -> None:
-    same = identical(cells)
+def footnote(fig, table: pd.DataFrame, extra: str = "") -> None:
+    """Notes under a figure: ``extra``, and which targets' results are identical to another's (drawn on top)."""
+    same = identical(table)
     lines = [extra] if extra else []
     if same:
         lines.append("identical results: " + "; ".join(same))

@@ -40,8 +40,8 @@ def _runs_scatter(grid: pd.DataFrame, styles: dict, x: str, xlabel: str, xlog: b
         if xlog:
             ax.set_xscale("log")
     legend(fig, styles, grid["target"])
-    fig.text(0.01, -0.02, "students: " + ", ".join(f"{st} ({'filled' if i == 0 else 'hollow'})"
-                                                     for i, st in enumerate(students)), fontsize=8)
+    footnote(fig, grid, "students: " + ", ".join(f"{st} ({'filled' if i == 0 else 'hollow'})"
+                                                 for i, st in enumerate(students)))
     fig.tight_layout()
     return fig
 
@@ -69,6 +69,7 @@ def per_token_efficiency(grid: pd.DataFrame, styles: dict) -> plt.Figure:
                 x = order.index(target) + (s - (len(students) - 1) / 2) * 0.25
                 values = runs["per_token_efficiency_vs_raw"].to_numpy()
                 mean, lo, hi = mean_interval(values)
+                lo = max(lo, 0.0)  # a ratio of accuracies per token is not negative
                 colour, marker = styles[target]
                 yerr = None if math.isnan(lo) else [[mean - lo], [hi - mean]]
                 ax.errorbar([x], [mean], yerr=yerr, fmt=marker, color=colour, capsize=3,
@@ -77,9 +78,10 @@ def per_token_efficiency(grid: pd.DataFrame, styles: dict) -> plt.Figure:
         ax.axhline(1.0, color="0.3", linewidth=1, linestyle="--")
         ax.set_xticks(range(len(order)), order, rotation=30, ha="right")
         ax.set(ylabel="accuracy per output token ÷ raw's (x)", title=f"teacher {teacher} · {bench}")
-    fig.text(0.01, -0.04, "mean over seeds with a 95% t-interval over seeds (a seed per dot; one seed: no interval); "
-             "students: " + ", ".join(f"{st} ({'filled' if i == 0 else 'hollow'})" for i, st in enumerate(students))
-             + "; dashed line: as efficient as raw", fontsize=8)
+    footnote(fig, data, "mean over seeds with a 95% t-interval over seeds, clipped at 0 (a seed per dot; one seed: "
+             "no interval); students: " + ", ".join(f"{st} ({'filled' if i == 0 else 'hollow'})"
+                                                   for i, st in enumerate(students))
+             + "; dashed line: as efficient as raw")
     fig.tight_layout()
     return fig
 

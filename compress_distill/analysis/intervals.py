@@ -39,14 +39,15 @@ def t_quantile(p: float, df: int) -> float:
     return (lo + hi) / 2
 
 
-def seed_item_interval(scores: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+def seed_item_interval(scores: np.ndarray, level: float = 0.95,
+                       bounds: tuple[float, float] = (-math.inf, math.inf)) -> tuple[float, float, float]:
     """(mean, low, high) of a (seeds × items) array of per-item scores — verdicts (0/1), or paired differences of
     two runs of each seed on the same items (-1, 0, 1). Every seed answers the same items, so both sources of
     variation are estimated apart: SE² = s²(seed means)/k + s²(item means over seeds)/n, with Student's t on k - 1
     degrees of freedom where the seed term is the larger, else on Welch–Satterthwaite's (rounded down). At 3 seeds the
     interval stretches as it must (t = 4.30), where a bootstrap over 3 seeds has 10 distinct resamples and covers
     too little (simulated coverage: tests/test_seeds.py). One seed: items only (seed-to-seed variation cannot be
-    estimated; the table says so)."""
+    estimated; the table says so). The interval is clipped to ``bounds`` (an accuracy lies in [0, 1])."""
     x = np.asarray(scores, dtype=float)
     k, n = x.shape
     mean = float(x.mean())
@@ -59,7 +60,7 @@ def seed_item_interval(scores: np.ndarray, level: float = 0.95) -> tuple[float, 
         return mean, mean, mean
     df = k - 1 if seeds > items else se2**2 / (seeds**2 / max(k - 1, 1) + items**2 / (n - 1))
     half = t_quantile(1 - (1 - level) / 2, max(1, int(df))) * math.sqrt(se2)
-    return mean, mean - half, mean + half
+    return mean, max(mean - half, bounds[0]), min(mean + half, bounds[1])
 
 
 def cells(grid: pd.DataFrame, correct: dict[tuple, dict[str, np.ndarray]]) -> pd.DataFrame:
@@ -71,7 +72,7 @@ def cells(grid: pd.DataFrame, correct: dict[tuple, dict[str, np.ndarray]]) -> pd
         runs = runs.sort_values("seed")
         by_seed = np.vstack([correct[(r.teacher, r.student, r.regime, r.target, r.seed)][r.benchmark]
                              for r in runs.itertuples()])
-        _, lo, hi = seed_item_interval(by_seed)
+        _, lo, hi = seed_item_interval(by_seed, bounds=(0.0, 1.0))
         rows.append({**dict(zip(CELL, key)), "seeds": len(runs), "accuracy_mean": float(runs.accuracy.mean()),
                      "accuracy_ci_low": lo, "accuracy_ci_high": hi,
                      "interval_over": "seeds and items" if len(runs) > 1 else "items only (one seed)",
