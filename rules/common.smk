@@ -135,9 +135,7 @@ def identity(script, *modules):
 def engine_identity(script, spec):
     """A rule's identity with the modules of the engine kind it runs (and the server module for a served model)."""
     return identity(
-        script,
-        cd_engines.module_of(spec["kind"]),
-        *(["engines.server"] if spec.get("serve") else []),
+        script, cd_engines.module_of(spec["kind"]), *cd_engines.server_modules(spec)
     )
 
 

@@ -106,16 +106,24 @@ def _pins(lines):
     return dict(m.groups() for m in (re.match(r"^\s*-?\s*([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?==([^\s#]+)", l) for l in lines) if m)
 
 
-def test_conda_env_pins_agree_with_requirements():
-    required = {k.lower(): v for f in ("requirements.txt", "requirements-vllm.txt", "requirements-models.txt")
-                for k, v in _pins((ROOT / f).read_text().splitlines()).items()}
+def test_conda_env_pins_agree_with_the_constraints_and_are_generated():
+    """Every env pins what the venv installs: its own requirements and everything they pull in, at constraints.txt's
+    versions (vLLM's env: vLLM's own pins, and ours where requirements-vllm.txt names one)."""
+    from compress_distill.planning import environments
+
+    constrained = {k.lower().replace("_", "-"): v
+                   for f in ("constraints.txt", "requirements-vllm.txt", "requirements-models.txt")
+                   for k, v in _pins((ROOT / f).read_text().splitlines()).items()}
     envs = sorted((ROOT / "envs").glob("*.yaml"))
     assert envs
     for env in envs:
         pins = _pins(yaml.safe_load(env.read_text())["dependencies"][-1]["pip"])
         assert pins, env
         for name, version in pins.items():
-            assert required.get(name.lower()) == version, f"{env.name}: {name}=={version} vs requirements.txt"
+            assert constrained.get(name.lower().replace("_", "-")) == version, f"{env.name}: {name}=={version}"
+        assert environments.render(env) == env.read_text(), f"{env.name}: run `make envs`"
+    training = _pins(yaml.safe_load((ROOT / "envs/training.yaml").read_text())["dependencies"][-1]["pip"])
+    assert {"safetensors", "huggingface-hub", "sympy"} <= set(training)  # pulled in by torch and transformers
 
 
 def test_every_rule_names_an_existing_conda_env():
@@ -199,7 +207,7 @@ def test_each_engine_kind_accepts_exactly_its_engines_settings():
 
     engine = yaml.safe_load((ROOT / "schemas/config.schema.yaml").read_text())["$defs"]["engine"]
     assert sorted(engine["properties"]["kind"]["enum"]) == sorted(registry.KINDS)
-    machinery = {"__init__", "interface", "registry", "chunked", "server", "vllm_process"}
+    machinery = {"__init__", "interface", "registry", "chunked", "server", "keyed_transformers", "vllm_process"}
     modules = {f"engines.{p.stem}" for p in (ROOT / "compress_distill/engines").glob("*.py")} - {
         f"engines.{m}" for m in machinery}
     kinds = {registry.module_of(kind) for kind in registry.KINDS}

@@ -61,7 +61,7 @@ def rule_envs() -> list[tuple[str, str, str, tuple[str, ...]]]:
                 found.append((rule.group(1), str((smk.parent / fixed.group(1)).resolve()), script.group(1), ()))
             elif by_kind:
                 found += [(rule.group(1), str(ROOT / "envs" / f"{registry.env_of(spec, by_kind.group(1))}.yaml"),
-                           script.group(1), (registry.module_of(spec["kind"]), *(["engines.server"] if "serve" in spec else [])))
+                           script.group(1), (registry.module_of(spec["kind"]), *registry.server_modules(spec)))
                           for spec in ENGINE_SPECS]
     return found
 

@@ -99,6 +99,9 @@ def test_a_file_whose_sidecar_was_deleted_is_rebuilt_by_make_verify(finished, wo
     ledger.sidecar(answers).unlink()
     rows = [json.loads(line) for line in answers.read_text().splitlines()]
     answers.write_text("".join(json.dumps({**r, "text": "\\boxed{0}"}) + "\n" for r in rows))
+    # a plain run plans its evaluation again (and what reads it), as make verify does below
+    assert ("evaluate", {"teacher": "verbose", "student": "tiny", "regime": "full", "target": "raw", "seed": "0",
+                         "benchmark": "arith"}) in planned(cwd, "--configfile", REDUCED)
     proc = subprocess.run([sys.executable, "-m", "compress_distill.infra.ledger", "rebuild", "results/reduced", "--",
                            "--configfile", REDUCED, "--cores", "2"], cwd=cwd, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]

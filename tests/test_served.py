@@ -63,6 +63,22 @@ def test_served_model_answers_like_the_local_engine_and_is_stopped(model_dir, tm
     assert all(extract_answer(c.text) for c in served_out)  # a real answer, not a blank
 
 
+def test_a_served_model_refuses_requests_without_the_jobs_key(model_dir, tmp_path):
+    """The server answers its health check to anyone, and generation only to a client with the job's key."""
+    import requests
+
+    with served(SERVE, model_dir, tmp_path / "job.log") as (base_url, key):
+        root = base_url.removesuffix("/v1")
+        body = {"model": model_dir, "messages": REQS[0].messages, "max_tokens": 4}
+        assert requests.get(root + "/health", timeout=10).status_code == 200
+        assert requests.post(base_url + "/chat/completions", json=body, timeout=30).status_code == 401
+        wrong = {"Authorization": "Bearer not-the-key"}
+        assert requests.post(base_url + "/chat/completions", json=body, headers=wrong, timeout=30).status_code == 401
+        right = {"Authorization": f"Bearer {key}"}
+        assert requests.post(base_url + "/chat/completions", json=body, headers=right, timeout=60).status_code == 200
+    assert key not in (tmp_path / "job.log").read_text()  # not on the logged command line
+
+
 def test_server_is_stopped_when_the_job_fails(model_dir, tmp_path):
     log = tmp_path / "job.log"
     with pytest.raises(RuntimeError, match="boom"):
@@ -137,7 +153,8 @@ def test_a_vllm_server_gets_vllms_settings_and_the_jobs_temp_folder(tmp_path, mo
     assert env["VLLM_CPU_KVCACHE_SPACE"] == "3"
     assert env.get("VLLM_ENABLE_V1_MULTIPROCESSING") == os.environ.get("VLLM_ENABLE_V1_MULTIPROCESSING")  # the job's
     assert env["VLLM_API_KEY"] == "k3y" and "k3y" not in server.command(serve, "/m", 8001)
-    assert server.api_key(serve) != server.api_key(serve) and server.api_key({"kind": "transformers"}) is None
+    assert server.api_key() != server.api_key()
     cmd = server.command(serve, "/models/student", 8001)
     assert cmd[cmd.index("--dtype") + 1] == "float32" and "--enforce-eager" in cmd
-    assert server.environment({"kind": "transformers"}, None) == dict(os.environ)
+    plain = server.environment({"kind": "transformers"}, "k3y")
+    assert plain[server.SERVE_KEY] == "k3y" and "VLLM_CACHE_ROOT" not in plain

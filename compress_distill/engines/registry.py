@@ -43,6 +43,13 @@ def module_of(kind: str) -> str:
     return KINDS[kind].partition(":")[0]
 
 
+def server_modules(spec: dict) -> list[str]:
+    """The modules a job that serves its model runs besides its engine's (for code identity): the server, and for
+    ``transformers serve`` the key check it runs under."""
+    kind = (spec.get("serve") or {}).get("kind")
+    return [] if not kind else ["engines.server"] + (["engines.keyed_transformers"] if kind == "transformers" else [])
+
+
 def engine_class(kind: str):
     if kind not in KINDS:
         raise ValueError(f"engine kind {kind!r} is not one of {sorted(KINDS)}")

