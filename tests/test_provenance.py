@@ -118,3 +118,11 @@ def test_changed_params_are_named_by_key_though_snakemake_records_them_unnamed()
     assert params_changes(recorded, now) == ["settings.lr 0.001 → 0.005", "code: b.py",
                                              "software: torch 2.12.0 → 2.13.0"]
     assert params_changes(sorted(repr(v) for v in now.values()), now) == []
+
+
+def test_an_untrusted_record_says_why_and_no_job_matches_it():
+    from compress_distill.infra import provenance
+
+    record = provenance.untrusted_record("no ledger sidecar")
+    assert provenance.untrusted_reason(record.params) == "untrusted output: no ledger sidecar"
+    assert provenance.untrusted_reason([repr({"lr": 0.001})]) is None and record.incomplete is False

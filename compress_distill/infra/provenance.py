@@ -17,6 +17,7 @@ A sidecar gets its stamp only from the record of a job that ran while the sideca
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 from pathlib import Path
@@ -84,8 +85,10 @@ def _write_stamp(side: Path, entry: dict, key: str, record) -> None:
     os.replace(tmp, side)
 
 
-def _untrusted(record) -> bool:
-    return any(str(p).startswith(repr(UNTRUSTED)[:-1]) for p in record.params or [])
+def untrusted_reason(params: list | None) -> str | None:
+    """Why recorded ``params`` mark their output untrusted (:func:`untrusted_record`), or None."""
+    found = [p for p in params or [] if str(p).startswith(repr(UNTRUSTED)[:-1])]
+    return ast.literal_eval(found[0]) if found else None
 
 
 def judge(key: str, side: Path | None, recorded, accept: bool = False) -> tuple[object | None, str | None]:
@@ -97,7 +100,7 @@ def judge(key: str, side: Path | None, recorded, accept: bool = False) -> tuple[
         return None, None  # Snakemake reruns it
     entry = json.loads(side.read_text(encoding="utf-8"))
     stamp = entry.get(STAMP)
-    if ((stamp is None or accept) and recorded is not None and not _untrusted(recorded)
+    if ((stamp is None or accept) and recorded is not None and untrusted_reason(recorded.params) is None
             and (accept or _written_during(side, recorded))):
         _write_stamp(side, entry, key, recorded)
         return None, None

@@ -14,7 +14,7 @@ import ast
 import sys
 from pathlib import Path
 
-from compress_distill.infra.provenance import UNTRUSTED
+from compress_distill.infra.provenance import untrusted_reason
 from compress_distill.planning.submissions import planned_dag
 
 SHOWN = 6  # changed keys named per output
@@ -93,9 +93,9 @@ def output_reason(dag, job, out) -> str:
     recorded = dag.workflow.persistence.params(out)
     if recorded is None:
         return "no record of the job that made it"
-    untrusted = [r for r in recorded if str(r).startswith(repr(UNTRUSTED)[:-1])]
+    untrusted = untrusted_reason(recorded)
     if untrusted:
-        return _value(untrusted[0])
+        return untrusted
     changes = params_changes(recorded, dict(job.params.items()))
     if changes:
         return _line(changes)
