@@ -184,7 +184,7 @@ def prompt_digest(section, key):
 def reconcile_provenance():
     from snakemake_interface_executor_plugins.settings import ExecMode
 
-    if workflow.exec_mode != ExecMode.DEFAULT:
+    if workflow.exec_mode != ExecMode.DEFAULT or not os.path.isdir(R):
         return
     settings = workflow.workflow_settings
     untrusted = cd_provenance.reconcile(
