@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -77,8 +78,6 @@ def test_a_job_that_sees_fewer_gpus_than_it_asked_for_stops(job):
 
 
 def _descendants(pid: int) -> list[int]:
-    from pathlib import Path
-
     parents = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -94,36 +93,89 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-def test_a_killed_sharded_run_resumes_to_the_uninterrupted_result(job, tmp_path):
+SHARDED = {"distributed": "fsdp", "epochs": 30}
+
+
+@pytest.fixture(scope="module")
+def sharded_clean(job, tmp_path_factory):
+    """Two FSDP workers, never interrupted."""
+    clean = job("fsdp-clean", **SHARDED)
+    launch.launch(clean, processes=2, threads=2, log_path=tmp_path_factory.mktemp("clean") / "clean.log")
+    return clean
+
+
+def _start(spec, tmp_path):
+    """The two-worker launch of ``spec`` with a checkpoint folder, in a session of its own: (spec, process, log)."""
+    import subprocess
+
+    from compress_distill.engines.server import free_port
+
+    spec = dataclasses.replace(spec, checkpoint=spec.model + ".ckpt")
+    spec_path = tmp_path / f"{spec.meta['run']}.json"
+    spec_path.write_text(json.dumps(spec.to_dict()))
+    log_path = tmp_path / f"{spec.meta['run']}.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(launch.launch_command(spec_path, 2, 1, free_port()), stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    return spec, proc, log_path
+
+
+def _wait_for(done, proc, log_path):
+    import time
+
+    deadline = time.monotonic() + 120
+    while not done() and time.monotonic() < deadline:
+        assert proc.poll() is None, log_path.read_text()[-3000:]
+        time.sleep(0.05)
+
+
+def _signal_all(proc, signum):
+    """``signum`` to the launcher and every worker, as SLURM signals every process of a job step (torchrun starts
+    its workers in sessions of their own)."""
+    import os
+
+    for pid in [proc.pid, *_descendants(proc.pid)]:
+        os.kill(pid, signum)
+    proc.wait(timeout=120)
+
+
+def _assert_same_result(clean, resumed, resumed_log):
+    assert "resumed from" in resumed_log.read_text()
+    for name, value in _weights(clean.model).items():
+        torch.testing.assert_close(_weights(resumed.model)[name], value, rtol=1e-5, atol=1e-7, msg=name)
+    assert json.loads(open(clean.metrics).read())["train_tokens"] == json.loads(
+        open(resumed.metrics).read())["train_tokens"]
+
+
+def test_a_killed_sharded_run_resumes_to_the_uninterrupted_result(job, sharded_clean, tmp_path):
     """Two FSDP workers write a sharded checkpoint every 2 steps; the run is SIGKILLed once one exists and is then
     launched again: it resumes and ends with the weights of a run that was never interrupted."""
     import os
     import signal
-    import subprocess
-    import time
 
-    from compress_distill.engines.server import free_port
-
-    hp = {"distributed": "fsdp", "epochs": 30, "checkpoint_every": 2}
-    clean, killed = job("fsdp-clean", **hp), job("fsdp-killed", **hp)
-    launch.launch(clean, processes=2, threads=2, log_path=tmp_path / "clean.log")
-    killed = dataclasses.replace(killed, checkpoint=killed.model + ".ckpt")
-    spec_path = tmp_path / "killed.json"
-    spec_path.write_text(json.dumps(killed.to_dict()))
-    with open(tmp_path / "killed.log", "w") as log:
-        proc = subprocess.Popen(launch.launch_command(spec_path, 2, 1, free_port()), stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 120
-    while not os.path.exists(os.path.join(killed.checkpoint, "latest")) and time.monotonic() < deadline:
-        assert proc.poll() is None, (tmp_path / "killed.log").read_text()[-3000:]
-        time.sleep(0.05)
-    for pid in [proc.pid, *_descendants(proc.pid)]:  # torchrun starts its workers in sessions of their own
-        os.kill(pid, signal.SIGKILL)
-    proc.wait()
+    killed, proc, log = _start(job("fsdp-killed", **SHARDED, checkpoint_every=2), tmp_path)
+    _wait_for(lambda: os.path.exists(os.path.join(killed.checkpoint, "latest")), proc, log)
+    _signal_all(proc, signal.SIGKILL)
     assert not os.path.exists(killed.metrics)  # killed before the end
     launch.launch(killed, processes=2, threads=2, log_path=tmp_path / "resumed.log")
-    assert "resumed from" in (tmp_path / "resumed.log").read_text()
-    for name, value in _weights(clean.model).items():
-        torch.testing.assert_close(_weights(killed.model)[name], value, rtol=1e-5, atol=1e-7, msg=name)
-    assert json.loads(open(clean.metrics).read())["train_tokens"] == json.loads(
-        open(killed.metrics).read())["train_tokens"]
+    _assert_same_result(sharded_clean, killed, tmp_path / "resumed.log")
+
+
+def test_sigterm_stops_both_sharded_workers_at_one_step_and_the_rerun_resumes_there(job, sharded_clean, tmp_path):
+    """SIGTERM (what SLURM sends ahead of a time limit or to preempt) reaches the workers: they agree on a step, save
+    it (no periodic checkpoint is due) and stop; the rerun resumes from that step to the uninterrupted result."""
+    import re
+    import signal
+
+    from compress_distill.training import checkpoints
+
+    stopped, proc, log = _start(job("fsdp-sigterm", **SHARDED), tmp_path)
+    _wait_for(lambda: re.search(r"step \d+/90", log.read_text()), proc, log)
+    _signal_all(proc, signal.SIGTERM)
+    steps = {int(s) for s in re.findall(r"stopped by SIGTERM after step (\d+)/90", log.read_text())}
+    assert len(steps) == 1, log.read_text()[-3000:]
+    step = steps.pop()
+    assert checkpoints.latest_checkpoint(Path(stopped.checkpoint)).name == checkpoints.checkpoint_name(step)
+    launch.launch(stopped, processes=2, threads=2, log_path=tmp_path / "resumed.log")
+    assert f"at step {step}/90" in (tmp_path / "resumed.log").read_text()
+    _assert_same_result(sharded_clean, stopped, tmp_path / "resumed.log")

@@ -209,10 +209,11 @@ def train(model, tokenizer, examples: list[dict], hp: TrainingSettings, seed: in
                     log(f"step {step}/{run.total_steps} loss {loss:.4f} tokens {state.real_tokens} "
                         + progress(step - first_step + 1, run.total_steps - step, time.perf_counter() - start))
                 periodic = hp.checkpoint_every and step % hp.checkpoint_every == 0
-                if folder and (periodic or stop.requested) and step < run.total_steps:
+                requested = stop.requested()
+                if folder and (periodic or requested) and step < run.total_steps:
                     state.rng, state.epoch, state.order = rng.getstate(), epoch, order
                     save(run, folder, state, fingerprint)
-                stop.check(step, run.total_steps, folder)
+                stop.stop(requested, step, run.total_steps, folder)
     seconds = time.perf_counter() - start
     if run.attention:
         attention.use(run.model, run.attention)
