@@ -28,8 +28,8 @@ def arith() -> dict:
 # `make test` hands each pytest worker whole files in collection order (--dist loadfile --no-loadscope-reorder; xdist
 # would otherwise put the files with the most tests first): the longest files, measured, go first, so that no worker
 # is left alone with a long file at the end
-LONGEST_FIRST = ["test_llm_workflow.py", "test_faults.py", "test_real_model.py", "test_workflow.py", "test_numerics.py",
-                 "test_reruns.py", "test_resume.py", "test_distributed.py"]
+LONGEST_FIRST = ["test_llm_students.py", "test_llm_lora.py", "test_llm_workflow.py", "test_faults.py", "test_real_model.py",
+                 "test_workflow.py", "test_numerics.py", "test_reruns.py", "test_resume.py", "test_distributed.py"]
 
 
 def pytest_collection_modifyitems(items):
@@ -179,22 +179,36 @@ def _run_reduced(cwd: Path) -> None:
     shutil.copy2(cwd / "results/reduced/manifest.json", cwd / "first-manifest.json")
 
 
+def built_once(name: str, build, tmp_path_factory, worker_id: str) -> Path:
+    """The folder ``build(folder)`` fills, built once per test session: under xdist by the first worker that needs
+    it, in a folder the workers share (the others wait for it), so that files a few workers' tests read are not
+    computed on each of them."""
+    if worker_id == "master":
+        folder = tmp_path_factory.mktemp(name)
+        build(folder)
+        return folder
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp().parent / name  # this session's, common to its workers
+    with FileLock(f"{shared}.lock"):
+        if not (shared / ".built").exists():
+            shutil.rmtree(shared, ignore_errors=True)  # what a failed attempt of another worker left
+            shared.mkdir()
+            build(shared)
+            (shared / ".built").touch()
+    return shared
+
+
 @pytest.fixture(scope="session")
 def finished(workdir, tmp_path_factory, worker_id) -> Path:
     """A finished reduced run in this worker's workflow copy; its first manifest is kept beside the workflow, since
-    later tests rebuild parts. Under xdist the run is computed once per test session, by the first worker that needs
-    it, in a folder the workers share, and copied with Snakemake's metadata and file times into each worker's copy
-    (a worker's tests change their copy only)."""
+    later tests rebuild parts. The run is computed once per test session (``built_once``) and copied with
+    Snakemake's metadata and file times into each worker's copy (a worker's tests change their copy only)."""
     if worker_id == "master":
         _run_reduced(workdir)
     else:
-        from filelock import FileLock
-
-        shared = tmp_path_factory.getbasetemp().parent / "reduced-run"  # this session's, common to its workers
-        with FileLock(f"{shared}.lock"):
-            if not (shared / "first-manifest.json").exists():
-                shutil.rmtree(shared, ignore_errors=True)  # what a failed attempt of another worker left
-                _run_reduced(copy_workflow(shared))
+        shared = built_once("reduced-run", lambda folder: _run_reduced(copy_workflow(folder)), tmp_path_factory,
+                            worker_id)
         for part in ("results", ".snakemake"):
             shutil.copytree(shared / part, workdir / part, symlinks=True)
         shutil.copy2(shared / "first-manifest.json", workdir / "first-manifest.json")
