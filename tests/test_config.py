@@ -108,17 +108,22 @@ def _pins(lines):
 
 def test_conda_env_pins_agree_with_the_constraints_and_are_generated():
     """Every env pins what the venv installs: its own requirements and everything they pull in, at constraints.txt's
-    versions (vLLM's env: vLLM's own pins, and ours where requirements-vllm.txt names one)."""
+    versions (vLLM's env: at the GPU venv's, constraints-gpu.txt, which requirements-vllm.txt's pins agree with)."""
     from compress_distill.planning import environments
 
-    constrained = {k.lower().replace("_", "-"): v
-                   for f in ("constraints.txt", "requirements-vllm.txt", "requirements-models.txt")
-                   for k, v in _pins((ROOT / f).read_text().splitlines()).items()}
+    def constrained_by(*files):
+        return {k.lower().replace("_", "-"): v
+                for f in files for k, v in _pins((ROOT / f).read_text().splitlines()).items()}
+
+    cpu, gpu = constrained_by("constraints.txt", "requirements-models.txt"), constrained_by("constraints-gpu.txt")
+    assert constrained_by("requirements-vllm.txt").items() <= gpu.items()
     envs = sorted((ROOT / "envs").glob("*.yaml"))
     assert envs
     for env in envs:
         pins = _pins(yaml.safe_load(env.read_text())["dependencies"][-1]["pip"])
         assert pins, env
+        constrained = gpu if env.stem in environments.GPU_ENVS else cpu
+        assert env.stem not in environments.GPU_ENVS or {"vllm", "torch", "nvidia-nccl-cu13"} <= set(pins)
         for name, version in pins.items():
             assert constrained.get(name.lower().replace("_", "-")) == version, f"{env.name}: {name}=={version}"
         assert environments.render(env) == env.read_text(), f"{env.name}: run `make envs`"

@@ -105,3 +105,23 @@ def test_every_installed_distribution_is_pinned_by_the_constraints():
     unpinned = {name: version for name, version in installed.items()
                 if name not in models and name not in {"pip", "setuptools", "wheel"} and pinned.get(name) != version}
     assert not unpinned, f"installed but not pinned (at that version) in constraints.txt: {unpinned}"
+
+
+def test_gpu_constraints_come_from_a_resolution_report_with_what_pulls_each_in():
+    """``make constraints-gpu`` pins pip's resolution (a report; nothing installed): markers are evaluated for Linux,
+    extras followed only where asked, and each pin names what pulls it in — the closure envs/vllm.yaml is read from."""
+    from compress_distill.planning import environments
+
+    def item(name, version, *requires):
+        return {"metadata": {"name": name, "version": version, "requires_dist": list(requires)}}
+
+    report = {"install": [item("Top", "1.0", "mid>=1", "winonly; sys_platform == 'win32'", "extra-dep; extra == 'x'"),
+                          item("mid", "2.0", "leaf"), item("leaf", "3.0"), item("winonly", "4.0"),
+                          item("extra-dep", "5.0", "leaf")]}
+    text = environments.report_constraints(report, ["top"], "# header\n")
+    assert text.splitlines() == ["# header", "leaf==3.0  # via mid", "mid==2.0  # via top", "Top==1.0"]
+    with_extra = environments.report_constraints(report, ["top[x]"], "")
+    assert "extra-dep==5.0  # via top" in with_extra and "leaf==3.0  # via extra-dep, mid" in with_extra
+    constraints = ROOT / "constraints-gpu.txt"
+    graph = environments.via_graph(constraints)
+    assert "torch" in graph["vllm"] and "nvidia-nccl-cu13" in graph["torch"]

@@ -1,20 +1,27 @@
-"""The conda envs' pip sections, pinned like the venv: each env file (``envs/*.yaml``) names its direct requirements;
+"""The conda envs' pip sections, pinned like the venvs: each env file (``envs/*.yaml``) names its direct requirements;
 ``python -m compress_distill.planning.environments`` (``make envs``) writes after them every distribution they pull
 in, at the version ``constraints.txt`` pins (what computed the expected results), so a conda run installs the
-software a venv run does. A test regenerates every env and compares. ``envs/vllm.yaml`` is left to vLLM's own pins
-(its CUDA torch; no machine here resolves vLLM's GPU build: ``FREE_ENVS``).
+software a venv run does. ``envs/vllm.yaml`` takes the GPU machine's pins instead (``constraints-gpu.txt``: vLLM's
+CUDA torch), and its closure from that file's ``# via`` lines, since no machine here installs vLLM's GPU build. A test
+regenerates every env and compares.
+
+``constraints-gpu.txt`` itself (``make constraints-gpu``) is written from pip's report of a resolution that installs
+nothing (``pip install --dry-run --report``): every distribution with the ones that pull it in.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.metadata as metadata
+import json
 import re
 import sys
 from pathlib import Path
 
-MARKER = "      # pulled in by the above, at the versions of constraints.txt (make envs)"
-FREE_ENVS = ("vllm",)
+MARKER = "      # pulled in by the above, at the versions of {} (make envs)"
+GPU_ENVS = ("vllm",)  # pinned from constraints-gpu.txt
+LINUX = {"python_version": "3.11", "sys_platform": "linux", "platform_system": "Linux", "platform_machine": "x86_64",
+         "implementation_name": "cpython", "os_name": "posix"}
 INSTALLERS = {"pip", "setuptools", "wheel"}  # conda's pip brings its own
 ITEM = re.compile(r"^      - (.+)$")
 
@@ -47,61 +54,83 @@ def direct(env: Path) -> list[str]:
     return out
 
 
-def _requires(name: str, extras: set[str]) -> list[str]:
+def applying(listed: list[str], extras: set[str]) -> list[str]:
+    """The requirements of ``listed`` whose markers hold on Linux x86-64, Python 3.11, with ``extras`` asked for."""
     from packaging.requirements import Requirement
 
+    return [text for text in listed if Requirement(text).marker is None
+            or any(Requirement(text).marker.evaluate({**LINUX, "extra": e}) for e in extras or {""})]
+
+
+def installed_requires(name: str) -> list[str] | None:
+    """A distribution's requirements as installed here; None where it is not installed."""
     try:
-        listed = metadata.requires(name) or []
+        return metadata.requires(name) or []
     except metadata.PackageNotFoundError:
-        return []
-    env = {"python_version": "3.11", "sys_platform": "linux", "platform_system": "Linux",
-           "platform_machine": "x86_64", "implementation_name": "cpython"}
-    out = []
-    for text in listed:
-        req = Requirement(text)
-        if req.marker is None or any(req.marker.evaluate({**env, "extra": e}) for e in extras or {""}):
-            out.append(text)
-    return out
+        return None
 
 
-def _installed(name: str) -> bool:
-    try:
-        metadata.version(name)
-        return True
-    except metadata.PackageNotFoundError:
-        return False
-
-
-def closure(requirements: list[str]) -> set[str]:
-    """The distributions ``requirements`` pull in, transitively, as installed here (their markers evaluated for
-    Linux x86-64, Python 3.11; extras followed where named). A model package's own dependencies, which ``make``
-    leaves out (``--no-deps``: the workflow reads only its files), are not followed."""
+def closure(requirements: list[str], requires=installed_requires) -> dict[str, set[str]]:
+    """The distributions ``requirements`` pull in, transitively, each with those that pull it in (markers evaluated
+    for Linux x86-64, Python 3.11; extras followed where named). ``requires(name)`` lists a distribution's
+    requirements (None: not there, not followed — a model package's own dependencies, which ``make`` leaves out with
+    ``--no-deps``, since the workflow reads only its files)."""
     from packaging.requirements import Requirement
 
-    seen, todo = set(), [Requirement(r) for r in requirements]
+    via: dict[str, set[str]] = {}
+    seen, todo = set(), [(Requirement(r), None) for r in requirements]
     while todo:
-        req = todo.pop()
-        key = (name_of(req.name), frozenset(req.extras))
-        if key in seen or not _installed(req.name):
+        req, parent = todo.pop()
+        name = name_of(req.name)
+        listed = requires(name)
+        if listed is None:
             continue
-        seen.add(key)
-        todo += [Requirement(r) for r in _requires(req.name, set(req.extras))]
-    return {name for name, _ in seen}
+        via.setdefault(name, set()).update({parent} - {None})
+        if (name, frozenset(req.extras)) in seen:
+            continue
+        seen.add((name, frozenset(req.extras)))
+        todo += [(Requirement(r), name) for r in applying(listed, set(req.extras))]
+    return via
+
+
+def report_constraints(report: dict, requirements: list[str], header: str) -> str:
+    """A constraints file from pip's JSON report of resolving ``requirements``: each distribution pinned, with
+    ``# via`` the distributions that pull it in (a later closure is read back from them: ``via_graph``)."""
+    found = {name_of(i["metadata"]["name"]): i["metadata"] for i in report["install"]}
+    via = closure(requirements, lambda name: found[name].get("requires_dist", []) if name in found else None)
+    lines = [f"{found[n]['name']}=={found[n]['version']}" + (f"  # via {', '.join(sorted(via[n]))}" if via[n] else "")
+             for n in sorted(via)]
+    return header + "\n".join(lines) + "\n"
+
+
+def via_graph(constraints: Path) -> dict[str, list[str]]:
+    """``name -> [what it pulls in]`` read back from a constraints file's ``# via`` lines."""
+    pulls: dict[str, list[str]] = {}
+    for line in constraints.read_text().splitlines():
+        if "==" in line and not line.startswith("#"):
+            child = name_of(line)
+            for parent in line.partition("# via ")[2].split(", ") if "# via " in line else []:
+                pulls.setdefault(parent.strip(), []).append(child)
+    return pulls
 
 
 def render(env: Path) -> str:
-    """The env file with its pip section's tail regenerated (``FREE_ENVS`` unchanged)."""
-    if env.stem in FREE_ENVS:
-        return env.read_text()
+    """The env file with its pip section's tail regenerated."""
     own = direct(env)
-    pinned = pins(env.parents[1] / "constraints.txt")
-    pulled = sorted(closure(own) - {name_of(r) for r in own} - INSTALLERS)
+    source = env.parents[1] / ("constraints-gpu.txt" if env.stem in GPU_ENVS else "constraints.txt")
+    pinned = pins(source)
+    if env.stem in GPU_ENVS:
+        graph = via_graph(source)
+        requires = lambda name: [*graph.get(name, [])] if name in pinned else None  # noqa: E731
+    else:
+        requires = installed_requires
+    pulled = sorted(set(closure(own, requires)) - {name_of(r) for r in own} - INSTALLERS)
     missing = [n for n in pulled if n not in pinned]
     if missing:
-        raise ValueError(f"{env}: {', '.join(missing)} not pinned in constraints.txt")
+        raise ValueError(f"{env}: {', '.join(missing)} not pinned in {source.name}")
     lines = env.read_text().splitlines()
     start = lines.index("  - pip:") + 1
-    body = [f"      - {r}" for r in own] + [MARKER] + [f"      - {n}=={pinned[n]}" for n in pulled]
+    body = [f"      - {r}" for r in own] + [MARKER.format(source.name)] + [f"      - {n}=={pinned[n]}" for n in pulled]
     return "\n".join(lines[:start] + body) + "\n"
 
 
@@ -109,7 +138,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m compress_distill.planning.environments",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("envs", nargs="*", type=Path, default=sorted(Path("envs").glob("*.yaml")))
-    for env in parser.parse_args(argv).envs:
+    parser.add_argument("--from-report", nargs=3, metavar=("REPORT", "REQUIREMENTS", "CONSTRAINTS"), type=Path,
+                        help="write CONSTRAINTS from pip's --report of resolving REQUIREMENTS (keeps its header)")
+    args = parser.parse_args(argv)
+    if args.from_report:
+        report, requirements, out = args.from_report
+        wanted = [line.split("#")[0].strip() for line in requirements.read_text().splitlines()]
+        header = "".join(f"{line}\n" for line in out.read_text().splitlines() if line.startswith("#"))
+        out.write_text(report_constraints(json.loads(report.read_text()), [w for w in wanted if w], header))
+        print(f"{out}: pinned from {report}")
+        return 0
+    for env in args.envs:
         env.write_text(render(env))
         print(f"{env}: pinned")
     return 0

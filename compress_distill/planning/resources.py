@@ -4,7 +4,8 @@ GPU-hour budget (:mod:`compress_distill.planning.budget`, which reads them back 
 
 ``gpus`` and ``mem_mb`` are per node; the SLURM executor plugin's ``gpu`` is the job's total. A GPU job's threads
 are its CPUs per node (``cpus_per_gpu`` × GPUs), so torch is pinned to what SLURM gave it; memory and runtime grow
-with each retry, up to the site's limits.
+with each retry, up to the site's limits. Where a job runs comes from the config's ``site`` block, in one place: the
+account, the CPU or the GPU partition (by whether the job asks for GPUs), the GPU model (a model's own wins).
 """
 
 from __future__ import annotations
@@ -14,10 +15,16 @@ def threads(res: dict) -> int:
     return res["gpus"] * res["cpus_per_gpu"] if res["gpus"] else res["threads"]
 
 
-FIXED = ("fixed_threads", "nodes", "gpu", "gpu_model", "cpus_per_gpu")
+FIXED = ("fixed_threads", "nodes", "gpu", "gpu_model", "cpus_per_gpu", "slurm_account", "slurm_partition")
 
 
-def fixed(res: dict) -> dict:
+def placement(site: dict, gpu: bool) -> dict:
+    """The SLURM account and partition of a job (empty: the plugin's and the cluster's defaults)."""
+    return {"slurm_account": site["account"] or "",
+            "slurm_partition": (site["gpu_partition"] if gpu else site["cpu_partition"]) or ""}
+
+
+def fixed(res: dict, site: dict) -> dict:
     """The resources that do not change with a retry. ``fixed_threads`` is the count torch uses even where Snakemake
     lowers ``threads`` to ``--cores`` (results may depend on it); a CPU job asks for no GPU model and no
     ``cpus_per_gpu``, so the plugin sets ``--cpus-per-task`` from its threads."""
@@ -26,8 +33,9 @@ def fixed(res: dict) -> dict:
         "fixed_threads": threads(res),
         "nodes": res["nodes"],
         "gpu": res["gpus"] * res["nodes"],
-        "gpu_model": (res["gpu_model"] or "") if gpu else "",
+        "gpu_model": (res["gpu_model"] or site["gpu_model"] or "") if gpu else "",
         "cpus_per_gpu": res["cpus_per_gpu"] if gpu else 0,
+        **placement(site, gpu),
     }
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A real single-node SLURM cluster with accounting, for the SLURM tests (Debian, as root).
 #   cluster.sh install   Debian packages (slurm-wlm, munge, slurmdbd, mariadb-server)
-#   cluster.sh start     munged → mariadbd → slurmdbd → slurmctld → slurmd; waits until the node is idle
+#   cluster.sh start     munged → mariadbd → slurmdbd → slurmctld → slurmd; waits until the node is idle. The node
+#                        has partitions `cpu` (default) and `gpu` and one GPU as SLURM counts it; account `study`
 #   cluster.sh stop      every daemon stopped by its PID file, in reverse order
 # The daemons' PID files live in $SLURM_TEST_RUN (default /run/compress-distill-slurm).
 set -euo pipefail
@@ -10,6 +11,7 @@ CLUSTER=compressdistill
 CPUS=$(nproc)
 MEM_MB=$(( $(awk '/MemTotal/ {print $2}' /proc/meminfo) / 1024 * 8 / 10 ))
 DB_PASS=slurmtest
+ACCOUNT=study
 
 log() { echo "[slurm-cluster] $*" >&2; }
 trap 'log "failed at line $LINENO: $BASH_COMMAND"' ERR
@@ -58,11 +60,19 @@ AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=localhost
 AccountingStoragePort=6819
 JobAcctGatherType=jobacct_gather/linux
+AccountingStorageTRES=gres/gpu
 MinJobAge=300
 SlurmctldTimeout=30
 SlurmdTimeout=30
-NodeName=localhost NodeAddr=127.0.0.1 CPUs=$CPUS RealMemory=$MEM_MB State=UNKNOWN
-PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
+# one GPU as SLURM counts it (no device: a job granted it computes on CPU), and the two partitions a GPU cluster has
+GresTypes=gpu
+NodeName=localhost NodeAddr=127.0.0.1 CPUs=$CPUS RealMemory=$MEM_MB Gres=gpu:1 State=UNKNOWN
+PartitionName=cpu Nodes=localhost Default=YES MaxTime=INFINITE State=UP
+PartitionName=gpu Nodes=localhost MaxTime=INFINITE State=UP
+CONF
+    cat > /etc/slurm/gres.conf <<CONF
+AutoDetect=off
+NodeName=localhost Name=gpu File=/dev/null
 CONF
     cat > /etc/slurm/slurmdbd.conf <<CONF
 AuthType=auth/munge
@@ -105,9 +115,14 @@ start() {
     wait_for 60 "slurmdbd" sacctmgr -n show cluster
     local clusters; clusters=$(sacctmgr -n -P show cluster format=cluster)
     grep -qxF "$CLUSTER" <<<"$clusters" || sacctmgr -i add cluster "$CLUSTER" >/dev/null
+    # an account of the study's own, as clusters charge one (root's default stays root)
+    sacctmgr -n -P show account format=account | grep -qx "$ACCOUNT" || {
+        sacctmgr -i add account "$ACCOUNT" >/dev/null && sacctmgr -i add user root account="$ACCOUNT" >/dev/null; }
     log "slurmctld, slurmd"
     slurmctld
     slurmd -N localhost
+    # a node a former configuration left invalid (state is kept across restarts) is checked again
+    scontrol update nodename=localhost state=resume >/dev/null 2>&1 || true
     wait_for 60 "an idle node" bash -c "sinfo -h -o %T | grep -qx idle"
     log "up: $(sinfo -h -o '%P %D %T %c CPUs %m MB')"
 }

@@ -109,6 +109,20 @@ def sacct_runs(job: str, at_least: int = 1) -> list[dict] | None:
     return runs if len(runs) >= at_least else None
 
 
+def placements(snakemake_out: str) -> dict[str, set[tuple[str, str, str]]]:
+    """Per rule (or group) of every submitted job: {(account, partition, GPUs granted)} as accounting has them."""
+    submitted = r"submitted with SLURM jobid (\d+) \(log: [^)]*/(?:rule|group)_(\w+?)/"
+    rule_of = dict(re.findall(submitted, snakemake_out))
+    out = subprocess.run(["sacct", "-n", "-X", "-D", "--parsable2", "-j", ",".join(rule_of), "-o",
+                          "JobID,Account,Partition,AllocTRES"], capture_output=True, text=True, check=True).stdout
+    placed: dict[str, set] = {}
+    for line in out.splitlines():
+        job, account, partition, tres = line.split("|")
+        gpus = ",".join(t for t in tres.split(",") if t.startswith("gres/gpu"))
+        placed.setdefault(rule_of[job], set()).add((account, partition, gpus))
+    return placed
+
+
 def deterministic(results: Path) -> dict[str, bytes]:
     manifest = json.loads((results / "manifest.json").read_text())
     return {rel: (results / rel).read_bytes() for rel in manifest["results"]["deterministic"]}
@@ -167,6 +181,12 @@ def test_profile_run_is_identical_to_a_local_run_and_a_cancelled_training_job_re
     assert submitted[0] == job and len(submitted) == 2, submitted  # requeued in place; resubmitted only to retry
 
     wait_for(lambda: sacct_state(job).startswith("CANCELLED"), 30, f"sacct to record job {job} as cancelled", poll=1)
+    placed = placements(out)
+    assert placed["generation"] == {("study", "gpu", "gres/gpu=1")}, placed  # the one job that asks for a GPU
+    assert {p for rule, runs in placed.items() if rule != "generation" for p in runs} == {("study", "cpu", "")}, placed
+    assert {"train", "evaluate", "pretrain", "target"} <= set(placed)
+    kept = list((cluster_run / ".snakemake/slurm_logs/rule_evaluate").rglob("*.log"))  # successful jobs' logs kept
+    assert kept and all(log.stat().st_size > 0 for log in kept), kept
     train_log = (raw / "train.log").read_text()  # the retry's log
     assert re.search(r"resumed from .*model\.ckpt at step [1-9]\d*/", train_log), train_log[-2000:]
     assert not checkpoint.parent.exists()  # removed once the run finished
@@ -276,9 +296,13 @@ def stand_in_sbatch(tmp_path: Path) -> tuple[dict, Path]:
 
 
 def test_sbatch_calls_for_paper_gpu_jobs_follow_the_config(tmp_path):
+    """Each model's request, and the site's account, GPU partition and GPU model (set in one place: `site:`)."""
     work = copy_workflow(tmp_path / "paper")
     env, record = stand_in_sbatch(tmp_path)
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    site = {"base": "config.yaml", "site": {"account": "lab42", "cpu_partition": "short", "gpu_partition": "a100q",
+                                            "gpu_model": "a100"}}
+    (work / "site.yaml").write_text(yaml.safe_dump(site))
     # the jobs' inputs exist, so exactly these two jobs are submitted
     train = "results/paper/runs/qwen3.5_397b/qwen3.5_9b/full/compressed-qwen3_30b/seed0/metrics.json"
     generate = "results/paper/teachers/qwen3.5_397b/generated/0000.jsonl"
@@ -286,7 +310,7 @@ def test_sbatch_calls_for_paper_gpu_jobs_follow_the_config(tmp_path):
                 "results/paper/problems/shards/0000.jsonl"]:
         (work / rel).parent.mkdir(parents=True, exist_ok=True)
         (work / rel).write_text("")
-    proc = subprocess.run([*SNAKEMAKE, *PROFILE, "--retries", "0", train, generate,
+    proc = subprocess.run([*SNAKEMAKE, *PROFILE, "--configfile", "site.yaml", "--retries", "0", train, generate,
                            "--allowed-rules", "train", "teacher_generate"], cwd=work, env=env, capture_output=True,
                           text=True)
     calls = [json.loads(f.read_text()) for f in sorted(record.glob("*.json"))]
@@ -300,7 +324,8 @@ def test_sbatch_calls_for_paper_gpu_jobs_follow_the_config(tmp_path):
                                                                   cfg["teachers"]["qwen3.5_397b"])]:
         res, opts = model["resources"], by_rule[rule]
         nodes = res.get("nodes", 1)
-        assert opts["--gpus"] == f"{res['gpu_model']}:{res['gpus'] * nodes}", (rule, opts)
+        assert opts["--gpus"] == f"a100:{res['gpus'] * nodes}", (rule, opts)
+        assert (opts["-A"], opts["-p"]) == ("lab42", "a100q"), opts
         assert opts["--cpus-per-gpu"] == str(res["cpus_per_gpu"])
         assert opts["--mem"] == str(res["mem_mb"])
         assert opts["-t"] == str(res["runtime"])

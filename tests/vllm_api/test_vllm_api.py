@@ -62,10 +62,17 @@ def _server_parser():
     """The parser ``python -m vllm.entrypoints.openai.api_server`` builds (its module moved between releases)."""
     from vllm.utils.argparse_utils import FlexibleArgumentParser
 
-    try:
-        from vllm.entrypoints.launchers.cli_args import make_arg_parser
-    except ImportError:
-        from vllm.entrypoints.openai.cli_args import make_arg_parser
+    import importlib
+
+    for module in ("vllm.entrypoints.common.cli_args", "vllm.entrypoints.launchers.cli_args",
+                   "vllm.entrypoints.openai.cli_args"):  # 0.33, then earlier releases
+        try:
+            make_arg_parser = importlib.import_module(module).make_arg_parser
+            break
+        except ImportError:
+            continue
+    else:
+        raise ImportError("vLLM's OpenAI server parser (make_arg_parser) moved again")
     return make_arg_parser(FlexibleArgumentParser(prog="api_server"))
 
 
