@@ -25,6 +25,7 @@ from compress_distill.planning import why as cd_why
 from compress_distill.core import grid as cd_grid
 from compress_distill.infra import identity as cd_identity
 from compress_distill.models import conversion as cd_conversion
+from compress_distill.models import hub as cd_hub
 from compress_distill.numerics import pins as cd_pins
 from compress_distill.analysis import registry as cd_registry
 from compress_distill.infra import preload as cd_preload
@@ -72,8 +73,13 @@ def per_model(section, key, fn):
 
 
 R = f"results/{config['run']}"
-# engines and the reference tokenizer name a converted model by the folder the convert_model rule writes
+# engines and the reference tokenizer name a converted model by the folder the convert_model rule writes, a hub model
+# with a revision by its commit (and so does a hub dataset): job parameters
 cd_conversion.resolve(config, f"{R}/models")
+try:
+    cd_hub.pin(config)
+except cd_hub.RevisionError as err:
+    raise WorkflowError(str(err)) from None
 MODELS = list(config["models"])
 CONVERTED = {f"{R}/models/{m}" for m in MODELS}
 RUNS = cd_grid.runs(config["grid"])

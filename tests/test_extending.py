@@ -154,3 +154,24 @@ def test_a_file_of_overrides_runs_over_its_preset(tmp_path):
         lr = {job.wildcards.student: job.params.settings["lr"] for job in trains}
     students = yaml.safe_load((cwd / "presets/demo.yaml").read_text())["students"]
     assert lr == {name: s.get("training", {}).get("lr", 0.005) for name, s in students.items()}  # own ones stay
+
+
+def test_the_readme_cluster_settings_place_every_job(tmp_path):
+    """The README's `site:` file, applied verbatim over the paper preset: every job that asks for GPUs goes to the
+    GPU partition with the GPU model, every other cluster job to the CPU one, all charged to the account."""
+    cwd = copy_workflow(tmp_path / "wf")
+    apply("cluster", cwd)
+    site = yaml.safe_load((cwd / "site.yaml").read_text())["site"]
+    from compress_distill.planning.submissions import planned_dag
+
+    with planned_dag(cwd / "site.yaml", cwd) as (dag, local):
+        placed = {(job.rule.name, bool(job.resources.get("gpu")), job.resources.get("slurm_partition"),
+                   job.resources.get("slurm_account"), job.resources.get("gpu_model") or "") for job in dag.jobs
+                  if job.rule.name not in {"all", "verify", "truncate", *local}}
+    gpu_rules = {rule for rule, gpu, *_ in placed if gpu}
+    assert {"teacher_generate", "compress", "train", "evaluate"} <= gpu_rules
+    for rule, gpu, partition, account, model in placed:
+        assert account == site["account"], rule
+        assert (partition, model) == ((site["gpu_partition"], site["gpu_model"]) if gpu else
+                                      (site["cpu_partition"], "")), rule
+    assert any(not gpu for _, gpu, *_ in placed)

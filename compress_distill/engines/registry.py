@@ -65,8 +65,11 @@ def make_engine(spec: dict, **context) -> Engine:
 @contextlib.contextmanager
 def open_engine(spec: dict, log_path: str | os.PathLike, model_path: str | None = None) -> Iterator[Engine]:
     """The engine for a job: for a served model (``spec['serve']``), a server is started for the job and always
-    stopped (see :mod:`compress_distill.engines.server`); otherwise the engine is built directly."""
-    model = model_path or spec.get("model")
+    stopped (see :mod:`compress_distill.engines.server`); otherwise the engine is built directly. A pinned hub model
+    (``<name>@<commit>``) is loaded from its commit's snapshot."""
+    from compress_distill.models import hub
+
+    model = model_path or (hub.local(spec["model"]) if spec.get("model") else None)
     if not spec.get("serve"):
         yield make_engine(spec, model_path=model)
         return

@@ -127,10 +127,12 @@ def load_base(name_or_path: str):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from compress_distill.infra import ledger
+    from compress_distill.models import hub
 
     ledger.check(name_or_path)  # a pre-trained folder is checked against its ledger; a hub name has none
-    model = AutoModelForCausalLM.from_pretrained(name_or_path, dtype=torch.float32)
-    return chat_ready(model, AutoTokenizer.from_pretrained(name_or_path))
+    folder = hub.local(name_or_path)  # a pinned hub model: its commit's snapshot
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+    return chat_ready(model, AutoTokenizer.from_pretrained(folder))
 
 
 def load_student(model_dir: str | Path, dtype=None):

@@ -1,4 +1,5 @@
-"""Token counting with a named tokenizer (a local folder or a hub name), for ratios and length matching."""
+"""Token counting with a named tokenizer (a local folder, a hub name, or a pinned ``<name>@<commit>``), for ratios
+and length matching."""
 
 from __future__ import annotations
 
@@ -18,9 +19,10 @@ def load_tokenizer(name_or_path: str):
     from transformers import AutoTokenizer
 
     from compress_distill.infra import ledger
+    from compress_distill.models import hub
 
     ledger.check(name_or_path)
-    return AutoTokenizer.from_pretrained(name_or_path)
+    return AutoTokenizer.from_pretrained(hub.local(name_or_path))
 
 
 @lru_cache(maxsize=4)

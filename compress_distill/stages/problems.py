@@ -25,6 +25,10 @@ def _rows(source: dict) -> list[dict]:
     if source["kind"] == "hub":
         from datasets import load_dataset  # only where a hub source is configured
 
+        from compress_distill.models import hub
+
+        if source.get("revision"):  # pinned: its commit's snapshot, read as a local folder in the hub's layout
+            source = {**source, "path": hub.local(source["path"], "dataset", source["revision"])}
         if not Path(source["path"]).is_dir():
             return list(load_dataset(source["path"], source.get("name"), split=source["split"]))
         # a local folder is read through a throwaway cache: the datasets cache keys it by path, and would serve
