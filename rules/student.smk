@@ -7,6 +7,8 @@ rule tokenizer:
         f"{R}/logs/tokenizer.log",
     conda:
         "../envs/training.yaml"
+    resources:
+        **cd_resources.placement(config["site"], gpu=False),
     params:
         identity=identity("tokenizer"),
         vocab_size=config["tokenizer"]["vocab_size"],

@@ -74,8 +74,12 @@ def untrusted_record(reason: str):
 
 
 def _written_during(side: Path, record) -> bool:
-    mtime = side.stat().st_mtime
-    return (record.starttime or 0) - SKEW_S <= mtime <= (record.endtime or float("inf")) + SKEW_S
+    """Whether the sidecar was written while the recorded job ran: between its start and its output's mtime (the
+    record's end). A job that ran elsewhere (a cluster job) removes its start marker itself, and Snakemake then
+    records as its start the moment it saw the job finish, after the end: only the end bounds it."""
+    mtime, end = side.stat().st_mtime, record.endtime or float("inf")
+    start = record.starttime or 0
+    return (start > end or start - SKEW_S <= mtime) and mtime <= end + SKEW_S
 
 
 def _write_stamp(side: Path, entry: dict, key: str, record) -> None:

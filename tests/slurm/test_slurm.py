@@ -110,7 +110,8 @@ def sacct_runs(job: str, at_least: int = 1) -> list[dict] | None:
 
 
 def placements(snakemake_out: str) -> dict[str, set[tuple[str, str, str]]]:
-    """Per rule (or group) of every submitted job: {(account, partition, GPUs granted)} as accounting has them."""
+    """Per rule (or ``<group>_<rules>``) of every submitted job: {(account, partition, GPUs granted)} as accounting
+    has them."""
     submitted = r"submitted with SLURM jobid (\d+) \(log: [^)]*/(?:rule|group)_(\w+?)/"
     rule_of = dict(re.findall(submitted, snakemake_out))
     out = subprocess.run(["sacct", "-n", "-X", "-D", "--parsable2", "-j", ",".join(rule_of), "-o",
@@ -182,11 +183,15 @@ def test_profile_run_is_identical_to_a_local_run_and_a_cancelled_training_job_re
 
     wait_for(lambda: sacct_state(job).startswith("CANCELLED"), 30, f"sacct to record job {job} as cancelled", poll=1)
     placed = placements(out)
-    assert placed["generation"] == {("study", "gpu", "gres/gpu=1")}, placed  # the one job that asks for a GPU
-    assert {p for rule, runs in placed.items() if rule != "generation" for p in runs} == {("study", "cpu", "")}, placed
-    assert {"train", "evaluate", "pretrain", "target"} <= set(placed)
+    generation = "generation_teacher_generate_verify"  # the group job, the one that asks for a GPU
+    assert placed[generation] == {("study", "gpu", "gres/gpu=1")}, placed
+    assert {p for rule, runs in placed.items() if rule != generation for p in runs} == {("study", "cpu", "")}, placed
+    assert {"tokenizer", "train", "evaluate", "pretrain", "target"} <= set(placed)
     kept = list((cluster_run / ".snakemake/slurm_logs/rule_evaluate").rglob("*.log"))  # successful jobs' logs kept
     assert kept and all(log.stat().st_size > 0 for log in kept), kept
+    # every output is stamped with the record of the cluster job that made it: a rerun plans nothing
+    again = snakemake(cluster_run, "-n", "--configfile", "cluster.yaml")
+    assert "Nothing to be done" in again.stdout + again.stderr and "untrusted" not in again.stderr, again.stderr[-3000:]
     train_log = (raw / "train.log").read_text()  # the retry's log
     assert re.search(r"resumed from .*model\.ckpt at step [1-9]\d*/", train_log), train_log[-2000:]
     assert not checkpoint.parent.exists()  # removed once the run finished
@@ -296,11 +301,12 @@ def stand_in_sbatch(tmp_path: Path) -> tuple[dict, Path]:
 
 
 def test_sbatch_calls_for_paper_gpu_jobs_follow_the_config(tmp_path):
-    """Each model's request, and the site's account, GPU partition and GPU model (set in one place: `site:`)."""
+    """Each model's request, and the site's account, GPU partition and GPU model (set in one place: `site:`; the
+    plugin checks that the account exists: the test cluster's)."""
     work = copy_workflow(tmp_path / "paper")
     env, record = stand_in_sbatch(tmp_path)
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
-    site = {"base": "config.yaml", "site": {"account": "lab42", "cpu_partition": "short", "gpu_partition": "a100q",
+    site = {"base": "config.yaml", "site": {"account": "study", "cpu_partition": "short", "gpu_partition": "a100q",
                                             "gpu_model": "a100"}}
     (work / "site.yaml").write_text(yaml.safe_dump(site))
     # the jobs' inputs exist, so exactly these two jobs are submitted
@@ -325,7 +331,7 @@ def test_sbatch_calls_for_paper_gpu_jobs_follow_the_config(tmp_path):
         res, opts = model["resources"], by_rule[rule]
         nodes = res.get("nodes", 1)
         assert opts["--gpus"] == f"a100:{res['gpus'] * nodes}", (rule, opts)
-        assert (opts["-A"], opts["-p"]) == ("lab42", "a100q"), opts
+        assert (opts["-A"], opts["-p"]) == ("study", "a100q"), opts
         assert opts["--cpus-per-gpu"] == str(res["cpus_per_gpu"])
         assert opts["--mem"] == str(res["mem_mb"])
         assert opts["-t"] == str(res["runtime"])
