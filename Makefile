@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: constraints constraints-gpu constraints-vllm-cpu gpu-env test-gpu-env demo check-demo verify why envs config-docs report readme-results test test-slurm test-vllm test-vllm-cpu lint \
+.PHONY: constraints constraints-gpu constraints-vllm-cpu gpu-env test-gpu-env demo check-demo verify why envs config-docs report readme-results test test-alone test-parallel test-deps test-slurm test-vllm test-vllm-cpu lint \
 	paper-dry-run clean-demo
 
 # torch is pinned in the same pip command as everything else, so no dependency pulls a CUDA build.
@@ -58,28 +58,36 @@ readme-results: $(VENV)/.installed
 	$(BIN)/python -m compress_distill.analysis.readme results/demo README.md
 	$(BIN)/python -m compress_distill.planning.cpu_costs --readme docs/slurm.md
 
-# Debian packages two tests need, installed here when missing (as root): headless chromium opens the Snakemake report,
+# `make test` = the tests that measure CPU time, alone (a busy sibling core inflates CPU time unevenly), then the rest
+# in parallel: two pytest workers more than cores — the suite waits on subprocesses (Snakemake start-ups, servers) much
+# of its time: measured 2026-12-07 on 2 cores, 2 workers kept them 60% busy (2,242 s), 3 workers 68% (1,981 s, with
+# more tests) —, each test file on one worker (its session fixtures are built once), the longest files first
+# (tests/conftest.py), one torch thread per worker.
+test: test-alone test-parallel
+
+test-alone: $(VENV)/.installed
+	$(BIN)/python -m pytest -q -m alone
+
+test-parallel: $(VENV)/.installed test-deps
+	$(BIN)/python -m pytest -q -n $$(( $(CORES) + 2 )) --dist loadfile --no-loadscope-reorder -m "not slurm and not alone" --durations=25
+
+# Debian packages two tests need, installed when missing (as root): headless chromium opens the Snakemake report,
 # QEMU's user-mode emulator runs torch on an emulated Intel CPU (tests/test_numerics.py).
-# Two pytest workers more than cores — the suite waits on subprocesses (Snakemake start-ups, servers) much of its
-# time: measured 2026-12-07 on 2 cores, 2 workers kept them 60% busy (2,242 s), 3 workers 68% (1,981 s, with more
-# tests) —, each test file on one worker (its session fixtures are built once), the longest files first
-# (tests/conftest.py), and one torch thread per worker.
-# Then the tests that measure CPU time, alone: a busy sibling core inflates CPU time unevenly.
-test: $(VENV)/.installed
+test-deps:
 	@missing=""; command -v chromium >/dev/null || missing="chromium"; \
 		command -v qemu-x86_64 >/dev/null || missing="$$missing qemu-user"; \
 		[ -z "$$missing" ] || { apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; } \
 		|| echo "could not install$$missing: the tests that need it will be skipped"
-	$(BIN)/python -m pytest -q -n $$(( $(CORES) + 2 )) --dist loadfile --no-loadscope-reorder -m "not slurm and not alone" --durations=25
-	$(BIN)/python -m pytest -q -m alone
 
 # The cluster test: installs SLURM (Debian packages, needs root), starts a single-node cluster with accounting,
-# runs the SLURM tests, and stops every daemon by PID whatever the tests did.
+# runs the SLURM tests, and stops every daemon by PID whatever the tests did (unless SLURM_KEEP_UP=1: CI stops it
+# once the tests beside it are done too — with SLURM's tools installed and no daemon up, every Snakemake start
+# stalls ~9 s in the plugin's probe).
 test-slurm: $(VENV)/.installed
 	tests/slurm/cluster.sh install
 	tests/slurm/cluster.sh start || (tests/slurm/cluster.sh stop; exit 1)
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q -m slurm -s tests/slurm; \
-		status=$$?; tests/slurm/cluster.sh stop; exit $$status
+		status=$$?; [ "$(SLURM_KEEP_UP)" = 1 ] || tests/slurm/cluster.sh stop; exit $$status
 
 # vLLM's real API (its own venv: vLLM pins its own CUDA torch; ~4 GB download, installs on CPU machines although it
 # cannot generate there): our SamplingParams / LLM arguments and our `vllm serve` command line, parsed by vLLM

@@ -8,11 +8,14 @@ from types import SimpleNamespace
 
 from snakemake.common import overwrite_function_params
 
+# the workflow's own folder (this file's parent): also where a workflow used as a Snakemake module lives, whose
+# `workflow.basedir` is the deploying workflow's
+WORKFLOW_DIR = Path(str(workflow.current_basedir)).parent
 # the package is importable here and in every job (local, conda or SLURM) without installing it
-sys.path.insert(0, workflow.basedir)
+sys.path.insert(0, str(WORKFLOW_DIR))
 os.environ.update(
     PYTHONPATH=os.pathsep.join(
-        filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")])
+        filter(None, [str(WORKFLOW_DIR), os.environ.get("PYTHONPATH")])
     )
 )
 
@@ -38,8 +41,8 @@ try:
     cd_config_files.validated(
         config,
         workflow.configfiles,
-        Path(workflow.basedir),
-        Path(workflow.basedir) / "schemas" / "config.schema.yaml",
+        WORKFLOW_DIR,
+        WORKFLOW_DIR / "schemas" / "config.schema.yaml",
     )
 except cd_validation.ConfigError as err:
     raise WorkflowError(str(err)) from None
@@ -131,7 +134,7 @@ def identity(script, *modules):
     versions of the software it imports, and the CPU dispatch when that code computes with torch.
     """
     ident = cd_identity.code_identity(
-        workflow.basedir, f"workflow_scripts/{script}.py", modules
+        WORKFLOW_DIR, f"workflow_scripts/{script}.py", modules
     )
     if "torch" in ident["software"]:
         return {**ident, "cpu_dispatch": config["cpu"]["dispatch"]}

@@ -76,19 +76,19 @@ def table_files(rule):
 
 
 def in_report(path, kind, name):
-    """``path`` marked for the Snakemake report, with its caption (report/<kind>/<name>.rst); claims come first."""
+    """``path`` marked for the Snakemake report, with its caption (report/<kind>/<name>.rst), in the paper's order
+    (compress_distill.analysis.registry.report_place: its category, number and title).
+    """
+    category, labels = cd_registry.report_place(kind, name)
     return report(
-        path,
-        caption=f"../report/{kind}/{name}.rst",
-        category="1. Claims" if name == "claims" else kind.capitalize(),
-        labels={"name": name},
+        path, caption=f"../report/{kind}/{name}.rst", category=category, labels=labels
     )
 
 
 def table_caption(wildcards):
-    return Path(
-        workflow.basedir, "report", "tables", f"{wildcards.table}.rst"
-    ).read_text()
+    """A table's caption, on one line (a parameter is shown as one line in the report)."""
+    path = Path(WORKFLOW_DIR, "report", "tables", f"{wildcards.table}.rst")
+    return " ".join(path.read_text().split())
 
 
 def final_outputs():

@@ -120,10 +120,10 @@ rule manifest:
         "../workflow_scripts/manifest.py"
 
 
-# ---- the Snakemake report (`make report`): tables as HTML pages, built on demand (not part of `all`). A caption
-# file cannot hold wildcards, so the table pages share report/table.rst, which shows each table's own caption
-# (report/tables/<name>.rst) through the `caption` param (table_caption); the claims come first, in a category of
-# their own.
+# ---- the Snakemake report (`make report`): tables as HTML pages, built on demand (not part of `all`), each with its
+# number, title and caption above it. A caption file cannot hold wildcards, so the table pages share
+# report/table.rst, which shows each table's own caption (report/tables/<name>.rst) through the `caption` param
+# (table_caption); items come in the paper's order (claims, main grid, figures, other tables: registry.report_place).
 rule report_table:
     input:
         csv=f"{R}/tables/{{table}}.csv",
@@ -131,8 +131,8 @@ rule report_table:
         page=report(
             f"{R}/report/{{table}}.html",
             caption="../report/table.rst",
-            category="Tables",
-            labels={"name": "{table}"},
+            category=lambda wc: cd_registry.report_place("tables", wc.table)[0],
+            labels=lambda wc: cd_registry.report_place("tables", wc.table)[1],
         ),
     log:
         f"{R}/logs/report/{{table}}.log",
@@ -156,7 +156,7 @@ use rule report_table as report_claims with:
         f"{R}/logs/report/claims.log",
     params:
         identity=identity("report_table"),
-        caption="",
+        caption=table_caption(SimpleNamespace(table="claims")),
 
 
 rule report_pages:

@@ -1,10 +1,12 @@
 """The worked examples of the README and docs/extending.md, applied verbatim to a copy of the workflow and run: a
-table, a target kind, an engine kind and a dataset each take the places the pages name, and nothing else."""
+table, a target kind, an engine kind and a dataset each take the places the pages name, and nothing else; an override
+file, the cluster's site settings, and the workflow used as a Snakemake module from a folder of its own."""
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -175,3 +177,23 @@ def test_the_readme_cluster_settings_place_every_job(tmp_path):
         assert (partition, model) == ((site["gpu_partition"], site["gpu_model"]) if gpu else
                                       (site["cpu_partition"], "")), rule
     assert any(not gpu for _, gpu, *_ in placed)
+
+
+def test_the_workflow_runs_as_a_module_in_a_folder_of_its_own(finished, workdir, tmp_path):
+    """docs/extending.md's module Snakefile, verbatim, in an empty folder beside a clone of the workflow, with the
+    reduced configuration (the docs' demo, at a test's size) and one student's run as the target: every data file
+    it writes has the bytes the workflow's own run wrote, and a second run plans nothing (the hooks kept each
+    output's record)."""
+    copy_workflow(tmp_path / "compress-distill")
+    mine = tmp_path / "mystudy"
+    mine.mkdir()
+    apply("module", mine)
+    shutil.copytree(tmp_path / "compress-distill/profiles", mine / "profiles")  # as the docs say
+    (mine / "config/config.yaml").write_text(f"base: {REDUCED}\n")
+    target = "results/reduced/runs/verbose/tiny/full/raw/seed0/eval/arith.jsonl"
+    snakemake(mine, "--cores", "2", target)
+    written = sorted(p.relative_to(mine) for p in (mine / "results").rglob("*.jsonl"))
+    assert Path(target) in written and len(written) > 5
+    for rel in written:
+        assert (mine / rel).read_bytes() == (workdir / rel).read_bytes(), rel
+    assert planned(mine, target) == []

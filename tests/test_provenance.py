@@ -128,13 +128,14 @@ def test_an_untrusted_record_says_why_and_no_job_matches_it():
     assert provenance.untrusted_reason([repr({"lr": 0.001})]) is None and record.incomplete is False
 
 
-@pytest.mark.parametrize("start, end, stamped", [
-    (100.0, 200.0, True),    # a local job: started before its sidecar was written, ended after
-    (160.0, 200.0, False),   # a sidecar older than the job: not the job's
-    (100.0, 140.0, False),   # a sidecar newer than the job's output: replaced since
-    (230.0, 200.0, True),    # a cluster job: its start is when Snakemake saw it finish, after its output's mtime
+@pytest.mark.parametrize("start, end, size, stamped", [
+    (100.0, 200.0, 3, True),        # a local job: started before its sidecar was written, ended after
+    (160.0, 200.0, 3, False),       # a sidecar older than the job: not the job's
+    (100.0, 140.0, 3, False),       # a sidecar newer than the job's output: replaced since
+    (100.0, 140.0, 10**9, True),    # ... unless hashing the output took that long (1 GB: up to 20 s allowed)
+    (230.0, 200.0, 3, True),        # a cluster job: its start is when Snakemake saw it finish, after its output's mtime
 ])
-def test_a_sidecar_is_stamped_only_by_the_job_that_wrote_it(tmp_path, start, end, stamped):
+def test_a_sidecar_is_stamped_only_by_the_job_that_wrote_it(tmp_path, start, end, size, stamped):
     import os
 
     from snakemake.persistence import RECORD_FORMAT_VERSION, MetadataRecord
@@ -146,6 +147,7 @@ def test_a_sidecar_is_stamped_only_by_the_job_that_wrote_it(tmp_path, start, end
     out = tmp_path / "x.jsonl"
     io.write_jsonl(out, [{}])
     side = ledger.sidecar(out)
+    side.write_text(json.dumps({**json.loads(side.read_text()), "bytes": size}))  # what the job hashed
     os.utime(side, (150.0, 150.0))
     record = MetadataRecord(params=["'p'"], record_format_version=RECORD_FORMAT_VERSION, incomplete=False,
                             starttime=start, endtime=end)

@@ -1,10 +1,12 @@
 """The Snakemake report of the reduced run, opened in headless Chromium: every table and figure of the registry is
-there and renders, each under its caption's category, the claims first."""
+there and renders, in the paper's order (claims, main grid, figures, other tables), each table page with its number,
+title and caption above it."""
 
 from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -20,7 +22,7 @@ CHROMIUM = shutil.which("chromium")
 
 def probed(report, tmp_path, open_view=None, screenshot=None) -> dict:
     """What the report shows for each result, through its own buttons (tests/report/probe.js)."""
-    script = (f"const CATEGORIES = {json.dumps(['1. Claims', 'Tables', 'Figures'])};\n"
+    script = (f"const CATEGORIES = {json.dumps(registry.CATEGORIES)};\n"
               f"const OPEN = {json.dumps(open_view)};\n" + (ROOT / "tests/report/probe.js").read_text())
     text = report.read_text(encoding="utf-8")
     end = text.rindex("</body>")
@@ -49,14 +51,22 @@ def test_the_report_shows_every_table_and_figure(finished, workdir, tmp_path):
     run = cwd / finished.relative_to(workdir)
     assert len(shown) == len(registry.TABLES) + len(registry.FIGURES), sorted(shown)
     for table in registry.TABLES:
-        view = shown.get(f"{'1. Claims' if table.name == 'claims' else 'Tables'}/{table.name}", {})
+        category, labels = registry.report_place("tables", table.name)
+        view = shown.get(f"{category}/{table.name}", {})
         assert view.get("kind") == "html", (table.name, view)
         header = list(pd.read_csv(run / "tables" / f"{table.name}.csv").columns)
         assert re.findall(r"<th>(.*?)</th>", view["html"]) == header, table.name
+        # the number, title and caption above the table
+        above = " ".join(view["html"].split("<table")[0].split())
+        assert f"{labels['item']}. {labels['title']}" in html.unescape(above), (table.name, above[:300])
+        caption = (ROOT / "report/tables" / f"{table.name}.rst").read_text().split()
+        assert plain_phrase(caption) in above, table.name
     for figure in registry.FIGURES:
-        view = shown.get(f"Figures/{figure.name}", {})
+        view = shown.get(f"{registry.report_place('figures', figure.name)[0]}/{figure.name}", {})
         assert view.get("kind") == "image" and view["width"] > 200 and view["height"] > 100, (figure.name, view)
     assert (tmp_path / "report.png").stat().st_size > 10_000
+    if os.environ.get("REPORT_SCREENSHOT"):  # the README's picture: `REPORT_SCREENSHOT=report/screenshot.png`
+        shutil.copy(tmp_path / "report.png", ROOT / os.environ["REPORT_SCREENSHOT"])
     page = " ".join((cwd / "report.html").read_text(encoding="utf-8").split())
     for kind, entries in (("tables", registry.TABLES), ("figures", registry.FIGURES)):
         for entry in entries:

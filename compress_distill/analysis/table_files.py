@@ -36,12 +36,16 @@ def _latex(df: pd.DataFrame) -> str:
     return "\n".join(lines + ["\\hline", "\\end{tabular}"]) + "\n"
 
 
-def write_html(df: pd.DataFrame, path: str | Path, title: str) -> None:
-    """A table as a small self-contained HTML page (the Snakemake report shows HTML inline); empty cells stay empty."""
+def write_html(df: pd.DataFrame, path: str | Path, title: str, caption: str = "") -> None:
+    """A table as a small self-contained HTML page (the Snakemake report shows HTML inline), its title and caption
+    (reStructuredText's literals shown plain) above it; empty cells stay empty."""
+    from html import escape
+
     shown = df.map(lambda v: (f"{v:.4g}" if v == v else "") if isinstance(v, float) else v)
-    style = ("body{font:13px sans-serif;margin:8px}table{border-collapse:collapse}"
+    style = ("body{font:13px sans-serif;margin:8px}table{border-collapse:collapse}p{max-width:60em}"
              "td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}th{background:#eee}")
-    page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title><style>{style}</style></head>"
-            f"<body>{shown.to_html(index=False, na_rep='', border=0)}</body></html>\n")
+    above = f"<h3>{escape(title)}</h3>" + (f"<p>{escape(caption.replace('``', ''))}</p>" if caption else "")
+    page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{escape(title)}</title><style>{style}</style>"
+            f"</head><body>{above}{shown.to_html(index=False, na_rep='', border=0)}</body></html>\n")
     with atomic_path(path, record=True) as tmp:
         tmp.write_text(page, encoding="utf-8")

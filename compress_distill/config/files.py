@@ -1,7 +1,9 @@
 """Config files as YAML, layered: a file may hold only what it changes over a preset — named by its ``base:`` key, or
 given before it (``--configfile presets/X.yaml mine.yaml``; Snakemake merges mappings key by key, later files
 winning) — and the merged config is validated. Errors name the file that set the key. A key written twice in one
-mapping is an error naming the file, the line and the key (PyYAML, and so Snakemake, keeps the last one silently)."""
+mapping is an error naming the file, the line and the key (PyYAML, and so Snakemake, keeps the last one silently).
+A relative prompt path names a file in the working directory, or else one the workflow ships (a workflow used as a
+Snakemake module runs in a folder of its own)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from compress_distill.config.validation import ConfigError, validate
+from compress_distill.config.validation import PLACEHOLDERS, ConfigError, validate
 
 
 class _Strict(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
@@ -107,7 +109,18 @@ def validated(config: dict, configfiles: list[str], root: Path, schema: Path) ->
     layered, base_files = with_base(config, root)
     config.clear()
     config.update(layered)
+    shipped_prompts(config, root)
     try:
         return validate(config, schema)
     except ConfigError as err:
         raise naming_files(err, [*base_files, *map(Path, configfiles)]) from None
+
+
+def shipped_prompts(config: dict, root: Path) -> None:
+    """Each relative prompt path that is no file here but one under ``root``, made that file's path, in place."""
+    for section in PLACEHOLDERS:
+        for block in config.get(section, {}).values():
+            prompt = block.get("prompt") if isinstance(block, dict) else None
+            if isinstance(prompt, str) and prompt and not Path(prompt).is_absolute() and not Path(prompt).is_file() \
+                    and (root / prompt).is_file():
+                block["prompt"] = str(root / prompt)

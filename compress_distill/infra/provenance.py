@@ -30,6 +30,7 @@ UNTRUSTED = "untrusted output: "
 NOT_OUTPUTS = (".log", ".software.json", ".benchmark.tsv", ".partial", ".fingerprint", ".ckpt")
 NOT_OUTPUTS_TOP = ("logs", "benchmarks", "report.html")  # directly under the run folder (`make report` writes the last)
 SKEW_S = 2.0  # file-system timestamps vs. Snakemake's clock
+HASH_RATE = 50e6  # bytes/s, the slowest sha256 allowed for: a sidecar is written once its file is hashed
 
 
 def store(backend=None, db_url: str | None = None):
@@ -73,13 +74,15 @@ def untrusted_record(reason: str):
                           incomplete=False)
 
 
-def _written_during(side: Path, record) -> bool:
-    """Whether the sidecar was written while the recorded job ran: between its start and its output's mtime (the
-    record's end). A job that ran elsewhere (a cluster job) removes its start marker itself, and Snakemake then
-    records as its start the moment it saw the job finish, after the end: only the end bounds it."""
+def _written_during(side: Path, entry: dict, record) -> bool:
+    """Whether the sidecar was written by the recorded job: after its start, and by its output's mtime (the record's
+    end) plus the time hashing the output takes (a multi-GB file takes seconds). A job that ran elsewhere (a cluster
+    job) removes its start marker itself, and Snakemake then records as its start the moment it saw the job finish,
+    after the end: only the end bounds it."""
+    sizes = [f["bytes"] for f in entry["files"].values()] if "files" in entry else [entry.get("bytes", 0)]
     mtime, end = side.stat().st_mtime, record.endtime or float("inf")
     start = record.starttime or 0
-    return (start > end or start - SKEW_S <= mtime) and mtime <= end + SKEW_S
+    return (start > end or start - SKEW_S <= mtime) and mtime <= end + SKEW_S + sum(sizes) / HASH_RATE
 
 
 def _write_stamp(side: Path, entry: dict, key: str, record) -> None:
@@ -105,7 +108,7 @@ def judge(key: str, side: Path | None, recorded, accept: bool = False) -> tuple[
     entry = json.loads(side.read_text(encoding="utf-8"))
     stamp = entry.get(STAMP)
     if ((stamp is None or accept) and recorded is not None and untrusted_reason(recorded.params) is None
-            and (accept or _written_during(side, recorded))):
+            and (accept or _written_during(side, entry, recorded))):
         _write_stamp(side, entry, key, recorded)
         return None, None
     if stamp is None:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU checks, one call on a lent H100/H200 (not part of CI: CI machines have no GPU), about 8 minutes. First,
 # here: `python tests/gpu/wheels.py .whl` (the wheels the image lacks, at our pins; carried, git-ignored). There:
-#   OUT=/some/folder [STEPS="bench profile e2e"] [SIZE=qwen3-0.6b] [E2E=tests/gpu/e2e.yaml] tests/gpu/check.sh
+#   OUT=/some/folder [STEPS="bench profile e2e"] [SIZE=qwen3-0.6b] [E2E=tests/gpu/e2e.yaml] [E2E_LIMIT=210] tests/gpu/check.sh
 # (SIZE=tiny and a CPU-sized E2E run the same script on a CPU machine, to check it before a device call)
 # Each step has its own time limit, so one slow step does not cost the others' numbers; everything lands in $OUT
 # (8 files at most): gpu.txt, summary.txt, benchmark.{csv,md}, profile.md, e2e_stages.md, e2e_manifest.json,
@@ -33,7 +33,7 @@ step bench 210 python3 -m compress_distill.checks.benchmark --size "$SIZE" --out
 cp "$WORK/bench/benchmark.csv" "$WORK/bench/benchmark.md" "$OUT/" 2>/dev/null
 step profile 60 python3 -m compress_distill.checks.profile --size "$SIZE" \
     --methods trainer-masked trainer-varlen-fused-all --out "$OUT/profile.md"
-step e2e 210 python3 -m snakemake --configfile "$E2E" --cores "$(nproc)" --resources gpu=1
+step e2e "${E2E_LIMIT:-210}" python3 -m snakemake --configfile "$E2E" --cores "$(nproc)" --resources gpu=1
 python3 -m compress_distill.checks.stage_times "$RUN" >"$OUT/e2e_stages.md" 2>&1
 cp "$RUN/manifest.json" "$OUT/e2e_manifest.json" 2>/dev/null
 tar -czf "$OUT/logs.tar.gz" -C "$WORK" gpu-logs -C "$PWD" $(ls -d "$RUN/logs" "$RUN/tables" 2>/dev/null)

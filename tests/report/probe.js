@@ -24,7 +24,7 @@ window.addEventListener("load", async () => {
         const cells = row.querySelectorAll("td");
         const view = cells.length ? cells[cells.length - 1].querySelector("a") : null;
         if (!view) continue;
-        const name = cells[0].textContent.trim();
+        const name = cells[1].textContent.trim();  // the labels: number, name, title
         view.click();
         await pause(500);
         const img = document.querySelector("img[src^='data:image/png']");
@@ -40,7 +40,7 @@ window.addEventListener("load", async () => {
       }
     }
     if (OPEN && await open(OPEN[0])) {
-      [...document.querySelectorAll("tr")].find((r) => r.textContent.trim() === OPEN[1])
+      [...document.querySelectorAll("tr")].find((r) => r.querySelectorAll("td")[1]?.textContent.trim() === OPEN[1])
         .querySelector("td:last-child a").click();
     }
     out.textContent = JSON.stringify(seen);
