@@ -197,3 +197,27 @@ def test_the_workflow_runs_as_a_module_in_a_folder_of_its_own(finished, workdir,
     for rel in written:
         assert (mine / rel).read_bytes() == (workdir / rel).read_bytes(), rel
     assert planned(mine, target) == []
+
+
+def test_the_readme_pinned_student_trains_from_the_commit_its_revision_names(tmp_path, monkeypatch):
+    """The README's pinned student, applied verbatim, planned offline against a hub cache whose `main` names a
+    commit: every training job of that student starts from `<name>@<commit>`, the other student stays unpinned."""
+    from huggingface_hub import constants
+
+    from compress_distill.models import hub
+    from compress_distill.planning.submissions import planned_dag
+
+    cwd = copy_workflow(tmp_path / "wf")
+    apply("models", cwd)
+    commit = "c0ffee" + "0" * 34
+    refs = tmp_path / "hub/models--Qwen--Qwen3-0.6B-Base/refs"
+    refs.mkdir(parents=True)
+    (refs / "main").write_text(commit)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.delenv(hub.PINS_ENV, raising=False)
+    with planned_dag(cwd / "pinned.yaml", cwd) as (dag, _):
+        bases = {(job.wildcards.student, job.params.student["model"]["hub"]) for job in dag.jobs
+                 if job.rule.name == "train"}
+    monkeypatch.delenv(hub.PINS_ENV, raising=False)  # the plan's resolutions, set in this process
+    assert bases == {("qwen3_0.6b", f"Qwen/Qwen3-0.6B-Base@{commit}"), ("qwen3_1.7b", "Qwen/Qwen3-1.7B-Base")}
