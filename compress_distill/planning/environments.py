@@ -58,8 +58,9 @@ def applying(listed: list[str], extras: set[str]) -> list[str]:
     """The requirements of ``listed`` whose markers hold on Linux x86-64, Python 3.11, with ``extras`` asked for."""
     from packaging.requirements import Requirement
 
-    return [text for text in listed if Requirement(text).marker is None
-            or any(Requirement(text).marker.evaluate({**LINUX, "extra": e}) for e in extras or {""})]
+    markers = [(text, Requirement(text).marker) for text in listed]
+    return [text for text, marker in markers
+            if marker is None or any(marker.evaluate({**LINUX, "extra": e}) for e in extras or {""})]
 
 
 def installed_requires(name: str) -> list[str] | None:
@@ -121,7 +122,7 @@ def render(env: Path) -> str:
     pinned = pins(source)
     if env.stem in GPU_ENVS:
         graph = via_graph(source)
-        requires = lambda name: [*graph.get(name, [])] if name in pinned else None  # noqa: E731
+        requires = lambda name: graph.get(name, []) if name in pinned else None  # noqa: E731
     else:
         requires = installed_requires
     pulled = sorted(set(closure(own, requires)) - {name_of(r) for r in own} - INSTALLERS)
