@@ -157,4 +157,5 @@ def test_a_vllm_server_gets_vllms_settings_and_the_jobs_temp_folder(tmp_path, mo
     cmd = server.command(serve, "/models/student", 8001)
     assert cmd[cmd.index("--dtype") + 1] == "float32" and "--enforce-eager" in cmd
     plain = server.environment({"kind": "transformers"}, "k3y")
-    assert plain[server.SERVE_KEY] == "k3y" and "VLLM_CACHE_ROOT" not in plain
+    # none of vLLM's settings added (an offline vLLM engine opened earlier in this worker may have set the job's own)
+    assert plain[server.SERVE_KEY] == "k3y" and plain.get("VLLM_CACHE_ROOT") == os.environ.get("VLLM_CACHE_ROOT")
