@@ -202,6 +202,25 @@ def test_truncation_matches_compressed_reasoning_length_and_keeps_the_answer():
     assert cut_reasoning == raw_reasoning[: len(split_trace(compressed)[0])].rstrip()
 
 
+def test_a_synthetic_trace_cut_to_its_lean_compression_keeps_reasoning_steps(arith):
+    """The truncation ablation can fail: a demo teacher's trace starts with a step, as a real one's first tenth holds
+    reasoning; the record counts the steps each side keeps, only those written whole in the cut."""
+    pool = _problems(arith)["pool"]
+    traces = SyntheticTeacher({**SPEC, "error_rate": 0.0, "no_answer_rate": 0.0}).generate(_requests(pool))
+    lean = ExtractiveCompressor({"keep": "equations", "dedupe": True})
+    compressed = [{"id": c.id, "question": "q", "answer": "a", "raw_text": c.text, "text": lean.compress(c.text),
+                   "reject": None, "raw_chars": len(c.text), "chars": len(lean.compress(c.text))} for c in traces]
+    records = truncation.truncated_records(compressed, "chars", None)
+    kept = [r["steps"] for r in records]
+    assert sum(kept) / len(kept) >= 1 and min(kept) >= 1
+    assert all(r["compressed_steps"] == 2 and r["raw_steps"] >= 2 for r in records)
+    assert any(k < r["compressed_steps"] for k, r in zip(kept, records))  # the cut loses a step the compression keeps
+    assert all(split_trace(r["text"])[0].count("=") >= r["steps"] for r in records)
+    raw = "<think>\n7 + 5 = 12.\n12 * 2 = 24.\n</think>\nThe answer is \\boxed{24}."
+    cut = [{**compressed[0], "raw_text": raw, "text": f"<think>\n{'x' * n}\n</think>"} for n in (9, 10)]
+    assert [r["steps"] for r in truncation.truncated_records(cut, "chars", None)] == [0, 1]  # "7 + 5 = 1": no step
+
+
 def test_truncation_in_tokens_of_a_named_tokenizer(tiny_tokenizer, tmp_path):
     tiny_tokenizer.save_pretrained(tmp_path)
     compressed = ExtractiveCompressor({"keep": "equations", "dedupe": True}).compress(RAW)

@@ -15,7 +15,8 @@ from compress_distill.infra.io import read_json, read_jsonl
 # per kind of trace record, the columns tables read, held as columns: a paper-scale run has millions of records,
 # and their texts (most of the bytes) are never held
 RECORD_COLUMNS = {"compressed": ("id", "reject", "raw_chars", "chars", "raw_tokens", "tokens"),
-                  "truncated": ("id", "raw_chars", "compressed_chars", "chars")}
+                  "truncated": ("id", "raw_chars", "compressed_chars", "chars", "raw_steps", "compressed_steps",
+                                "steps")}
 
 
 def record_columns(paths: list[str], columns: tuple[str, ...]) -> pd.DataFrame:

@@ -123,9 +123,13 @@ def truncation(truncated: dict[tuple, pd.DataFrame]) -> pd.DataFrame:
             "teacher": teacher, "compressor": comp, "traces": len(recs),
             "mean_raw_chars": _mean(recs, "raw_chars"), "mean_compressed_chars": _mean(recs, "compressed_chars"),
             "mean_truncated_chars": _mean(recs, "chars"), "char_ratio_vs_raw": _ratio(recs, "chars", "raw_chars"),
+            "mean_raw_steps": _mean(recs, "raw_steps"), "mean_compressed_steps": _mean(recs, "compressed_steps"),
+            "mean_truncated_steps": _mean(recs, "steps"),
+            "truncated_without_steps": int((recs["steps"] == 0).sum()) if len(recs) else 0,
         })
     return _frame(rows, ["teacher", "compressor", "traces", "mean_raw_chars", "mean_compressed_chars",
-                         "mean_truncated_chars", "char_ratio_vs_raw"])
+                         "mean_truncated_chars", "char_ratio_vs_raw", "mean_raw_steps", "mean_compressed_steps",
+                         "mean_truncated_steps", "truncated_without_steps"])
 
 
 def efficiency(grid: pd.DataFrame, compressed: dict[tuple, pd.DataFrame], params_b: dict[str, float]) -> pd.DataFrame:

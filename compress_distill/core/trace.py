@@ -29,6 +29,19 @@ def answer_line(answer: str) -> str:
     return f"The answer is \\boxed{{{answer}}}."
 
 
+# a reasoning step, as the truncation table counts them: an arithmetic equation ending in a number ("7 * 5 = 35",
+# "(3 + 4) * 5 = 35"), its left side numbers, operators and brackets only
+STEP_RE = re.compile(r"(?<![\w.])[-(]*\d[\d\s+\-*/×÷^().,]*=\s*-?\d[\d.,]*(?<![.,])")
+
+
+def steps(text: str, within: int | None = None) -> int:
+    """The distinct steps (equations, each counted once: a check repeats one) in a trace's reasoning; with ``within``,
+    only those written whole in its first ``within`` characters."""
+    reasoning = split_trace(text)[0]
+    return len({" ".join(m.group().split()) for m in STEP_RE.finditer(reasoning)
+                if within is None or m.end() <= within})
+
+
 def has_reasoning_section(text: str) -> bool:
     return OPEN in text
 

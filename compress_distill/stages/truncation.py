@@ -6,7 +6,7 @@ in characters by default, or in tokens of a named tokenizer — and the final an
 
 from __future__ import annotations
 
-from compress_distill.core.trace import format_trace, split_trace
+from compress_distill.core.trace import format_trace, split_trace, steps
 
 BATCH = 16  # traces tokenized per call: as fast as larger batches here, without their memory (865 MB at 256)
 
@@ -31,11 +31,20 @@ def _cut_lengths(raw: list[str], compressed: list[str], unit: str, tokenizer: st
     return cuts
 
 
+def _cuts(pairs: list[tuple[str, str]], unit: str, tokenizer: str | None) -> list[int]:
+    """Per (raw, compressed) trace pair, how many characters of the raw reasoning its truncation keeps."""
+    raw, comp = zip(*[(split_trace(r)[0], split_trace(c)[0]) for r, c in pairs]) if pairs else ((), ())
+    return _cut_lengths(list(raw), list(comp), unit, tokenizer)
+
+
+def _cut(raw_text: str, n: int) -> str:
+    reasoning, final = split_trace(raw_text)
+    return format_trace(reasoning[:n].rstrip(), final)
+
+
 def truncate_many(pairs: list[tuple[str, str]], unit: str = "chars", tokenizer: str | None = None) -> list[str]:
     """Each (raw, compressed) trace pair's truncated trace."""
-    raw, comp = zip(*[(split_trace(r), split_trace(c)[0]) for r, c in pairs]) if pairs else ((), ())
-    cuts = _cut_lengths([r for r, _ in raw], list(comp), unit, tokenizer)
-    return [format_trace(reasoning[:n].rstrip(), final) for (reasoning, final), n in zip(raw, cuts)]
+    return [_cut(raw, n) for (raw, _), n in zip(pairs, _cuts(pairs, unit, tokenizer))]
 
 
 def truncate(raw_text: str, compressed_text: str, unit: str = "chars", tokenizer: str | None = None) -> str:
@@ -43,9 +52,17 @@ def truncate(raw_text: str, compressed_text: str, unit: str = "chars", tokenizer
 
 
 def truncated_records(compressed: list[dict], unit: str, tokenizer: str | None) -> list[dict]:
-    """One truncated trace per accepted compressed trace (rejected ones have no compressed length to match)."""
+    """One truncated trace per accepted compressed trace (rejected ones have no compressed length to match), with the
+    steps each of the three keeps."""
     accepted = [rec for rec in compressed if rec["reject"] is None]
-    texts = truncate_many([(rec["raw_text"], rec["text"]) for rec in accepted], unit, tokenizer)
-    return [{"id": rec["id"], "question": rec["question"], "answer": rec["answer"], "text": text,
-             "raw_chars": rec["raw_chars"], "compressed_chars": rec["chars"], "chars": len(text)}
-            for rec, text in zip(accepted, texts)]
+    cuts = _cuts([(rec["raw_text"], rec["text"]) for rec in accepted], unit, tokenizer)
+    return [_record(rec, n) for rec, n in zip(accepted, cuts)]
+
+
+def _record(rec: dict, n: int) -> dict:
+    text = _cut(rec["raw_text"], n)
+    return {"id": rec["id"], "question": rec["question"], "answer": rec["answer"], "text": text,
+            "raw_chars": rec["raw_chars"], "compressed_chars": rec["chars"], "chars": len(text),
+            # steps written whole in the kept prefix: a cut through a number does not keep its step
+            "raw_steps": steps(rec["raw_text"]), "compressed_steps": steps(rec["text"]),
+            "steps": steps(rec["raw_text"], within=n)}

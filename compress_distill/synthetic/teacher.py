@@ -1,7 +1,8 @@
 """The ``synthetic`` engine: the demo's teachers, programmatic solvers of the arithmetic task that write
 chain-of-thought inside ``<think>…</think>`` and end with a boxed answer, with a configurable verbosity (wandering
 filler, self-checks) and configurable error rates, so that verification has real work: wrong answers, missing
-answers, and traces cut at ``max_tokens``.
+answers, and traces cut at ``max_tokens``. A trace starts with its first step, as a real trace's first tenth holds
+reasoning: a raw trace cut to its compression's length keeps some of it (the truncation ablation can fail).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ FILLERS = [
     "Small slips are easy, so slowly.",
     "Okay, that part is clear.",
 ]
-OPENERS = ["Okay, let me work out {e}.", "Alright, I need {e}.", "Let me solve {e}."]
 CHECKS = ["Let me check: {s}. Yes.", "Check again: {s}. Right.", "Verify: {s}. Good."]
 
 
@@ -31,15 +31,14 @@ def format_step(left: int, op: str, right: int, result: int) -> str:
 
 
 def language_documents(facts: list[tuple[int, str, int, int]]) -> list[str]:
-    """A few lines per one-step fact (a, op, b, result) in the sentences these teachers write — an opener, a filler, a
-    check, the closing line — never a two-step problem: a pre-trained base knows its teachers' words. Without them a
+    """A few lines per one-step fact (a, op, b, result) in the sentences these teachers write — the step, a check, a
+    filler, the closing line — never a two-step problem: a pre-trained base knows its teachers' words. Without them a
     LoRA student kept random, frozen embeddings for a fifth of the tokens in raw traces (measured on the demo)."""
     docs = []
     for i, (a, op, b, result) in enumerate(facts):
-        expr = f"({a} {op} {b})"
-        docs.append("\n".join([OPENERS[i % len(OPENERS)].format(e=expr), FILLERS[i % len(FILLERS)],
-                               CHECKS[i // len(OPENERS) % len(CHECKS)].format(s=format_step(a, op, b, result)),
-                               f"So {expr} = {result}."]))
+        step = format_step(a, op, b, result)
+        docs.append("\n".join([step + ".", CHECKS[i % len(CHECKS)].format(s=step), FILLERS[i % len(FILLERS)],
+                               f"So ({a} {op} {b}) = {result}."]))
     return docs
 
 
@@ -62,12 +61,12 @@ class SyntheticTeacher:
     def trace(self, expr: Expression, rng: random.Random) -> str:
         spec = self.spec
         steps = _with_error(expr, rng) if rng.random() < spec["error_rate"] else expr.steps
-        lines = [rng.choice(OPENERS).format(e=expr.text)] if spec["verbosity"] > 0 else [f"Need {expr.text}."]
-        for step in steps:
-            lines += rng.sample(FILLERS, rng.randint(0, spec["verbosity"]))
+        lines = []
+        for step in steps:  # each step, its check, then the asides before the next one
             lines.append(format_step(*step) + ".")
             if rng.random() < spec["self_check"]:
                 lines.append(rng.choice(CHECKS).format(s=format_step(*step)))
+            lines += rng.sample(FILLERS, rng.randint(0, spec["verbosity"]))
         if spec["verbosity"] > 0:
             lines.append(f"So {expr.text} = {steps[-1][-1]}.")
         with_answer = rng.random() >= spec["no_answer_rate"]
