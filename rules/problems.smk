@@ -3,6 +3,7 @@ rule problems:
         datasets=[ancient(p) for p in LOCAL_DATASETS],
     output:
         pool=f"{R}/problems/pool.jsonl",
+        validation=f"{R}/problems/validation.jsonl",
         benchmarks=expand(
             f"{R}/problems/benchmarks/{{benchmark}}.jsonl", benchmark=BENCHMARKS
         ),

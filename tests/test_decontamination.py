@@ -53,7 +53,27 @@ def test_the_demo_generator_deals_no_operand_swapped_twins_and_the_check_proves_
 def test_a_pool_that_decontamination_would_empty_is_a_clear_error():
     templated = {"kind": "synthetic_arithmetic", "size": 1, "verifier": "numeric"}
     cfg = {"arithmetic": {"operations": [["+", "*"]], "max_operand": 9, "max_factor": 9},
-           "pool": templated, "benchmarks": {"b": templated}, "shards": 1, "decontamination": {"ngram": 1}}
+           "pool": templated, "benchmarks": {"b": templated}, "shards": 1, "decontamination": {"ngram": 1},
+           "validation": {"size": 0}}
     with pytest.raises(ValueError, match=r"'problems.decontamination': every one of the 1 pool problems"):
         problems.load_all(cfg, 0)  # one shared word ("compute") is a 1-gram overlap
     assert len(problems.load_all({**cfg, "decontamination": {"ngram": 8}}, 0)[0]) == 1
+
+
+def test_validation_is_held_out_of_the_pool_disjoint_from_it_and_the_benchmarks_and_decontaminated():
+    demo = yaml.safe_load((ROOT / "presets/demo.yaml").read_text())["problems"]
+    pool, validation, benches, _, overlap = problems.load_all(demo, 0)
+    assert len(validation) == demo["validation"]["size"] and overlap["validation"]["items"] == len(validation)
+    ids = [{p["id"] for p in s} for s in (pool, validation, *benches.values())]
+    questions = [{p["question"] for p in s} for s in (pool, validation, *benches.values())]
+    for sets in (ids, questions):
+        assert sum(map(len, sets)) == len(set().union(*sets))  # pairwise disjoint
+    for held in (validation, *benches.values()):
+        assert decontamination.overlaps(pool, held, Settings()) == {"ngram": set(), "normalised": set()}
+    assert problems.load_all(demo, 0)[1] == validation and problems.load_all(demo, 1)[1] != validation  # seeded
+    # a pool problem that is a validation problem reformatted leaves the pool, counted
+    twin = {**validation[0], "id": "twin", "question": validation[0]["question"].replace(" ", "  ")}
+    kept, counts = decontamination.decontaminate([*pool, twin], {"validation": validation}, Settings())
+    assert "twin" not in {p["id"] for p in kept} and counts["validation"]["pool_removed"] == 1
+    with pytest.raises(ValueError, match=r"'problems.validation.size': 5 validation problems leave none of the 5"):
+        problems.hold_out(pool[:5], 5, 0)

@@ -64,8 +64,9 @@ def dataset_rows(rows: dict[str, dict[str, int]]) -> pd.DataFrame:
 
 
 def decontamination(counts: dict[str, dict[str, int]]) -> pd.DataFrame:
-    """Per benchmark: its items, the training problems each overlap check flagged, and how many left the pool."""
-    return _frame([{"benchmark": name, **c} for name, c in counts.items()], ["benchmark", "items", "pool_removed"])
+    """Per held-out set (each benchmark, and the validation set): its items, the training problems each overlap check
+    flagged, and how many left the pool."""
+    return _frame([{"held_out": name, **c} for name, c in counts.items()], ["held_out", "items", "pool_removed"])
 
 
 def verification(rejects: dict[str, list[dict]]) -> pd.DataFrame:

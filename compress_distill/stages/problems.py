@@ -1,8 +1,10 @@
-"""Problems: a training pool and held-out benchmarks, disjoint by construction and by check, split into shards.
-The demo's pool and benchmark are :mod:`compress_distill.synthetic.arithmetic`'s."""
+"""Problems: a training pool, a validation set held out of it and held-out benchmarks, disjoint by construction and
+by check, the pool split into shards. The demo's pool and benchmark are :mod:`compress_distill.synthetic.arithmetic`'s.
+"""
 
 from __future__ import annotations
 
+import random
 import re
 import tempfile
 from pathlib import Path
@@ -112,10 +114,11 @@ def load_records(source: dict, name: str = "pool") -> tuple[list[dict], dict[str
     return used, {"rows": len(rows), "usable": len(out), "used": len(used), **dropped}
 
 
-def load_all(problems_cfg: dict, seed: int) -> tuple[list[dict], dict[str, list[dict]], dict[str, dict[str, int]],
-                                                     dict[str, dict[str, int]]]:
-    """The training pool without the problems that overlap a benchmark (:mod:`compress_distill.core.decontamination`),
-    every benchmark, each file source's row counts (:func:`load_records`) and, per benchmark, the overlap counts."""
+def load_all(problems_cfg: dict, seed: int) -> tuple[list[dict], list[dict], dict[str, list[dict]],
+                                                     dict[str, dict[str, int]], dict[str, dict[str, int]]]:
+    """The training pool without the problems that overlap a benchmark (:mod:`compress_distill.core.decontamination`)
+    or the validation set held out of it (:func:`hold_out`), the validation set, every benchmark, each file source's
+    row counts (:func:`load_records`) and, per benchmark and for validation, the overlap counts."""
     from compress_distill.core.decontamination import Settings, decontaminate
 
     sources = {"pool": problems_cfg["pool"], **problems_cfg["benchmarks"]}
@@ -129,12 +132,29 @@ def load_all(problems_cfg: dict, seed: int) -> tuple[list[dict], dict[str, list[
             sets[name], counts[name] = load_records(source, name)
     pool = sets.pop("pool")
     before = len(pool)
-    pool, overlap = decontaminate(pool, sets, Settings.of(problems_cfg.get("decontamination")))
+    settings = Settings.of(problems_cfg.get("decontamination"))
+    pool, overlap = decontaminate(pool, sets, settings)
     if before and not pool:
         raise ValueError(f"config key 'problems.decontamination': every one of the {before} pool problems overlaps a "
                          f"benchmark ({overlap}); the pool and the benchmarks share a source or a sentence template: "
                          "check their paths, or turn the n-gram check off (ngram: null) for templated problems")
-    return pool, sets, counts, overlap
+    validation, pool = hold_out(pool, problems_cfg["validation"]["size"], seed)
+    if validation:  # a near-duplicate of a validation problem left in the pool would let a pilot see its answer
+        pool, held = decontaminate(pool, {"validation": validation}, settings)
+        overlap.update(held)
+    return pool, validation, sets, counts, overlap
+
+
+def hold_out(pool: list[dict], size: int, seed: int) -> tuple[list[dict], list[dict]]:
+    """(validation, the rest): ``size`` problems drawn from the decontaminated pool by a seeded permutation, each
+    part in pool order; teachers never see the validation problems."""
+    if size >= len(pool):
+        raise ValueError(f"config key 'problems.validation.size': {size} validation problems leave none of the "
+                         f"{len(pool)} pool problems for training; lower it or enlarge the pool")
+    order = list(range(len(pool)))
+    random.Random(seed).shuffle(order)
+    held = set(order[:size])
+    return [p for i, p in enumerate(pool) if i in held], [p for i, p in enumerate(pool) if i not in held]
 
 
 def normalise(question: str) -> str:
