@@ -34,7 +34,7 @@ from compress_distill.analysis import registry as cd_registry
 from compress_distill.infra import preload as cd_preload
 from compress_distill.infra import provenance as cd_provenance
 from compress_distill.engines import registry as cd_engines
-from compress_distill.core.target import Target, every_target
+from compress_distill.core.target import ADAPTIVE, Target, every_target
 from compress_distill.stages import selection as cd_selection
 
 try:
@@ -107,6 +107,7 @@ LOCAL_DATASETS = sorted(
 )
 TARGETS = every_target(COMPRESSORS)
 RUN_DIR = f"{R}/runs/{{teacher}}/{{student}}/{{regime}}/{{target}}/seed{{seed}}"
+PILOT_DIR = f"{R}/adaptive/{{teacher}}/{{student}}/{{regime}}/pilot/{{compressor}}"
 
 
 def _alternatives(names):

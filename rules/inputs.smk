@@ -51,28 +51,15 @@ def used_compressors(teacher, regime):
     return cd_selection.used_compressors(RUNS, COMPRESSORS, teacher, regime)
 
 
-def adaptive_candidates(teacher, regime):
-    return cd_selection.adaptive_candidates(RUNS, COMPRESSORS, teacher, regime)
-
-
 @signed
 def selection_required(wc):
     return used_compressors(wc.teacher, wc.regime)
 
 
 @signed
-def selection_candidates(wc):
-    return adaptive_candidates(wc.teacher, wc.regime)
-
-
-def selection_compressors(teacher, regime):
-    return cd_selection.compressors_read(RUNS, COMPRESSORS, teacher, regime)
-
-
-@signed
 def selection_shards(wc):
     """Per shard: the verified traces and what each compressor its targets use made of them (selection's inputs)."""
-    compressors = selection_compressors(wc.teacher, wc.regime)
+    compressors = used_compressors(wc.teacher, wc.regime)
     return [
         {
             "verified": rules.verify.output.kept.format(teacher=wc.teacher, shard=s),
@@ -91,7 +78,7 @@ def selection_shards(wc):
 def used_compressors_shards(wc):
     return [
         p
-        for c in selection_compressors(wc.teacher, wc.regime)
+        for c in used_compressors(wc.teacher, wc.regime)
         for p in compressed_shards(wc.teacher, c)
     ]
 
@@ -112,10 +99,14 @@ def regime_size(wc):
 
 @signed
 def target_source(wildcards):
-    """The trace shards a target is made from: verified raw traces, or one compressor's (truncated) traces."""
+    """The trace shards a target is made from: verified raw traces, or one compressor's (truncated) traces. The
+    adaptive target is one compressor's target, picked per student (rule adaptive_target), never built here.
+    """
     target = Target.parse(wildcards.target)
     if target.source == "candidates":
-        return [p for c in COMPRESSORS for p in compressed_shards(wildcards.teacher, c)]
+        raise ValueError(
+            f"{target.name} has one target per student: {rules.adaptive_target.output.examples}"
+        )
     if target.source == "compressed":
         return compressed_shards(wildcards.teacher, target.compressor)
     if target.source == "truncated":
@@ -128,7 +119,37 @@ def target_source(wildcards):
     return verified_shards(wildcards)
 
 
+# ---- the adaptive target
+@signed
+def pilot_summaries(wc):
+    return expand(
+        rules.pilot_evaluate.output.summary,
+        teacher=wc.teacher,
+        student=wc.student,
+        regime=wc.regime,
+        compressor=COMPRESSORS,
+    )
+
+
+@signed
+def adaptive_candidate_targets(wc):
+    return expand(
+        rules.target.output.examples,
+        teacher=wc.teacher,
+        regime=wc.regime,
+        target=[f"compressed-{c}" for c in COMPRESSORS],
+    )
+
+
 # ---- students
+@signed
+def train_examples(wc):
+    """A run's target: the teacher × regime's, or, for the adaptive target, the one its pilot chose for the student."""
+    if wc.target == ADAPTIVE:
+        return rules.adaptive_target.output.examples.format(**wc)
+    return rules.target.output.examples.format(**wc)
+
+
 @signed
 def student_base(wildcards):
     """A student built from config starts from its pre-trained folder, a converted one from its converted folder;

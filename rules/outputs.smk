@@ -13,6 +13,26 @@ def evaluation_files(kind):
     ]
 
 
+def adaptive_choices():
+    """Each teacher × student × regime that trains the adaptive target, with its pilots' choice file."""
+    cells = {
+        (r["teacher"], r["student"], r["regime"])
+        for r in RUNS
+        if r["target"] == ADAPTIVE
+    }
+    return [
+        {
+            "teacher": t,
+            "student": s,
+            "regime": g,
+            "path": rules.adaptive_target.output.choice.format(
+                teacher=t, student=s, regime=g
+            ),
+        }
+        for t, s, g in sorted(cells)
+    ]
+
+
 def tables_layout():
     """What the tables are computed from, keyed by what each file is (compress_distill.analysis.study.Study.load)."""
 
@@ -63,6 +83,7 @@ def tables_layout():
             for t in TEACHERS
         },
         "params_b": {c: config["compressors"][c]["params_b"] for c in COMPRESSORS},
+        "adaptive": adaptive_choices(),
     }
 
 

@@ -49,6 +49,7 @@ rule tables:
         selections=expand(
             rules.selection.output.selection, teacher=TEACHERS, regime=REGIMES
         ),
+        adaptive=[c["path"] for c in adaptive_choices()],
     output:
         **table_files("tables"),
     log:

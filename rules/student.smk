@@ -42,7 +42,7 @@ rule pretrain:
 
 rule train:
     input:
-        examples=rules.target.output.examples,
+        examples=train_examples,
         base=student_base,
     output:
         model=directory(f"{RUN_DIR}/model"),

@@ -16,7 +16,6 @@ rule selection:
         identity=identity("selection"),
         shards=selection_shards,
         required=selection_required,
-        candidates=selection_candidates,
         size=regime_size,
         seed=config["seed"],
     script:

@@ -13,7 +13,7 @@ from compress_distill.core.trace import answer_line, in_trace_format, split_trac
 from compress_distill.engines.interface import Completion, Request
 from compress_distill.infra import io, ledger
 from compress_distill.models import tokens
-from compress_distill.stages import compressor, evaluation, problems, selection, teacher, truncation
+from compress_distill.stages import adaptive, compressor, evaluation, problems, selection, teacher, truncation
 from compress_distill.synthetic import arithmetic, pretraining
 from compress_distill.synthetic.compressors import ExtractiveCompressor
 from compress_distill.synthetic.teacher import SyntheticTeacher, language_documents
@@ -267,9 +267,6 @@ def test_every_target_shares_problem_ids_and_removals_are_counted(tmp_path):
     # a configured compressor that no target of this teacher and regime uses is not read, and removes nothing
     only_a = selection.load_verdicts([{**shard, "compressed": {"a": shard["compressed"]["a"]}}])
     assert selection.shared_ids(only_a, ["a"])[0] == [f"p{i}" for i in range(10) if i not in (1, 2)]
-    # the adaptive target needs one accepted compression, not all: only p2 (rejected by both) leaves
-    adaptive_ids, adaptive_removed = selection.shared_ids(selection.load_verdicts([shard]), [], ["a", "b"])
-    assert adaptive_ids == [f"p{i}" for i in range(10) if i != 2] and adaptive_removed["adaptive"]["problems"] == 1
 
     io.write_jsonl(tmp_path / "v0.jsonl", verified[5:])  # two shards, the selection's order across them
     io.write_jsonl(tmp_path / "v1.jsonl", verified[:5])
@@ -281,18 +278,32 @@ def test_every_target_shares_problem_ids_and_removals_are_counted(tmp_path):
     assert all(verifier.extract_answer(e["completion"]) == e["answer"] for e in answer_only)
 
 
-def test_the_adaptive_target_picks_the_shortest_compression_that_kept_the_answer(tmp_path):
-    def record(pid, text, tokens, reject=None):
-        return {"id": pid, "question": "q", "answer": "20", "text": text, "tokens": tokens, "reject": reject}
+def _pilot(accuracy, tokens):
+    return {"items": 100, "accuracy": accuracy, "accuracy_ci_low": accuracy - 0.1, "accuracy_ci_high": accuracy + 0.1,
+            "mean_output_tokens": tokens}
 
-    lean = [record("p0", "lean0", 9), record("p1", "lean1", 4, reject="answer_changed"), record("p2", "lean2", 5)]
-    tight = [record("p0", "tight0", 3), record("p1", "tight1", 6), record("p2", "tight2", 5)]
-    io.write_jsonl(tmp_path / "lean.jsonl", lean)
-    io.write_jsonl(tmp_path / "tight.jsonl", tight)
-    paths = [str(tmp_path / "lean.jsonl"), str(tmp_path / "tight.jsonl")]  # config order: lean first
-    examples = list(selection.build(target.ADAPTIVE, ["p0", "p1", "p2"], paths))
-    # p0: tight is shorter; p1: lean is shorter but changed the answer; p2: a tie goes to the first in config order
-    assert [e["completion"] for e in examples] == ["tight0", "tight1", "lean2"]
+
+def test_the_adaptive_rule_takes_the_shortest_pilot_within_the_margin_of_the_most_accurate():
+    pilots = {"light": _pilot(0.60, 50.0), "lean": _pilot(0.57, 30.0), "tight": _pilot(0.50, 12.0)}
+    picked = adaptive.choose(pilots, margin_points=5)
+    assert picked["choice"] == "lean" and picked["rule"]["best_accuracy"] == 0.60
+    assert [p["within_margin"] for p in picked["pilots"]] == [True, True, False]
+    assert [p["chosen"] for p in picked["pilots"]] == [False, True, False]
+    assert adaptive.choose(pilots, margin_points=0)["choice"] == "light"  # 0: the most accurate
+    assert adaptive.choose(pilots, margin_points=10)["choice"] == "tight"  # exactly at the floor counts
+    tie = {"a": _pilot(0.5, 20.0), "b": _pilot(0.5, 20.0)}
+    assert adaptive.choose(tie, 0)["choice"] == "a"  # config order breaks a tie
+    with pytest.raises(ValueError, match="at least one"):
+        adaptive.choose({}, 5)
+
+
+def test_every_compressors_pilot_trains_on_the_same_seeded_problems():
+    lean = [{"id": f"p{i}", "completion": f"lean{i}"} for i in range(20)]
+    tight = [{"id": f"p{i}", "completion": f"tight{i}"} for i in range(20)]
+    a, b = adaptive.pilot_examples(lean, 8, 0), adaptive.pilot_examples(tight, 8, 0)
+    assert [e["id"] for e in a] == [e["id"] for e in b] and len(a) == 8 and a == [e for e in lean if e in a]
+    assert [e["id"] for e in adaptive.pilot_examples(lean, 8, 1)] != [e["id"] for e in a]
+    assert adaptive.pilot_examples(lean, 50, 0) == lean  # fewer than asked: all
     assert target.Target.parse("adaptive").source == "candidates" and "adaptive" in target.every_target(["lean"])
 
 
@@ -482,16 +493,14 @@ def test_compression_strength_is_a_parameter_of_extractive_and_llm_compressors()
 
 
 def test_a_selection_reads_the_compressors_its_targets_are_made_from_in_config_order():
-    from compress_distill.stages.selection import adaptive_candidates, compressors_read, used_compressors
+    from compress_distill.stages.selection import used_compressors
 
     runs = [{"teacher": "t", "regime": "g", "target": name} for name in ("raw", "compressed-b", "truncated-a")]
     runs += [{"teacher": "t", "regime": "h", "target": "adaptive"}, {"teacher": "u", "regime": "g", "target": "raw"}]
     compressors = ["a", "b", "c"]
     assert used_compressors(runs, compressors, "t", "g") == ["a", "b"]
-    assert adaptive_candidates(runs, compressors, "t", "g") == []
-    assert used_compressors(runs, compressors, "t", "h") == []
-    assert adaptive_candidates(runs, compressors, "t", "h") == compressors_read(runs, compressors, "t", "h") == compressors
-    assert compressors_read(runs, compressors, "u", "g") == []
+    assert used_compressors(runs, compressors, "t", "h") == compressors  # the adaptive target: any of them
+    assert used_compressors(runs, compressors, "u", "g") == []
 
 
 def test_every_producer_writes_traces_that_read_back_as_written(arith):

@@ -28,19 +28,26 @@ def test_every_stage_has_data(finished):
     assert (verification["kept"] > 0).all() and (verification["kept"] < verification["traces"]).all()
     compression = pd.read_csv(finished / "tables" / "compression.csv").set_index(["teacher", "compressor"])
     assert (compression["traces_out"] > 0).all() and (compression["char_ratio"] < 1).all()
-    for teacher in reduced["teachers"]:  # only `lean` is trained on: `light` removes nothing, has no trained ratio
+    # terse trains on `lean` only: `light` removes nothing there, has no trained ratio; verbose's adaptive target
+    # may be made from either (its pilots pick per student), so both narrow verbose's problems
+    for teacher, used in (("terse", ["lean"]), ("verbose", ["lean", "light"])):
         chosen = json.loads((finished / "targets" / teacher / "full" / "selection.json").read_text())
-        assert chosen["compressors"] == ["lean"]
+        assert chosen["compressors"] == used
         lean, light = compression.loc[(teacher, "lean")], compression.loc[(teacher, "light")]
         assert lean["trained_traces"] == len(chosen["ids"]) and lean["trained_char_ratio"] < 1
-        removed = chosen["verified"] - chosen["shared"]
-        assert lean["problems_removed_from_targets"] == removed == lean["traces_in"] - lean["traces_out"]
-        assert light["problems_removed_from_targets"] == light["trained_traces"] == 0
-        assert pd.isna(light["trained_char_ratio"]) and light["traces_out"] > 0
+        assert lean["problems_removed_from_targets"] == lean["traces_in"] - lean["traces_out"]
+        assert (light["problems_removed_from_targets"] > 0) == (teacher == "verbose") and light["traces_out"] > 0
+    adaptive = pd.read_csv(finished / "tables" / "adaptive.csv")
+    assert set(adaptive.student) == {"small", "tiny"} and (adaptive.groupby("student").chosen.sum() == 1).all()
     truncation = pd.read_csv(finished / "tables" / "truncation.csv")
     assert (truncation["traces"] > 0).all()
     for run in grid.itertuples():
         examples = finished / "targets" / run.teacher / run.regime / f"{run.target}.jsonl"
+        if run.target == "adaptive":  # the chosen compressor's target, byte for byte
+            chosen = adaptive[(adaptive.student == run.student) & adaptive.chosen].compressor.item()
+            adapted = finished / "adaptive" / run.teacher / run.student / run.regime / "target.jsonl"
+            examples = examples.with_name(f"compressed-{chosen}.jsonl")
+            assert adapted.read_bytes() == examples.read_bytes()
         assert len(examples.read_text().splitlines()) == run.train_examples > 0
     selection = json.loads((finished / "targets" / "verbose" / "full" / "selection.json").read_text())
     ids = {json.loads(l)["id"] for l in (finished / "targets/verbose/full/raw.jsonl").read_text().splitlines()}
@@ -128,12 +135,36 @@ def test_changing_one_compressor_reruns_only_what_depends_on_it(finished, workdi
     jobs = planned(workdir, "--configfile", str(changed))
     assert {wc["compressor"] for rule, wc in jobs if rule in ("compress", "truncate")} == {"light"}
     assert not rules_of(jobs) & {"problems", "teacher_generate", "verify", "tokenizer", "pretrain"}
-    # no target trains on `light`: the shared problem ids, the targets and the runs do not depend on it
-    assert not rules_of(jobs) & {"selection", "target", "train", "evaluate"}
-    assert {"tables", "figures", "manifest"} <= rules_of(jobs)  # its compression table row does
-    cfg["compressors"]["lean"]["engine"]["dedupe"] = False  # one that targets are made from
+    # only the verbose teacher's adaptive target is made from `light` (its pilots pick among every compressor): the
+    # terse teacher's problem ids, targets and runs do not depend on it
+    assert {wc["teacher"] for rule, wc in jobs if rule in ("selection", "target", "train", "evaluate")} == {"verbose"}
+    assert {"pilot_train", "adaptive_target", "tables", "figures", "manifest"} <= rules_of(jobs)
+    cfg["compressors"]["lean"]["engine"]["dedupe"] = False  # one that both teachers' targets are made from
     changed.write_text(yaml.safe_dump(cfg))
-    assert {"selection", "target", "train", "evaluate"} <= rules_of(planned(workdir, "--configfile", str(changed)))
+    jobs = planned(workdir, "--configfile", str(changed))
+    assert {wc["teacher"] for rule, wc in jobs if rule in ("selection", "train")} == {"verbose", "terse"}
+
+
+def test_the_adaptive_choice_reads_the_validation_set_never_a_benchmark(finished, workdir, tmp_path):
+    """Benchmark items changed (fewer of them): the problems job reruns, the pool and the validation set come out the
+    same, and so do the pilots' validation outputs and each student's choice."""
+    cwd, run = own_copy(finished, workdir, tmp_path)
+    choices = sorted(run.glob("adaptive/*/*/*/choice.json"))
+    kept = [*choices, *sorted(run.glob("adaptive/*/*/*/pilot/*/validation.jsonl"))]
+    before = {p: p.read_bytes() for p in kept}
+    bench = run / "problems/benchmarks/arith.jsonl"
+    bench_before = bench.read_bytes()
+    cfg = yaml.safe_load((cwd / REDUCED).read_text())
+    cfg["problems"]["benchmarks"]["arith"]["size"] -= 10
+    (cwd / "changed.yaml").write_text(yaml.safe_dump(cfg))
+    targets = [str(p.relative_to(cwd)) for p in choices]
+    out = snakemake(cwd, *targets, "--configfile", "changed.yaml", "--cores", "2", "--forcerun", "problems").stderr
+    assert "rule pilot_train" in out and "rule adaptive_target" in out  # recomputed, not left alone
+    assert bench.read_bytes() != bench_before  # the benchmark did change
+    assert len(choices) == 2 and {p: p.read_bytes() for p in kept} == before
+    validation = len((run / "problems/validation.jsonl").read_text().splitlines())
+    for choice in choices:  # the evidence is the validation set's
+        assert {p["items"] for p in json.loads(choice.read_text())["pilots"]} == {validation}
 
 
 def test_execution_settings_rerun_nothing(finished, workdir, tmp_path):

@@ -9,18 +9,19 @@ from compress_distill.training import launch
 
 log.info("numerics: %s", pins.pin_torch(jobstart.job_threads(snakemake)))
 gpus = int(snakemake.resources.gpu)
+run = dict(snakemake.wildcards.items())  # a pilot (rule pilot_train) has a compressor and the run's seed as a param
 job = TrainJob(
     base=snakemake.input.base or snakemake.params.student["model"]["hub"],
     examples=snakemake.input.examples,
     hp=TrainingSettings.of_job(snakemake),
-    seed=int(snakemake.wildcards.seed),
+    seed=int(run.get("seed", snakemake.params.get("seed"))),
     lora=snakemake.params.student["lora"],
     # outside the declared outputs, so Snakemake keeps it when a preempted job is rerun
     checkpoint=snakemake.output.model + ".ckpt",
     model=snakemake.output.model,
     metrics=snakemake.output.metrics,
     curve=snakemake.output.curve,
-    meta={k: snakemake.wildcards[k] for k in ("teacher", "student", "regime", "target")},
+    meta={k: v for k, v in run.items() if k != "seed"},
     gpus=gpus,
     # a checkpoint is resumed only by a job with the same inputs, settings and code
     fingerprint=jobstart.fingerprint(snakemake, [snakemake.input.examples, snakemake.input.base]),

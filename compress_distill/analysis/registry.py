@@ -31,6 +31,7 @@ TABLES = (
     Output("verification", "Verification of teacher traces"),
     Output("compression", "Compression"),
     Output("truncation", "Truncation ablation"),
+    Output("adaptive", "Adaptive target: each student's pilots and choice"),
     Output("timings", "Training time", measured=True),
     Output("fingerprints", "Fingerprints of weights and outputs"),
 )

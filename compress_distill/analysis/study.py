@@ -43,6 +43,7 @@ class Study:
     params_b: dict[str, float] = field(default_factory=dict)  # compressor sizes: compute spent on compression
     dataset_rows: dict[str, dict] = field(default_factory=dict)  # by file source: rows read, used, dropped
     decontamination: dict[str, dict] = field(default_factory=dict)  # by benchmark: pool problems flagged, removed
+    adaptive: dict[tuple, dict] = field(default_factory=dict)  # by (teacher, student, regime): the pilots' choice
     derived: dict = field(default_factory=dict, repr=False)  # tables built from others, built once
 
     @classmethod
@@ -50,7 +51,8 @@ class Study:
         """What ``layout`` names: ``runs``; ``metrics``, ``summaries`` and graded ``outputs`` ({benchmark: path}) by
         run id; ``bootstrap`` (resamples, seed); ``rejects`` by teacher; ``compressed`` and ``truncated`` by teacher
         then compressor (lists of shard paths); ``selections`` by teacher then regime; ``params_b`` by compressor;
-        ``problems_summary`` (dataset rows, decontamination)."""
+        ``problems_summary`` (dataset rows, decontamination); ``adaptive``: the adaptive target's choices, each with
+        its teacher, student, regime and path."""
         runs = layout.get("runs", [])
         summary = read_json(layout["problems_summary"]) if "problems_summary" in layout else {}
 
@@ -71,4 +73,5 @@ class Study:
             params_b=layout.get("params_b", {}),
             dataset_rows=summary.get("rows", {}),
             decontamination=summary.get("decontamination", {}),
+            adaptive={(c["teacher"], c["student"], c["regime"]): read_json(c["path"]) for c in layout.get("adaptive", [])},
         )

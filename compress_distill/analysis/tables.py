@@ -133,6 +133,20 @@ def truncation(truncated: dict[tuple, pd.DataFrame]) -> pd.DataFrame:
                          "mean_truncated_steps", "truncated_without_steps"])
 
 
+def adaptive(choices: dict[tuple, dict]) -> pd.DataFrame:
+    """Per teacher × student × regime that trains the adaptive target and per compressor: its pilot's validation
+    accuracy, interval and output length, whether it was within the rule's margin, and which one was chosen."""
+    rows = [{"teacher": t, "student": s, "regime": g, "compressor": p["compressor"], "validation_items": p["items"],
+             "validation_accuracy": p["accuracy"], "accuracy_ci_low": p["accuracy_ci_low"],
+             "accuracy_ci_high": p["accuracy_ci_high"], "mean_output_tokens": p["mean_output_tokens"],
+             "margin_points": choice["rule"]["margin_points"], "within_margin": p["within_margin"],
+             "chosen": p["chosen"]}
+            for (t, s, g), choice in sorted(choices.items()) for p in choice["pilots"]]
+    return _frame(rows, ["teacher", "student", "regime", "compressor", "validation_items", "validation_accuracy",
+                         "accuracy_ci_low", "accuracy_ci_high", "mean_output_tokens", "margin_points",
+                         "within_margin", "chosen"])
+
+
 def efficiency(grid: pd.DataFrame, compressed: dict[tuple, pd.DataFrame], params_b: dict[str, float]) -> pd.DataFrame:
     """Per non-raw run: training tokens and FLOPs vs raw, output-length reduction, and the compute spent on the
     compression that produced its target (compressor tokens read + written; FLOPs = 2 · N · tokens)."""
@@ -207,6 +221,7 @@ BUILDERS = {
     "verification": lambda study: verification(study.rejects),
     "compression": lambda study: compression(study.compressed, study.selections),
     "truncation": lambda study: truncation(study.truncated),
+    "adaptive": lambda study: adaptive(study.adaptive),
     "fingerprints": lambda study: fingerprints(study.runs, study.metrics, study.summaries),
     "dataset_rows": lambda study: dataset_rows(study.dataset_rows),
     "decontamination": lambda study: decontamination(study.decontamination),

@@ -11,7 +11,7 @@ import yaml
 from jsonschema import Draft202012Validator, validators
 
 from compress_distill.config import values
-from compress_distill.core.target import Target
+from compress_distill.core.target import ADAPTIVE, Target
 
 SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "config.schema.yaml"
 
@@ -209,6 +209,9 @@ def check_references(config: dict, schema: dict) -> None:
                 continue
             if compressor and compressor not in config["compressors"]:
                 problems.append(f"config key 'grid.{i}.targets': {name!r} names no compressor under 'compressors'")
+            if name == ADAPTIVE and not config["problems"]["validation"]["size"]:
+                problems.append(f"config key 'grid.{i}.targets': {name!r} is chosen by pilots judged on a validation "
+                                "set: set 'problems.validation.size'")
     for name, student in config["students"].items():
         if "architecture" in student["model"] and not config["tokenizer"]["train"]:
             problems.append(f"config key 'students.{name}.model': a student built from config needs "

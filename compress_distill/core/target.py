@@ -13,7 +13,8 @@ from compress_distill.core.trace import answer_line, format_trace
 ANSWER_ONLY = "answer-only"
 ADAPTIVE = "adaptive"
 # the traces a target can be made from (rule target_source): raw ones, one compressor's compressed or truncated
-# ones, or every configured compressor's compressed ones ("candidates")
+# ones, or one of every configured compressor's compressed ones, picked per student ("candidates": the adaptive
+# target, compress_distill.stages.adaptive)
 SOURCES = ("verified", "compressed", "truncated", "candidates")
 
 
@@ -29,7 +30,6 @@ class TargetKind:
 
     source: str
     completion: Callable[[dict], str]
-    pick: Callable[[list[dict]], dict | None] = lambda records: records[0]  # an id's record among its sources'
 
     def __post_init__(self):
         if self.source not in SOURCES:
@@ -40,20 +40,13 @@ class TargetKind:
         return self.source in ("compressed", "truncated")
 
 
-def shortest_accepted(candidates: list[dict]) -> dict | None:
-    """The adaptive target's rule: among one trace's compressions (in config order), the shortest in reference
-    tokens of those that kept its verified answer and passed every check; the first of equals; None if none did."""
-    accepted = [rec for rec in candidates if rec["reject"] is None]
-    return min(accepted, key=lambda rec: rec["tokens"]) if accepted else None
-
-
 # the registry of target kinds, in the order tables and figures show them
 KINDS: dict[str, TargetKind] = {
     "raw": TargetKind("verified", lambda rec: rec["text"]),
     "compressed": TargetKind("compressed", lambda rec: rec["text"]),
     "truncated": TargetKind("truncated", lambda rec: rec["text"]),
     ANSWER_ONLY: TargetKind("verified", lambda rec: answer_only_text(rec["answer"])),
-    ADAPTIVE: TargetKind("candidates", lambda rec: rec["text"], pick=shortest_accepted),
+    ADAPTIVE: TargetKind("candidates", lambda rec: rec["text"]),
 }
 
 

@@ -42,16 +42,13 @@ def load_verdicts(shards: list[dict]) -> Verdicts:
     return verdicts
 
 
-def shared_ids(verdicts: Verdicts, required: list[str],
-               candidates: list[str] = ()) -> tuple[list[str], dict[str, dict]]:
-    """Ids verified correct, accepted by every ``required`` compressor (those a target of the teacher × regime is made
-    from) and, where the adaptive target is trained on, by at least one of its ``candidates``; and, per required
-    compressor (and ``adaptive``), how many problems it removed and their raw traces' mean length (the shortest raw
-    traces are the likeliest to be rejected as not shortened: removal biases the kept set toward long traces)."""
+def shared_ids(verdicts: Verdicts, required: list[str]) -> tuple[list[str], dict[str, dict]]:
+    """Ids verified correct and accepted by every ``required`` compressor (those a target of the teacher × regime is
+    made from); and, per required compressor, how many problems it removed and their raw traces' mean length (the
+    shortest raw traces are the likeliest to be rejected as not shortened: removal biases the kept set toward long
+    traces)."""
     ids = set(verdicts.raw_chars)
     removing = {name: verdicts.rejected[name] & ids for name in required}
-    if candidates:
-        removing[ADAPTIVE] = set.intersection(*(verdicts.rejected[name] for name in candidates)) & ids
     keep = ids - set().union(*removing.values())
     removed = {name: {"problems": len(rej), "mean_raw_chars": mean_chars(verdicts, rej)}
                for name, rej in removing.items()}
@@ -74,13 +71,13 @@ def check_same_ids(want: list[str], have_ids: list[str], path) -> None:
 
 def build(kind: str, ids: list[str], source_paths: list[str]) -> Iterator[dict]:
     """Target examples (id, question, completion) for ``ids``, in their order, of one target kind from its source
-    files — holding where each selected record sits, not the records (a paper-scale raw target is GBs of text). An id
-    in several sources (the adaptive target's candidates, in config order) gets the record its kind picks."""
-    where: dict[str, list] = {}
+    files (shards) — holding where each selected record sits, not the records (a paper-scale raw target is GBs of
+    text)."""
+    where: dict[str, tuple] = {}
     wanted = set(ids)
     for path in source_paths:
         for pid, offset in jsonl_offsets(path, wanted).items():
-            where.setdefault(pid, []).append((path, offset))
+            where[pid] = (path, offset)
     missing = [pid for pid in ids if pid not in where]
     if missing:
         raise IntermediateError(f"target {kind}: selected id {missing[0]} ({len(missing)} of {len(ids)}) is in none "
@@ -89,10 +86,11 @@ def build(kind: str, ids: list[str], source_paths: list[str]) -> Iterator[dict]:
     with contextlib.ExitStack() as stack:
         files = {path: stack.enter_context(open(path, "rb")) for path in source_paths}
         for pid in ids:
-            rec = KINDS[kind].pick([read_at(files[path], offset) for path, offset in where[pid]])
-            if rec is None:
-                raise IntermediateError(f"target {kind}: selected id {pid} has no accepted record in its sources "
-                                        f"({source_paths[0]} ...); the selection is older than them: rebuild it")
+            path, offset = where[pid]
+            rec = read_at(files[path], offset)
+            if rec.get("reject") is not None:
+                raise IntermediateError(f"target {kind}: selected id {pid} was rejected in {path}; the selection is "
+                                        "older than it: rebuild the selection")
             yield {"id": pid, "question": rec["question"], "answer": rec["answer"],
                    "completion": KINDS[kind].completion(rec)}
 
@@ -113,19 +111,10 @@ def _targets_of(runs: list[dict], teacher: str, regime: str) -> list[Target]:
 
 def used_compressors(runs: list[dict], compressors: list[str], teacher: str, regime: str) -> list[str]:
     """The compressors whose traces a target of this teacher and regime is made from, in config order: only they
-    narrow its shared problem set (a configured compressor that nothing here trains on removes nothing)."""
-    used = {t.compressor for t in _targets_of(runs, teacher, regime)}
+    narrow its shared problem set (a configured compressor that nothing here trains on removes nothing). The adaptive
+    target is made from any of them (a pilot picks one per student): where it is trained, every one is used."""
+    targets = _targets_of(runs, teacher, regime)
+    if any(t.kind == ADAPTIVE for t in targets):
+        return list(compressors)
+    used = {t.compressor for t in targets}
     return [c for c in compressors if c in used]
-
-
-def adaptive_candidates(runs: list[dict], compressors: list[str], teacher: str, regime: str) -> list[str]:
-    """Every configured compressor where the adaptive target is trained on (it picks among them per trace), else
-    none."""
-    return list(compressors) if any(t.source == "candidates" for t in _targets_of(runs, teacher, regime)) else []
-
-
-def compressors_read(runs: list[dict], compressors: list[str], teacher: str, regime: str) -> list[str]:
-    """Every compressor whose records a selection of this teacher and regime reads, in config order."""
-    read = set(used_compressors(runs, compressors, teacher, regime) + adaptive_candidates(runs, compressors, teacher,
-                                                                                          regime))
-    return [c for c in compressors if c in read]
