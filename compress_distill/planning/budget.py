@@ -19,7 +19,8 @@ from compress_distill.planning.submissions import jobs
 # the rules that run a model, by stage, and the wildcard naming the model
 STAGES = {"teacher_generate": ("generation", "teacher"), "compress": ("compression", "compressor"),
           "pretrain": ("pretraining", "student"), "train": ("training", "student"),
-          "evaluate": ("evaluation", "student"), "convert_model": ("conversion", "model")}
+          "evaluate": ("evaluation", "student"), "pilot_train": ("adaptive pilots, training", "student"),
+          "pilot_evaluate": ("adaptive pilots, evaluation", "student"), "convert_model": ("conversion", "model")}
 
 
 def stages(configfile: str | Path, workdir: str | Path = ".") -> list[dict]:

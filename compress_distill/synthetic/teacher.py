@@ -62,11 +62,12 @@ class SyntheticTeacher:
         spec = self.spec
         steps = _with_error(expr, rng) if rng.random() < spec["error_rate"] else expr.steps
         lines = []
-        for step in steps:  # each step, its check, then the asides before the next one
+        for i, step in enumerate(steps):  # asides between steps, never before the first or after the last
+            if i:
+                lines += rng.sample(FILLERS, rng.randint(0, spec["verbosity"]))
             lines.append(format_step(*step) + ".")
             if rng.random() < spec["self_check"]:
                 lines.append(rng.choice(CHECKS).format(s=format_step(*step)))
-            lines += rng.sample(FILLERS, rng.randint(0, spec["verbosity"]))
         if spec["verbosity"] > 0:
             lines.append(f"So {expr.text} = {steps[-1][-1]}.")
         with_answer = rng.random() >= spec["no_answer_rate"]
