@@ -40,9 +40,12 @@ verify: $(VENV)/.installed
 why: $(VENV)/.installed
 	$(BIN)/python -m compress_distill.planning.why --configfile $(CONFIG)
 
+REPORT_PAGES := report_table report_claims report_figure
+
 # the Snakemake report of a finished run: every table and figure with its caption, self-contained HTML
+# its pages carry no code identity (a report item's side pane lists its job's parameters): they are rebuilt each time
 report: $(VENV)/.installed
-	$(BIN)/snakemake --configfile $(CONFIG) --cores $(CORES) report_pages
+	$(BIN)/snakemake --configfile $(CONFIG) --cores $(CORES) --forcerun $(REPORT_PAGES) -- report_pages
 	$(BIN)/snakemake --configfile $(CONFIG) --report results/$(RUN)/report.html all report_pages
 
 # the conda envs' pip sections: each env's own requirements, then everything they pull in at constraints.txt's versions

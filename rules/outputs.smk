@@ -106,10 +106,15 @@ def in_report(path, kind, name):
     )
 
 
-def table_caption(wildcards):
-    """A table's caption, on one line (a parameter is shown as one line in the report)."""
-    path = Path(WORKFLOW_DIR, "report", "tables", f"{wildcards.table}.rst")
-    return " ".join(path.read_text().split())
+def report_caption(kind):
+    """A report page's caption (report/<kind>/<name>.rst), on one line (a parameter is shown as one line)."""
+
+    def caption(wildcards):
+        name = getattr(wildcards, "table" if kind == "tables" else "figure")
+        path = Path(WORKFLOW_DIR, "report", kind, f"{name}.rst")
+        return " ".join(path.read_text().split())
+
+    return caption
 
 
 def final_outputs():

@@ -3,6 +3,7 @@ localrules:
     dataset_rows,
     report_table,
     report_claims,
+    report_figure,
     report_pages,
     tables,
     figures,
@@ -75,12 +76,9 @@ rule figures:
         },
     output:
         **{
-            f"{f.name}_{ext}": (
-                in_report(path, "figures", f.name) if ext == "png" else path
-            )
+            f"{f.name}_{ext}": f"{R}/figures/{f.name}.{ext}"
             for f in cd_registry.FIGURES
             for ext in cd_registry.FIGURE_FORMATS
-            for path in [f"{R}/figures/{f.name}.{ext}"]
         },
     log:
         f"{R}/logs/figures.log",
@@ -121,17 +119,19 @@ rule manifest:
         "../workflow_scripts/manifest.py"
 
 
-# ---- the Snakemake report (`make report`): tables as HTML pages, built on demand (not part of `all`), each with its
-# number, title and caption above it. A caption file cannot hold wildcards, so the table pages share
-# report/table.rst, which shows each table's own caption (report/tables/<name>.rst) through the `caption` param
-# (table_caption); items come in the paper's order (claims, main grid, figures, other tables: registry.report_place).
+# ---- the Snakemake report (`make report`): pages built on demand (not part of `all`), in the paper's order (claims,
+# main grid, figures, other tables: registry.report_place). A report item's side pane lists its job's parameters, so
+# these rules carry only the caption: `make report` rebuilds them every time (REPORT_PAGES, seconds) instead of
+# keeping a code identity. A caption file cannot hold wildcards, so the pages share report/caption.rst, which shows
+# each item's own caption (report/<tables|figures>/<name>.rst) through the `caption` param (report_caption); a table
+# page also shows its number, title and caption above the table.
 rule report_table:
     input:
         csv=f"{R}/tables/{{table}}.csv",
     output:
         page=report(
             f"{R}/report/{{table}}.html",
-            caption="../report/table.rst",
+            caption="../report/caption.rst",
             category=lambda wc: cd_registry.report_place("tables", wc.table)[0],
             labels=lambda wc: cd_registry.report_place("tables", wc.table)[1],
         ),
@@ -142,8 +142,7 @@ rule report_table:
     conda:
         "../envs/report.yaml"
     params:
-        identity=identity("report_table"),
-        caption=table_caption,
+        caption=report_caption("tables"),
     script:
         "../workflow_scripts/report_table.py"
 
@@ -156,8 +155,29 @@ use rule report_table as report_claims with:
     log:
         f"{R}/logs/report/claims.log",
     params:
-        identity=identity("report_table"),
-        caption=table_caption(SimpleNamespace(table="claims")),
+        caption=report_caption("tables")(SimpleNamespace(table="claims")),
+
+
+rule report_figure:
+    input:
+        png=f"{R}/figures/{{figure}}.png",
+    output:
+        page=report(
+            f"{R}/report/{{figure}}.png",
+            caption="../report/caption.rst",
+            category=lambda wc: cd_registry.report_place("figures", wc.figure)[0],
+            labels=lambda wc: cd_registry.report_place("figures", wc.figure)[1],
+        ),
+    log:
+        f"{R}/logs/report/figure_{{figure}}.log",
+    wildcard_constraints:
+        figure=_alternatives([f.name for f in cd_registry.FIGURES]),
+    conda:
+        "../envs/report.yaml"
+    params:
+        caption=report_caption("figures"),
+    script:
+        "../workflow_scripts/report_figure.py"
 
 
 rule report_pages:
@@ -166,4 +186,8 @@ rule report_pages:
         expand(
             rules.report_table.output.page,
             table=[t.name for t in cd_registry.TABLES if t.name != "claims"],
+        ),
+        expand(
+            rules.report_figure.output.page,
+            figure=[f.name for f in cd_registry.FIGURES],
         ),
