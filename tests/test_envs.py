@@ -18,6 +18,7 @@ from conftest import ROOT
 NOT_NEEDED = {
     ("manifest", "torch"): "numerics.pin_torch, which the manifest does not call (it reads only the dispatch names)",
     ("train", "liger_kernel"): "loss: the fused cross-entropy, used only where installed (a GPU option)",
+    ("pilot_train", "liger_kernel"): "the train script, as for train",
 }
 
 

@@ -82,20 +82,21 @@ def test_a_new_table_is_built_by_the_tables_job_alone(finished, workdir, tmp_pat
 def test_a_new_target_kind_is_built_from_its_source_and_planned_by_the_grid(finished, workdir, tmp_path):
     cwd, run = own_copy(finished, workdir, tmp_path)
     apply("target", cwd)
-    snakemake(cwd, "--configfile", REDUCED, "--cores", "2", "results/reduced/targets/verbose/full/deduped.jsonl")
+    snakemake(cwd, "--configfile", REDUCED, "--cores", "2", "results/reduced/targets/verbose/full/unchecked.jsonl")
     read = lambda name: [json.loads(line) for line in  # noqa: E731
                          (run / f"targets/verbose/full/{name}.jsonl").read_text().splitlines()]
-    raw, deduped = read("raw"), read("deduped")
-    assert [e["id"] for e in deduped] == [e["id"] for e in raw]
-    for r, d in zip(raw, deduped):
-        lines = r["completion"].split("\n")
-        assert d["completion"].split("\n") == list(dict.fromkeys(lines))
-    assert any(len(set(e["completion"].split("\n"))) < len(e["completion"].split("\n")) for e in raw)
+    raw, unchecked = read("raw"), read("unchecked")
+    assert [e["id"] for e in unchecked] == [e["id"] for e in raw]
+    checks = ("Let me check", "Check again", "Verify")
+    for r, u in zip(raw, unchecked):
+        kept = [line for line in r["completion"].split("\n") if not line.startswith(checks)]
+        assert u["completion"].split("\n") == kept
+    assert any(line.startswith(checks) for e in raw for line in e["completion"].split("\n"))
     cfg = yaml.safe_load((cwd / REDUCED).read_text())
-    cfg["grid"][0]["targets"].append("deduped")
+    cfg["grid"][0]["targets"].append("unchecked")
     (cwd / "grid.yaml").write_text(yaml.safe_dump(cfg))
     train = [wc for rule, wc in planned(cwd, "--configfile", "grid.yaml") if rule == "train"]
-    assert any(wc["target"] == "deduped" for wc in train)
+    assert any(wc["target"] == "unchecked" for wc in train)
 
 
 def test_a_new_engine_kind_compresses_and_its_keys_are_checked(finished, workdir, tmp_path):

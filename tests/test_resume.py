@@ -31,7 +31,7 @@ def _workdir(tmp_path, engine_spec):
     copy_workflow(tmp_path)
     cfg = yaml.safe_load((ROOT / "tests/configs/reduced.yaml").read_text())
     cfg["run"] = "resume"
-    cfg["problems"]["pool"]["size"] = 80  # 40 per shard
+    cfg["problems"]["pool"]["size"] = 100  # 40 per shard, once 20 are held out for validation
     cfg["teachers"] = {"t": {"engine": engine_spec, "prompt": "prompts/teacher.txt", "chunk_size": 4}}
     cfg["grid"] = [{**cfg["grid"][0], "teachers": ["t"]}]
     (tmp_path / "resume.yaml").write_text(yaml.safe_dump(cfg))
